@@ -1,0 +1,453 @@
+/**
+ * Engine: the public API over one native executor (the simulator, or TensorRT-LLM when built with it).
+ * Token chunks, finished-request records, iteration stats and KV events arrive in batches from the bridge;
+ * this class routes them to generate() streams, listeners, iterators and the getLatest*() buffers.
+ */
+import { AsyncQueue } from './async-queue.js';
+import { BackendUnavailableError, EngineClosedError, ExecutorError, RequestFailedError, TrtllmMetricsError } from './errors.js';
+import { validateEngineOptions, validateGenerateRequest, type EngineOptions, type GenerateRequest } from './engine-options.js';
+import {
+  CHUNK_FLAG_ERROR,
+  CHUNK_FLAG_FINAL,
+  CHUNK_FLAG_PERF,
+  CHUNK_STRIDE,
+  ChunkField,
+  loadAddon,
+  type NativeBatch,
+  type NativeEngine,
+  type NativeEngineInfo,
+} from './native.js';
+import { RecordField, REQUEST_RECORD_STRIDE, type RequestRecordBatch } from './records.js';
+import type { BridgeCounters, IterationStats, KvCacheEvent, MetricsSource } from './types.js';
+
+/** TensorRT-LLM's FinishReason, by name. */
+export type FinishReason = 'not_finished' | 'end_id' | 'stop_words' | 'length' | 'timed_out' | 'cancelled';
+const FINISH_REASONS: readonly FinishReason[] = ['not_finished', 'end_id', 'stop_words', 'length', 'timed_out', 'cancelled'];
+
+/** RequestPerfMetrics. Times are seconds on the steady clock (the clock of process.hrtime); 0 = never set. */
+export interface RequestPerfMetrics {
+  timingMetrics: {
+    /** When generate() enqueued the request (our stamp; the executor's arrival may be later). */
+    enqueueTime: number;
+    arrivalTime: number;
+    firstScheduledTime: number;
+    firstTokenTime: number;
+    lastTokenTime: number;
+    kvCacheTransferStart: number;
+    kvCacheTransferEnd: number;
+  };
+  kvCacheMetrics: {
+    numTotalAllocatedBlocks: number;
+    numNewAllocatedBlocks: number;
+    numReusedBlocks: number;
+    numMissedBlocks: number;
+    kvCacheHitRate: number;
+  };
+  speculativeDecoding: { acceptanceRate: number; totalAcceptedDraftTokens: number; totalDraftTokens: number };
+  firstIter: number | null;
+  lastIter: number | null;
+  /** Prompt tokens served from the KV cache. */
+  cachedTokens: number;
+}
+
+export interface GenerateChunk {
+  requestId: number;
+  /** New tokens of this iteration (streaming), or every generated token (non-streaming final chunk). */
+  tokens: Int32Array;
+  isFinal: boolean;
+  /** Set on the final chunk. */
+  finishReason: FinishReason | null;
+  sequenceIndex: number;
+  /** Present when the request set returnPerfMetrics. */
+  perfMetrics?: RequestPerfMetrics;
+}
+
+export interface GenerateResult {
+  requestId: number;
+  /** Every generated token (the prompt is not included). */
+  tokens: Int32Array;
+  finishReason: FinishReason;
+  perfMetrics?: RequestPerfMetrics;
+}
+
+/** Converts one record row (at `offset`) into RequestPerfMetrics. */
+export function perfMetricsFromRecord(data: Float64Array, offset: number, epochNs: bigint): RequestPerfMetrics {
+  const epochS = Number(epochNs) / 1e9;
+  const t = (field: number): number => {
+    const v = data[offset + field]!;
+    return v === 0 ? 0 : epochS + v / 1e9;
+  };
+  const iter = (field: number): number | null => {
+    const v = data[offset + field]!;
+    return v < 0 ? null : v;
+  };
+  return {
+    timingMetrics: {
+      enqueueTime: t(RecordField.ENQUEUE_TIME_NS),
+      arrivalTime: t(RecordField.ARRIVAL_TIME_NS),
+      firstScheduledTime: t(RecordField.FIRST_SCHEDULED_TIME_NS),
+      firstTokenTime: t(RecordField.FIRST_TOKEN_TIME_NS),
+      lastTokenTime: t(RecordField.LAST_TOKEN_TIME_NS),
+      kvCacheTransferStart: t(RecordField.KV_TRANSFER_START_NS),
+      kvCacheTransferEnd: t(RecordField.KV_TRANSFER_END_NS),
+    },
+    kvCacheMetrics: {
+      numTotalAllocatedBlocks: data[offset + RecordField.KV_TOTAL_ALLOCATED_BLOCKS]!,
+      numNewAllocatedBlocks: data[offset + RecordField.KV_NEW_ALLOCATED_BLOCKS]!,
+      numReusedBlocks: data[offset + RecordField.KV_REUSED_BLOCKS]!,
+      numMissedBlocks: data[offset + RecordField.KV_MISSED_BLOCKS]!,
+      kvCacheHitRate: data[offset + RecordField.KV_HIT_RATE]!,
+    },
+    speculativeDecoding: {
+      acceptanceRate: data[offset + RecordField.SPEC_ACCEPTANCE_RATE]!,
+      totalAcceptedDraftTokens: data[offset + RecordField.SPEC_ACCEPTED_DRAFT_TOKENS]!,
+      totalDraftTokens: data[offset + RecordField.SPEC_DRAFT_TOKENS]!,
+    },
+    firstIter: iter(RecordField.FIRST_ITER),
+    lastIter: iter(RecordField.LAST_ITER),
+    cachedTokens: data[offset + RecordField.CACHED_TOKENS]!,
+  };
+}
+
+/** The chunks of one request; iterate it with for-await. Leaving the loop early cancels the request. */
+export class GenerationStream implements AsyncIterable<GenerateChunk> {
+  /** @internal */
+  readonly queue: AsyncQueue<GenerateChunk>;
+  /** @internal */
+  finished = false;
+  /** @internal Called once when the request finishes (detaches an AbortSignal listener). */
+  onFinish: (() => void) | undefined;
+
+  /** @internal */
+  constructor(readonly requestId: number, private readonly engine: Engine) {
+    this.queue = new AsyncQueue<GenerateChunk>(Infinity, () => {
+      if (!this.finished) this.engine.cancel(this.requestId);
+    });
+  }
+
+  /** Cancels the request; the stream ends with a final chunk whose finishReason is 'cancelled'. */
+  cancel(): void {
+    this.engine.cancel(this.requestId);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<GenerateChunk> {
+    return this.queue;
+  }
+
+  /** Consumes the stream and returns every token with the final state. */
+  async collect(): Promise<GenerateResult> {
+    const parts: Int32Array[] = [];
+    let total = 0;
+    let last: GenerateChunk | undefined;
+    for await (const chunk of this.queue) {
+      parts.push(chunk.tokens);
+      total += chunk.tokens.length;
+      last = chunk;
+    }
+    const tokens = new Int32Array(total);
+    let at = 0;
+    for (const p of parts) {
+      tokens.set(p, at);
+      at += p.length;
+    }
+    const result: GenerateResult = { requestId: this.requestId, tokens, finishReason: last?.finishReason ?? 'not_finished' };
+    if (last?.perfMetrics) result.perfMetrics = last.perfMetrics;
+    return result;
+  }
+}
+
+type Listener<T> = (value: T) => void;
+
+export class Engine implements MetricsSource, AsyncDisposable {
+  readonly modelName: string;
+  readonly backend: 'sim' | 'trtllm';
+  private readonly native: NativeEngine;
+  private nativeInfo: NativeEngineInfo;
+  private readonly shutdownGraceMs: number;
+  private readonly streams = new Map<number, GenerationStream>();
+  private readonly recordListeners = new Set<Listener<RequestRecordBatch>>();
+  private readonly statsListeners = new Set<Listener<readonly IterationStats[]>>();
+  private readonly eventListeners = new Set<Listener<readonly KvCacheEvent[]>>();
+  private readonly latestStats: AsyncQueue<IterationStats>;
+  private readonly latestEvents: AsyncQueue<KvCacheEvent>;
+  private statsIterator: AsyncQueue<IterationStats> | undefined;
+  private eventsIterator: AsyncQueue<KvCacheEvent> | undefined;
+  private state: 'running' | 'closing' | 'closed' = 'running';
+  private shutdownPromise: Promise<void> | undefined;
+  private refd = false;
+
+  private constructor(native: NativeEngine, modelName: string, backend: 'sim' | 'trtllm', graceMs: number, statsCap: number, eventsCap: number) {
+    this.native = native;
+    this.modelName = modelName;
+    this.backend = backend;
+    this.shutdownGraceMs = graceMs;
+    this.latestStats = new AsyncQueue<IterationStats>(statsCap);
+    this.latestEvents = new AsyncQueue<KvCacheEvent>(eventsCap);
+    this.nativeInfo = native.info();
+  }
+
+  /** Validates the options, builds the executor off the JS thread and starts streaming. */
+  static async create(options: EngineOptions = {}): Promise<Engine> {
+    const resolved = validateEngineOptions(options);
+    const addon = loadAddon();
+    const Ctor = resolved.backend === 'trtllm' ? addon.TrtllmEngine : addon.SimEngine;
+    if (!Ctor) {
+      throw new BackendUnavailableError(
+        'backend "trtllm" is not compiled into this build: reinstall with TRTLLM_ROOT pointing at a TensorRT-LLM ' +
+          'install (e.g. TRTLLM_ROOT=$(python3 -c "import tensorrt_llm,os;print(os.path.dirname(tensorrt_llm.__file__))") npm rebuild trtllm-metrics); see docs/trtllm.md',
+      );
+    }
+    let engine: Engine | undefined;
+    let native: NativeEngine;
+    try {
+      native = new Ctor(resolved.native, (batch) => engine?.onBatch(batch));
+    } catch (cause) {
+      throw new ExecutorError(`invalid engine options: ${(cause as Error).message}`, { cause });
+    }
+    engine = new Engine(native, resolved.modelName, resolved.backend, resolved.shutdownGraceMs, resolved.latestStatsCapacity, resolved.latestEventsCapacity);
+    try {
+      await native.start();
+    } catch (cause) {
+      throw new ExecutorError(`the ${resolved.backend} executor failed to start: ${(cause as Error).message}`, { cause });
+    }
+    engine.refreshInfo();
+    return engine;
+  }
+
+  private refreshInfo(): void {
+    this.nativeInfo = this.native.info();
+  }
+
+  /** True while the engine accepts requests. */
+  get ready(): boolean {
+    return this.state === 'running';
+  }
+
+  /** eventBufferMaxSize of the executor; 0 when KV events are off. */
+  get kvEventBufferCapacity(): number {
+    return this.nativeInfo.eventBufferCapacity;
+  }
+
+  /** Tokens per KV block of the engine. */
+  get tokensPerBlock(): number {
+    return this.native.info().tokensPerBlock;
+  }
+
+  /** Steady-clock ns that record timestamps count from (compare with process.hrtime.bigint()). */
+  get epochNs(): bigint {
+    return this.nativeInfo.epochNs;
+  }
+
+  /** Requests enqueued and not finished yet. */
+  get inflight(): number {
+    return this.streams.size;
+  }
+
+  /**
+   * Enqueues a request (synchronously; bad input throws InvalidArgumentError, a full queue ExecutorError)
+   * and returns its stream of chunks.
+   */
+  generate(request: GenerateRequest): GenerationStream {
+    const nativeRequest = validateGenerateRequest(request);
+    if (this.state !== 'running') throw new EngineClosedError();
+    let id: number;
+    try {
+      id = this.native.enqueue(nativeRequest);
+    } catch (cause) {
+      const code = (cause as { code?: string }).code;
+      if (code === 'ERR_TRTLLM_ENGINE_CLOSED') throw new EngineClosedError();
+      throw new ExecutorError((cause as Error).message, { cause });
+    }
+    const stream = new GenerationStream(id, this);
+    this.streams.set(id, stream);
+    if (!this.refd) {
+      this.native.ref();
+      this.refd = true;
+    }
+    const signal = request.signal;
+    if (signal) {
+      if (signal.aborted) this.cancel(id);
+      else {
+        const onAbort = (): void => this.cancel(id);
+        signal.addEventListener('abort', onAbort, { once: true });
+        stream.onFinish = () => signal.removeEventListener('abort', onAbort);
+      }
+    }
+    return stream;
+  }
+
+  /** generate() and collect(): resolves with all tokens once the request finishes. */
+  complete(request: GenerateRequest): Promise<GenerateResult> {
+    return this.generate(request).collect();
+  }
+
+  /** Cancels a request; unknown or finished ids are ignored (as the executor does). */
+  cancel(requestId: number): void {
+    if (this.state !== 'running') return;
+    if (!this.streams.has(requestId)) return;
+    this.native.cancel(requestId);
+  }
+
+  /** Iteration stats delivered since the previous call (at most latestStatsCapacity; older ones dropped). */
+  async getLatestIterationStats(): Promise<IterationStats[]> {
+    return this.latestStats.drain();
+  }
+
+  /** KV-cache events delivered since the previous call (at most latestEventsCapacity). */
+  async getLatestKvCacheEvents(): Promise<KvCacheEvent[]> {
+    return this.latestEvents.drain();
+  }
+
+  /** Every iteration's stats as they arrive; one consumer. Ends at shutdown. */
+  iterationStats(capacity = 10_000): AsyncIterableIterator<IterationStats> {
+    if (this.statsIterator) throw new TrtllmMetricsError('ERR_TRTLLM_ALREADY_CONSUMED', 'iterationStats() already has a consumer');
+    const q = new AsyncQueue<IterationStats>(capacity, () => {
+      this.statsIterator = undefined;
+    });
+    if (this.state === 'closed') q.close();
+    this.statsIterator = q;
+    return q;
+  }
+
+  /** Every KV-cache event as it arrives; one consumer. Ends at shutdown. */
+  kvCacheEvents(capacity = 100_000): AsyncIterableIterator<KvCacheEvent> {
+    if (this.eventsIterator) throw new TrtllmMetricsError('ERR_TRTLLM_ALREADY_CONSUMED', 'kvCacheEvents() already has a consumer');
+    const q = new AsyncQueue<KvCacheEvent>(capacity, () => {
+      this.eventsIterator = undefined;
+    });
+    if (this.state === 'closed') q.close();
+    this.eventsIterator = q;
+    return q;
+  }
+
+  /** Finished-request records in batches (lib/records.ts layout). The batch's buffer is only valid during the call. */
+  onRequestFinished(listener: Listener<RequestRecordBatch>): () => void {
+    this.recordListeners.add(listener);
+    return () => this.recordListeners.delete(listener);
+  }
+
+  onIterationStats(listener: Listener<readonly IterationStats[]>): () => void {
+    this.statsListeners.add(listener);
+    return () => this.statsListeners.delete(listener);
+  }
+
+  onKvCacheEvents(listener: Listener<readonly KvCacheEvent[]>): () => void {
+    this.eventListeners.add(listener);
+    return () => this.eventListeners.delete(listener);
+  }
+
+  /** produced / delivered / dropped / queued per bridge stream. */
+  counters(): BridgeCounters {
+    return this.native.counters();
+  }
+
+  /**
+   * Stops accepting requests, cancels those in flight (they finish as 'cancelled' if the executor answers
+   * within shutdownGraceMs, else they fail with EngineClosedError), delivers everything still queued and
+   * stops the executor. Idempotent.
+   */
+  shutdown(): Promise<void> {
+    if (!this.shutdownPromise) {
+      this.state = 'closing';
+      this.shutdownPromise = this.native.shutdown(this.shutdownGraceMs).then(() => this.finishClose());
+    }
+    return this.shutdownPromise;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.shutdown();
+  }
+
+  private finishClose(): void {
+    this.state = 'closed';
+    for (const [id, stream] of this.streams) {
+      stream.finished = true;
+      stream.onFinish?.();
+      stream.queue.close(new EngineClosedError(`the engine shut down before request ${id} finished`));
+    }
+    this.streams.clear();
+    this.statsIterator?.close();
+    this.eventsIterator?.close();
+    if (this.refd) {
+      this.native.unref();
+      this.refd = false;
+    }
+  }
+
+  private onBatch(batch: NativeBatch): void {
+    // Each part is handled on its own, so a throwing listener cannot starve the others.
+    if (batch.chunks) this.routeChunks(batch.chunks);
+    if (batch.records) {
+      const recordBatch: RequestRecordBatch = { data: batch.records, count: batch.records.length / REQUEST_RECORD_STRIDE, epochNs: this.nativeInfo.epochNs };
+      for (const l of this.recordListeners) safeCall(l, recordBatch);
+    }
+    if (batch.stats) {
+      for (const s of batch.stats) {
+        this.latestStats.push(s);
+        this.statsIterator?.push(s);
+      }
+      for (const l of this.statsListeners) safeCall(l, batch.stats);
+    }
+    if (batch.events) {
+      for (const e of batch.events) {
+        this.latestEvents.push(e);
+        this.eventsIterator?.push(e);
+      }
+      for (const l of this.eventListeners) safeCall(l, batch.events);
+    }
+  }
+
+  private routeChunks(chunks: NonNullable<NativeBatch['chunks']>): void {
+    const { meta, tokens, perf, errors } = chunks;
+    const n = meta.length / CHUNK_STRIDE;
+    for (let i = 0; i < n; i++) {
+      const m = i * CHUNK_STRIDE;
+      const id = meta[m + ChunkField.REQUEST_ID]!;
+      const stream = this.streams.get(id);
+      if (!stream) continue;
+      const flags = meta[m + ChunkField.FLAGS]!;
+      const isFinal = (flags & CHUNK_FLAG_FINAL) !== 0;
+      if (flags & CHUNK_FLAG_ERROR) {
+        const message = errors[meta[m + ChunkField.ERROR_INDEX]!] ?? 'unknown executor error';
+        this.finishStream(id, stream);
+        stream.queue.close(this.state === 'running' ? new RequestFailedError(id, message) : new EngineClosedError(`request ${id}: ${message}`));
+        continue;
+      }
+      const offset = meta[m + ChunkField.TOKEN_OFFSET]!;
+      const count = meta[m + ChunkField.TOKEN_COUNT]!;
+      const chunk: GenerateChunk = {
+        requestId: id,
+        tokens: tokens.slice(offset, offset + count),
+        isFinal,
+        finishReason: isFinal ? (FINISH_REASONS[meta[m + ChunkField.FINISH_REASON]!] ?? 'not_finished') : null,
+        sequenceIndex: meta[m + ChunkField.SEQUENCE_INDEX]!,
+      };
+      if (flags & CHUNK_FLAG_PERF) {
+        chunk.perfMetrics = perfMetricsFromRecord(perf, meta[m + ChunkField.PERF_ROW]! * REQUEST_RECORD_STRIDE, this.nativeInfo.epochNs);
+      }
+      stream.queue.push(chunk);
+      if (isFinal) {
+        this.finishStream(id, stream);
+        stream.queue.close();
+      }
+    }
+  }
+
+  private finishStream(id: number, stream: GenerationStream): void {
+    stream.finished = true;
+    stream.onFinish?.();
+    this.streams.delete(id);
+    if (this.streams.size === 0 && this.refd) {
+      this.native.unref();
+      this.refd = false;
+    }
+  }
+}
+
+function safeCall<T>(listener: Listener<T>, value: T): void {
+  try {
+    listener(value);
+  } catch (err) {
+    process.emitWarning(`a trtllm-metrics listener threw: ${(err as Error)?.stack ?? String(err)}`, { code: 'TRTLLM_METRICS_LISTENER' });
+  }
+}

@@ -1,0 +1,53 @@
+/** Base class of every error this package throws. `code` is stable; match on it, not on the message. */
+export class TrtllmMetricsError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** An option, request field or argument has a bad type or value. The message names it. */
+export class InvalidArgumentError extends TrtllmMetricsError {
+  constructor(message: string) {
+    super('ERR_TRTLLM_INVALID_ARGUMENT', message);
+  }
+}
+
+/** The requested backend is not compiled into this build (e.g. `trtllm` without TRTLLM_ROOT). */
+export class BackendUnavailableError extends TrtllmMetricsError {
+  constructor(message: string) {
+    super('ERR_TRTLLM_BACKEND_UNAVAILABLE', message);
+  }
+}
+
+/** The engine was shut down (or is shutting down) and cannot take this call. */
+export class EngineClosedError extends TrtllmMetricsError {
+  constructor(message = 'the engine is shut down') {
+    super('ERR_TRTLLM_ENGINE_CLOSED', message);
+  }
+}
+
+/** The executor rejected or failed a request (its error Response); `requestId` names it. */
+export class RequestFailedError extends TrtllmMetricsError {
+  readonly requestId: number;
+  constructor(requestId: number, message: string) {
+    super('ERR_TRTLLM_REQUEST_FAILED', message);
+    this.requestId = requestId;
+  }
+}
+
+/** The executor threw (construction, enqueue on a full queue, ...): its message is kept. */
+export class ExecutorError extends TrtllmMetricsError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_TRTLLM_EXECUTOR', message, options);
+  }
+}
+
+/** The native addon could not be loaded (not built, or built for another Node ABI). */
+export class AddonLoadError extends TrtllmMetricsError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_TRTLLM_ADDON_LOAD', message, options);
+  }
+}

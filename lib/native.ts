@@ -1,0 +1,133 @@
+/**
+ * The whole native surface in one place: what the addon exports and the exact shapes that cross the boundary.
+ * Nothing outside lib/ should touch the addon; lib/engine.ts wraps it.
+ */
+import { AddonLoadError } from './errors.js';
+import type { IterationStats, KvCacheEvent, BridgeCounters } from './types.js';
+
+/** Token chunks of one delivery. `meta` has CHUNK_STRIDE float64 slots per chunk (see ChunkField). */
+export interface NativeChunks {
+  meta: Float64Array;
+  /** Tokens of all chunks back to back; a chunk's are tokens[offset .. offset + count). */
+  tokens: Int32Array;
+  /** Perf-metrics rows (REQUEST_RECORD_STRIDE each) of the chunks that carry them. */
+  perf: Float64Array;
+  /** Error messages of the chunks that carry one. */
+  errors: string[];
+}
+
+export const CHUNK_STRIDE = 8;
+export const ChunkField = {
+  REQUEST_ID: 0,
+  TOKEN_OFFSET: 1,
+  TOKEN_COUNT: 2,
+  /** bit 0 final, bit 1 error, bit 2 has perf metrics */
+  FLAGS: 3,
+  /** FinishReason of sequence 0 (final chunks). */
+  FINISH_REASON: 4,
+  /** Row in `perf`, or -1. */
+  PERF_ROW: 5,
+  /** Index in `errors`, or -1. */
+  ERROR_INDEX: 6,
+  SEQUENCE_INDEX: 7,
+} as const;
+export const CHUNK_FLAG_FINAL = 1;
+export const CHUNK_FLAG_ERROR = 2;
+export const CHUNK_FLAG_PERF = 4;
+
+/** One call from the bridge: every stream drained at once. Absent keys had nothing new. */
+export interface NativeBatch {
+  chunks?: NativeChunks;
+  /** Finished-request records, REQUEST_RECORD_STRIDE float64 each (lib/records.ts). */
+  records?: Float64Array;
+  stats?: IterationStats[];
+  events?: KvCacheEvent[];
+  /** The last delivery after shutdown: nothing follows. */
+  closed?: true;
+}
+
+/** Request fields as the addon reads them (validated in lib/engine-options.ts first). */
+export interface NativeRequest {
+  inputTokenIds: Int32Array | number[];
+  maxTokens: number;
+  streaming?: boolean;
+  returnPerfMetrics?: boolean;
+  endId?: number;
+  padId?: number;
+  stopWords?: (Int32Array | number[])[];
+  clientId?: number;
+  priority?: number;
+  allottedTimeMs?: number;
+  samplingConfig?: {
+    beamWidth?: number;
+    temperature?: number;
+    topK?: number;
+    topP?: number;
+    seed?: number;
+    numReturnSequences?: number;
+  };
+}
+
+export interface NativeEngineInfo {
+  backend: string;
+  tokensPerBlock: number;
+  eventBufferCapacity: number;
+  /** Absolute steady-clock ns that relative record timestamps count from. */
+  epochNs: bigint;
+  pending: number;
+}
+
+/** An engine instance of one backend (SimEngine, TrtllmEngine). */
+export interface NativeEngine {
+  /** Builds the executor off the JS thread and starts the pump threads. */
+  start(): Promise<void>;
+  /** Returns the executor's request id. Throws (code ERR_TRTLLM_EXECUTOR / ERR_TRTLLM_ENGINE_CLOSED). */
+  enqueue(request: NativeRequest): number;
+  cancel(requestId: number): void;
+  /** Cancels in-flight requests, waits up to graceMs for them, stops everything, delivers the rest. */
+  shutdown(graceMs: number): Promise<void>;
+  counters(): BridgeCounters;
+  info(): NativeEngineInfo;
+  /** Keep the process alive while requests are in flight. */
+  ref(): void;
+  unref(): void;
+}
+
+export type NativeEngineConstructor = new (options: object, onBatch: (batch: NativeBatch) => void) => NativeEngine;
+
+export interface FirehoseResult {
+  produced: number;
+  delivered: number;
+  dropped: number;
+  /** Wall time the producer thread spent handing off all records, ns. */
+  producerNs: number;
+}
+
+export interface NativeAddon {
+  SimEngine: NativeEngineConstructor;
+  /** Present only when built with TensorRT-LLM (TRTLLM_ROOT). */
+  TrtllmEngine?: NativeEngineConstructor;
+  /** Benchmark path: synthetic records through the bridge's delivery mechanism. */
+  firehose(
+    options: { records: number; mode?: 'batched' | 'perItem'; ringCapacity?: number; pushBatch?: number },
+    onBatch: (records: Float64Array) => void,
+  ): Promise<FirehoseResult>;
+  epochNs: bigint;
+}
+
+let cached: NativeAddon | undefined;
+
+/** Loads the addon once (build/Release/trtllm_metrics.node, found by `bindings`). */
+export function loadAddon(): NativeAddon {
+  if (cached) return cached;
+  try {
+    const bindings = require('bindings') as (name: string) => unknown;
+    cached = bindings('trtllm_metrics') as NativeAddon;
+  } catch (cause) {
+    throw new AddonLoadError(
+      `could not load the trtllm-metrics native addon (run \`npm run build:native\`): ${(cause as Error).message}`,
+      { cause },
+    );
+  }
+  return cached;
+}

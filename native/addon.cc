@@ -1,0 +1,31 @@
+// Module init: one Engine class per compiled backend. The simulator is always built; the TensorRT-LLM backend
+// only when CMake found TensorRT-LLM (TRTLLM_METRICS_HAVE_TRTLLM), so this is the one place a backend is chosen.
+
+#include <napi.h>
+
+#include "backends/sim_backend.h"
+#include "bridge/engine_wrap.h"
+#include "bridge/firehose.h"
+#include "bridge/steady_epoch.h"
+
+#ifdef TRTLLM_METRICS_HAVE_TRTLLM
+#include "trtllm/trtllm_backend.h"
+#endif
+
+namespace {
+
+Napi::Object init(Napi::Env env, Napi::Object exports) {
+    trtllm_metrics::bridge::steadyEpochNs();  // fix the epoch before any timestamp is taken
+    exports.Set("SimEngine", trtllm_metrics::bridge::EngineWrap<trtllm_metrics::backends::SimBackend>::define(env));
+#ifdef TRTLLM_METRICS_HAVE_TRTLLM
+    exports.Set("TrtllmEngine",
+                trtllm_metrics::bridge::EngineWrap<trtllm_metrics::backends::TrtllmBackend>::define(env));
+#endif
+    exports.Set("firehose", Napi::Function::New(env, trtllm_metrics::bridge::firehose, "firehose"));
+    exports.Set("epochNs", Napi::BigInt::New(env, static_cast<int64_t>(trtllm_metrics::bridge::steadyEpochNs())));
+    return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(trtllm_metrics, init)

@@ -1,0 +1,81 @@
+#pragma once
+// A bounded FIFO for data that must not be lost (the token chunks of generate() calls): when full, the
+// producer (our response pump thread, never an executor thread) waits for the JS thread to drain.
+// close() releases waiting producers for teardown; what they could not queue then is counted as dropped.
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <vector>
+
+#include "bridge/drop_oldest_ring.h"
+
+namespace trtllm_metrics::bridge {
+
+template <typename T>
+class BackpressureQueue {
+public:
+    explicit BackpressureQueue(std::size_t capacity) : mCapacity(capacity == 0 ? 1 : capacity) {}
+
+    // Queues every item, waiting for room as needed. Returns false if the queue was closed meanwhile.
+    bool pushAll(std::vector<T>& items) {
+        std::unique_lock<std::mutex> lock(mMutex);
+        for (auto& item : items) {
+            ++mProduced;
+            mNotFull.wait(lock, [&] { return mClosed || mItems.size() < mCapacity; });
+            if (mClosed) {
+                ++mDropped;
+                continue;
+            }
+            mItems.push_back(std::move(item));
+        }
+        return !mClosed;
+    }
+
+    // Queues one item even if the queue is full (used once at shutdown to settle requests).
+    void pushUnbounded(T item) {
+        std::lock_guard<std::mutex> lock(mMutex);
+        ++mProduced;
+        mItems.push_back(std::move(item));
+    }
+
+    std::size_t drainInto(std::vector<T>& out) {
+        std::size_t n;
+        {
+            std::lock_guard<std::mutex> lock(mMutex);
+            n = mItems.size();
+            out.reserve(out.size() + n);
+            for (auto& item : mItems) out.push_back(std::move(item));
+            mItems.clear();
+            mDelivered += n;
+        }
+        mNotFull.notify_all();
+        return n;
+    }
+
+    void close() {
+        {
+            std::lock_guard<std::mutex> lock(mMutex);
+            mClosed = true;
+        }
+        mNotFull.notify_all();
+    }
+
+    StreamCountersSnapshot counters() const {
+        std::lock_guard<std::mutex> lock(mMutex);
+        return {mProduced, mDelivered, mDropped, mItems.size(), mCapacity};
+    }
+
+private:
+    mutable std::mutex mMutex;
+    std::condition_variable mNotFull;
+    std::deque<T> mItems;
+    std::size_t const mCapacity;
+    bool mClosed = false;
+    std::uint64_t mProduced = 0;
+    std::uint64_t mDelivered = 0;
+    std::uint64_t mDropped = 0;
+};
+
+}  // namespace trtllm_metrics::bridge

@@ -1,0 +1,379 @@
+#pragma once
+// EngineWrap<Backend>: the JS class of one backend. It owns a Bridge<Backend::Api> and one thread-safe
+// function; pump threads only flip an atomic and queue at most one pending call, and the JS thread then
+// drains every stream in one go and calls back into JS once per batch.
+
+#include <napi.h>
+
+#include <atomic>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bridge/bridge.h"
+#include "bridge/config_from_js.h"
+#include "bridge/js_convert.h"
+#include "bridge/steady_epoch.h"
+
+namespace trtllm_metrics::bridge {
+
+constexpr std::size_t kChunkStride = 8;  // lib/native.ts documents the layout
+
+inline Napi::Error errorWithCode(Napi::Env env, std::string const& message, char const* code) {
+    Napi::Error e = Napi::Error::New(env, message);
+    e.Value().Set("code", Napi::String::New(env, code));
+    return e;
+}
+
+template <typename Backend>
+class EngineWrap : public Napi::ObjectWrap<EngineWrap<Backend>> {
+public:
+    using Api = typename Backend::Api;
+    using BridgeT = Bridge<Api>;
+
+    static Napi::Function define(Napi::Env env) {
+        return EngineWrap::DefineClass(env, Backend::kClassName,
+                                       {
+                                           EngineWrap::InstanceMethod("start", &EngineWrap::start),
+                                           EngineWrap::InstanceMethod("enqueue", &EngineWrap::enqueue),
+                                           EngineWrap::InstanceMethod("cancel", &EngineWrap::cancel),
+                                           EngineWrap::InstanceMethod("shutdown", &EngineWrap::shutdown),
+                                           EngineWrap::InstanceMethod("counters", &EngineWrap::counters),
+                                           EngineWrap::InstanceMethod("info", &EngineWrap::info),
+                                           EngineWrap::InstanceMethod("ref", &EngineWrap::ref),
+                                           EngineWrap::InstanceMethod("unref", &EngineWrap::unref),
+                                       });
+    }
+
+    // new XEngine(options, onBatch)
+    explicit EngineWrap(Napi::CallbackInfo const& info) : Napi::ObjectWrap<EngineWrap>(info) {
+        Napi::Env env = info.Env();
+        if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsFunction())
+            throw Napi::TypeError::New(env, "expected (options: object, onBatch: function)");
+        Napi::Object options = info[0].As<Napi::Object>();
+        mConfig = std::make_unique<typename Backend::Config>(Backend::parse(options));
+        mBridgeOptions = js::bridgeOptionsFrom(options);
+        mBridgeOptions.eventBufferCapacity = Backend::eventBufferCapacity(*mConfig);
+        mOnBatch = Napi::Persistent(info[1].As<Napi::Function>());
+        // The finalizer runs once every queued call has run: only then may the wrapper be collected.
+        mTsfn = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "trtllm-metrics bridge", 0, 1,
+                                              [this](Napi::Env) {
+                                                  if (mSelfRefHeld) {
+                                                      mSelfRefHeld = false;
+                                                      this->Unref();
+                                                  }
+                                              });
+        mTsfn.Unref(env);
+        napi_add_env_cleanup_hook(env, &EngineWrap::onEnvCleanup, this);
+        mCleanupHookAdded = true;
+    }
+
+    ~EngineWrap() override {
+        teardown();
+        removeCleanupHook();
+    }
+
+private:
+    enum class State { kCreated, kStarting, kRunning, kStopping, kClosed };
+
+    // ---- JS methods -----------------------------------------------------------------------------------
+    Napi::Value start(Napi::CallbackInfo const& info) {
+        Napi::Env env = info.Env();
+        auto deferred = Napi::Promise::Deferred::New(env);
+        if (mState != State::kCreated) {
+            deferred.Reject(errorWithCode(env, "start() may be called once", "ERR_TRTLLM_INVALID_STATE").Value());
+            return deferred.Promise();
+        }
+        mState = State::kStarting;
+        this->Ref();  // keep the wrapper alive while threads may call into it (dropped by the TSFN finalizer)
+        mSelfRefHeld = true;
+        (new StartWorker(this, deferred))->Queue();
+        return deferred.Promise();
+    }
+
+    Napi::Value enqueue(Napi::CallbackInfo const& info) {
+        Napi::Env env = info.Env();
+        if (mState != State::kRunning || !mBridge) throw errorWithCode(env, "the engine is not running", "ERR_TRTLLM_ENGINE_CLOSED");
+        if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "expected a request object");
+        RequestMeta meta;
+        auto request = js::requestFrom<Api>(info[0].As<Napi::Object>(), meta);
+        try {
+            auto id = mBridge->enqueue(std::move(request), meta);
+            return Napi::Number::New(env, static_cast<double>(id));
+        } catch (BridgeClosedError const& e) {
+            throw errorWithCode(env, e.what(), "ERR_TRTLLM_ENGINE_CLOSED");
+        } catch (std::exception const& e) {
+            throw errorWithCode(env, e.what(), "ERR_TRTLLM_EXECUTOR");
+        }
+    }
+
+    Napi::Value cancel(Napi::CallbackInfo const& info) {
+        Napi::Env env = info.Env();
+        if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "expected a request id");
+        if (mState != State::kRunning || !mBridge) return env.Undefined();
+        try {
+            mBridge->cancel(static_cast<typename Api::IdType>(info[0].As<Napi::Number>().Int64Value()));
+        } catch (std::exception const& e) {
+            throw errorWithCode(env, e.what(), "ERR_TRTLLM_EXECUTOR");
+        }
+        return env.Undefined();
+    }
+
+    // shutdown(graceMs): resolves once every stream is drained into JS and every request is settled.
+    Napi::Value shutdown(Napi::CallbackInfo const& info) {
+        Napi::Env env = info.Env();
+        auto deferred = Napi::Promise::Deferred::New(env);
+        long long graceMs = 0;
+        if (info.Length() > 0 && info[0].IsNumber()) graceMs = std::max<long long>(0, info[0].As<Napi::Number>().Int64Value());
+        if (mState == State::kRunning) {
+            mState = State::kStopping;
+            (new StopWorker(this, deferred, std::chrono::milliseconds(graceMs)))->Queue();
+        } else if (mState == State::kCreated) {
+            mState = State::kClosed;
+            releaseTsfn();
+            deferred.Resolve(env.Undefined());
+        } else if (mState == State::kStarting || mState == State::kStopping) {
+            deferred.Reject(errorWithCode(env, "the engine is starting or stopping; await that first", "ERR_TRTLLM_INVALID_STATE").Value());
+        } else {
+            deferred.Resolve(env.Undefined());
+        }
+        return deferred.Promise();
+    }
+
+    Napi::Value counters(Napi::CallbackInfo const& info) {
+        Napi::Env env = info.Env();
+        BridgeCounters c = mBridge ? mBridge->counters() : BridgeCounters{};
+        auto o = Napi::Object::New(env);
+        auto put = [&](char const* name, StreamCountersSnapshot const& s) {
+            auto so = Napi::Object::New(env);
+            so.Set("produced", js::num(env, s.produced));
+            so.Set("delivered", js::num(env, s.delivered));
+            so.Set("dropped", js::num(env, s.dropped));
+            so.Set("queued", js::num(env, s.queued));
+            so.Set("capacity", js::num(env, s.capacity));
+            o.Set(name, so);
+        };
+        put("responses", c.responses);
+        put("requestRecords", c.requestRecords);
+        put("iterationStats", c.iterationStats);
+        put("kvEvents", c.kvEvents);
+        o.Set("kvEventsDroppedByExecutor", js::num(env, c.kvEventsDroppedByExecutor));
+        return o;
+    }
+
+    Napi::Value info(Napi::CallbackInfo const& info) {
+        Napi::Env env = info.Env();
+        auto o = Napi::Object::New(env);
+        o.Set("backend", Napi::String::New(env, Backend::kName));
+        o.Set("tokensPerBlock", js::num(env, mBridge ? mBridge->tokensPerBlock() : 0));
+        o.Set("eventBufferCapacity", js::num(env, mBridgeOptions.eventBufferCapacity));
+        o.Set("epochNs", Napi::BigInt::New(env, static_cast<int64_t>(steadyEpochNs())));
+        o.Set("pending", js::num(env, mBridge ? mBridge->pendingCount() : 0));
+        return o;
+    }
+
+    // While requests are in flight the JS side refs the thread-safe function so the process waits for them.
+    Napi::Value ref(Napi::CallbackInfo const& info) {
+        if (!mTsfnReleased) mTsfn.Ref(info.Env());
+        return info.Env().Undefined();
+    }
+    Napi::Value unref(Napi::CallbackInfo const& info) {
+        if (!mTsfnReleased) mTsfn.Unref(info.Env());
+        return info.Env().Undefined();
+    }
+
+    // ---- delivery -------------------------------------------------------------------------------------
+    // Pump threads: at most one call is pending at a time; the JS side clears the flag before draining,
+    // so an item pushed after the drain always finds the flag clear and schedules the next call.
+    void wake() {
+        if (mTsfnReleased.load()) return;
+        if (mWakePending.exchange(true)) return;
+        napi_status status = mTsfn.NonBlockingCall([this](Napi::Env env, Napi::Function cb) { deliver(env, cb, false); });
+        if (status != napi_ok) mWakePending.store(false);
+    }
+
+    void deliver(Napi::Env env, Napi::Function cb, bool closed) {
+        mWakePending.store(false);
+        if (!mBridge || env == nullptr || cb.IsEmpty()) return;
+        try {
+            Napi::HandleScope scope(env);
+            auto batch = Napi::Object::New(env);
+            bool any = closed;
+            mChunkScratch.clear();
+            if (mBridge->drainChunks(mChunkScratch) > 0) {
+                batch.Set("chunks", chunksToJs(env));
+                any = true;
+            }
+            mRecordScratch.clear();
+            std::size_t nRecords = mBridge->drainRecords([&](RequestRecord const& r) {
+                mRecordScratch.insert(mRecordScratch.end(), r.v, r.v + kRecordStride);
+            });
+            if (nRecords > 0) {
+                auto arr = Napi::Float64Array::New(env, mRecordScratch.size());
+                std::memcpy(arr.Data(), mRecordScratch.data(), mRecordScratch.size() * sizeof(double));
+                batch.Set("records", arr);
+                any = true;
+            }
+            mStatsScratch.clear();
+            if (mBridge->drainStats(mStatsScratch) > 0) {
+                auto arr = Napi::Array::New(env, mStatsScratch.size());
+                for (std::size_t i = 0; i < mStatsScratch.size(); ++i)
+                    arr.Set(static_cast<uint32_t>(i), js::iterationStatsToJs(env, mStatsScratch[i]));
+                batch.Set("stats", arr);
+                any = true;
+            }
+            mEventScratch.clear();
+            if (mBridge->drainEvents(mEventScratch) > 0) {
+                auto arr = Napi::Array::New(env, mEventScratch.size());
+                for (std::size_t i = 0; i < mEventScratch.size(); ++i)
+                    arr.Set(static_cast<uint32_t>(i), js::kvEventToJs(env, mEventScratch[i]));
+                batch.Set("events", arr);
+                any = true;
+            }
+            if (closed) batch.Set("closed", Napi::Boolean::New(env, true));
+            if (any) cb.Call({batch});
+        } catch (Napi::Error const& e) {
+            // The JS consumer threw. engine.ts catches its listeners' errors itself; this is the last line.
+            (void)e;
+        } catch (std::exception const&) {
+        }
+    }
+
+    Napi::Object chunksToJs(Napi::Env env) {
+        std::size_t const n = mChunkScratch.size();
+        std::size_t totalTokens = 0, nPerf = 0;
+        for (auto const& c : mChunkScratch) {
+            totalTokens += c.tokens.size();
+            nPerf += c.hasPerf ? 1 : 0;
+        }
+        auto meta = Napi::Float64Array::New(env, n * kChunkStride);
+        auto tokens = Napi::Int32Array::New(env, totalTokens);
+        auto perf = Napi::Float64Array::New(env, nPerf * kRecordStride);
+        auto errors = Napi::Array::New(env);
+        std::size_t tokenOffset = 0, perfRow = 0;
+        uint32_t errorIndex = 0;
+        for (std::size_t i = 0; i < n; ++i) {
+            auto const& c = mChunkScratch[i];
+            double* m = meta.Data() + i * kChunkStride;
+            m[0] = static_cast<double>(c.requestId);
+            m[1] = static_cast<double>(tokenOffset);
+            m[2] = static_cast<double>(c.tokens.size());
+            m[3] = (c.isFinal ? 1 : 0) | (c.hasError ? 2 : 0) | (c.hasPerf ? 4 : 0);
+            m[4] = c.finishReason;
+            m[5] = -1;
+            m[6] = -1;
+            m[7] = c.sequenceIndex;
+            if (!c.tokens.empty()) std::memcpy(tokens.Data() + tokenOffset, c.tokens.data(), c.tokens.size() * sizeof(int32_t));
+            tokenOffset += c.tokens.size();
+            if (c.hasPerf) {
+                std::memcpy(perf.Data() + perfRow * kRecordStride, c.perf.v, sizeof(c.perf.v));
+                m[5] = static_cast<double>(perfRow++);
+            }
+            if (c.hasError) {
+                errors.Set(errorIndex, Napi::String::New(env, c.error));
+                m[6] = errorIndex++;
+            }
+        }
+        auto o = Napi::Object::New(env);
+        o.Set("meta", meta);
+        o.Set("tokens", tokens);
+        o.Set("perf", perf);
+        o.Set("errors", errors);
+        return o;
+    }
+
+    // ---- lifecycle ------------------------------------------------------------------------------------
+    class StartWorker : public Napi::AsyncWorker {
+    public:
+        StartWorker(EngineWrap* self, Napi::Promise::Deferred deferred)
+            : Napi::AsyncWorker(self->Env()), mSelf(self), mDeferred(deferred) {}
+        void Execute() override {
+            try {
+                auto executor = Backend::create(*mSelf->mConfig);
+                auto bridge = std::make_unique<BridgeT>(std::move(executor), mSelf->mBridgeOptions, [self = mSelf] { self->wake(); });
+                bridge->start();
+                mSelf->mBridge = std::move(bridge);
+            } catch (std::exception const& e) {
+                SetError(e.what());
+            }
+        }
+        void OnOK() override {
+            mSelf->mState = State::kRunning;
+            mDeferred.Resolve(Env().Undefined());
+        }
+        void OnError(Napi::Error const& error) override {
+            mSelf->mState = State::kClosed;
+            mSelf->releaseTsfn();
+            mDeferred.Reject(errorWithCode(Env(), error.Message(), "ERR_TRTLLM_EXECUTOR").Value());
+        }
+
+    private:
+        EngineWrap* mSelf;
+        Napi::Promise::Deferred mDeferred;
+    };
+
+    class StopWorker : public Napi::AsyncWorker {
+    public:
+        StopWorker(EngineWrap* self, Napi::Promise::Deferred deferred, std::chrono::milliseconds grace)
+            : Napi::AsyncWorker(self->Env()), mSelf(self), mDeferred(deferred), mGrace(grace) {}
+        void Execute() override { mSelf->mBridge->stop(mGrace); }
+        void OnOK() override { finish(); }
+        void OnError(Napi::Error const&) override { finish(); }
+
+    private:
+        void finish() {
+            Napi::Env env = Env();
+            // Everything left (including the settling chunks) goes to JS now, marked closed.
+            mSelf->deliver(env, mSelf->mOnBatch.Value(), true);
+            mSelf->mState = State::kClosed;
+            mSelf->releaseTsfn();
+            mDeferred.Resolve(env.Undefined());
+        }
+        EngineWrap* mSelf;
+        Napi::Promise::Deferred mDeferred;
+        std::chrono::milliseconds mGrace;
+    };
+
+    void releaseTsfn() {
+        if (!mTsfnReleased.exchange(true)) mTsfn.Release();
+    }
+
+    void removeCleanupHook() {
+        if (mCleanupHookAdded) {
+            napi_remove_env_cleanup_hook(this->Env(), &EngineWrap::onEnvCleanup, this);
+            mCleanupHookAdded = false;
+        }
+    }
+
+    // Process exit with a live engine: stop the executor and the pumps before the environment goes away.
+    void teardown() {
+        if (mBridge) mBridge->stop(std::chrono::milliseconds(0), /*teardown=*/true);
+        if (!mTsfnReleased.exchange(true)) mTsfn.Abort();
+        mState = State::kClosed;
+    }
+
+    static void onEnvCleanup(void* arg) {
+        auto* self = static_cast<EngineWrap*>(arg);
+        self->mCleanupHookAdded = false;
+        self->teardown();
+    }
+
+    std::unique_ptr<typename Backend::Config> mConfig;
+    BridgeOptions mBridgeOptions;
+    std::unique_ptr<BridgeT> mBridge;
+    Napi::ThreadSafeFunction mTsfn;
+    Napi::FunctionReference mOnBatch;
+    bool mSelfRefHeld = false;
+    std::atomic<bool> mTsfnReleased{false};
+    std::atomic<bool> mWakePending{false};
+    bool mCleanupHookAdded = false;
+    State mState = State::kCreated;
+
+    std::vector<ResponseChunk> mChunkScratch;
+    std::vector<double> mRecordScratch;
+    std::vector<typename Api::IterationStats> mStatsScratch;
+    std::vector<typename Api::KVCacheEvent> mEventScratch;
+};
+
+}  // namespace trtllm_metrics::bridge

@@ -1,0 +1,45 @@
+#pragma once
+// The finished-request record that crosses into JS as one Float64Array row.
+// Field order and meaning are documented in lib/records.ts; keep both in sync (a test checks the stride).
+
+#include <cstddef>
+
+namespace trtllm_metrics::bridge {
+
+enum RecordField : std::size_t {
+    kRequestId = 0,
+    kEnqueueTimeNs,
+    kArrivalTimeNs,
+    kFirstScheduledTimeNs,
+    kFirstTokenTimeNs,
+    kLastTokenTimeNs,
+    kPromptTokens,
+    kOutputTokens,
+    kCachedTokens,
+    kNumSequences,
+    kFinishReason,
+    kKvTotalAllocatedBlocks,
+    kKvNewAllocatedBlocks,
+    kKvReusedBlocks,
+    kKvMissedBlocks,
+    kKvHitRate,
+    kSpecAcceptanceRate,
+    kSpecAcceptedDraftTokens,
+    kSpecDraftTokens,
+    kFirstIter,
+    kLastIter,
+    kKvTransferStartNs,
+    kKvTransferEndNs,
+    kFlags,
+    kRecordStride
+};
+
+constexpr double kErrorFinishCode = 6;
+constexpr double kFlagError = 1;
+constexpr double kFlagHasPerf = 2;
+
+struct RequestRecord {
+    double v[kRecordStride];
+};
+
+}  // namespace trtllm_metrics::bridge

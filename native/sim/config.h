@@ -1,0 +1,163 @@
+// Configuration: the executor-facing classes (KvCacheConfig, SchedulerConfig, ExecutorConfig) mirror
+// tensorrt_llm::executor; SimConfig holds what the simulator models instead of a real engine.
+#pragma once
+
+#include "sim/types.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+
+namespace trtllm_sim::executor
+{
+
+class KvCacheConfig
+{
+public:
+    KvCacheConfig() = default;
+
+    [[nodiscard]] bool getEnableBlockReuse() const { return mEnableBlockReuse; }
+    /// KV capacity in tokens; the simulator's block count is maxTokens / tokensPerBlock.
+    /// When unset, SimConfig::numKvBlocks is used.
+    [[nodiscard]] std::optional<SizeType32> getMaxTokens() const { return mMaxTokens; }
+    /// Accepted and validated (0 < f <= 1) for API compatibility; see docs/simulator.md.
+    [[nodiscard]] std::optional<FloatType> getFreeGpuMemoryFraction() const { return mFreeGpuMemoryFraction; }
+    /// 0 disables KV cache events (getKVCacheEventManager returns std::nullopt).
+    [[nodiscard]] std::size_t getEventBufferMaxSize() const { return mEventBufferMaxSize; }
+
+    void setEnableBlockReuse(bool enableBlockReuse) { mEnableBlockReuse = enableBlockReuse; }
+    void setMaxTokens(std::optional<SizeType32> const& maxTokens) { mMaxTokens = maxTokens; }
+    void setFreeGpuMemoryFraction(std::optional<FloatType> const& fraction) { mFreeGpuMemoryFraction = fraction; }
+    void setEventBufferMaxSize(std::size_t eventBufferMaxSize) { mEventBufferMaxSize = eventBufferMaxSize; }
+
+private:
+    bool mEnableBlockReuse{true};
+    std::optional<SizeType32> mMaxTokens;
+    std::optional<FloatType> mFreeGpuMemoryFraction{0.9f};
+    std::size_t mEventBufferMaxSize{0};
+};
+
+class SchedulerConfig
+{
+public:
+    explicit SchedulerConfig(
+        CapacitySchedulerPolicy capacitySchedulerPolicy = CapacitySchedulerPolicy::kGUARANTEED_NO_EVICT)
+        : mCapacitySchedulerPolicy(capacitySchedulerPolicy)
+    {
+    }
+
+    [[nodiscard]] CapacitySchedulerPolicy getCapacitySchedulerPolicy() const { return mCapacitySchedulerPolicy; }
+
+private:
+    CapacitySchedulerPolicy mCapacitySchedulerPolicy;
+};
+
+class ExecutorConfig
+{
+public:
+    static constexpr SizeType32 kDefaultIterStatsMaxIterations = 1000;
+    static constexpr SizeType32 kDefaultRequestStatsMaxIterations = 0;
+    /// Simulator defaults for the limits the real executor takes from the engine.
+    static constexpr SizeType32 kSimDefaultMaxBatchSize = 256;
+    static constexpr SizeType32 kSimDefaultMaxNumTokens = 8192;
+
+    ExecutorConfig() = default;
+
+    [[nodiscard]] SizeType32 getMaxBeamWidth() const { return mMaxBeamWidth; }
+    [[nodiscard]] SchedulerConfig getSchedulerConfig() const { return mSchedulerConfig; }
+    [[nodiscard]] KvCacheConfig getKvCacheConfig() const { return mKvCacheConfig; }
+    [[nodiscard]] SchedulerConfig& getSchedulerConfigRef() { return mSchedulerConfig; }
+    [[nodiscard]] KvCacheConfig& getKvCacheConfigRef() { return mKvCacheConfig; }
+    [[nodiscard]] bool getEnableChunkedContext() const { return mEnableChunkedContext; }
+    [[nodiscard]] SizeType32 getIterStatsMaxIterations() const { return mIterStatsMaxIterations; }
+    [[nodiscard]] SizeType32 getRequestStatsMaxIterations() const { return mRequestStatsMaxIterations; }
+    [[nodiscard]] BatchingType getBatchingType() const { return mBatchingType; }
+    [[nodiscard]] std::optional<SizeType32> getMaxBatchSize() const { return mMaxBatchSize; }
+    [[nodiscard]] std::optional<SizeType32> getMaxNumTokens() const { return mMaxNumTokens; }
+    [[nodiscard]] std::optional<SizeType32> getMaxQueueSize() const { return mMaxQueueSize; }
+
+    void setMaxBeamWidth(SizeType32 maxBeamWidth) { mMaxBeamWidth = maxBeamWidth; }
+    void setSchedulerConfig(SchedulerConfig const& schedulerConfig) { mSchedulerConfig = schedulerConfig; }
+    void setKvCacheConfig(KvCacheConfig const& kvCacheConfig) { mKvCacheConfig = kvCacheConfig; }
+    void setEnableChunkedContext(bool enableChunkedContext) { mEnableChunkedContext = enableChunkedContext; }
+    void setIterStatsMaxIterations(SizeType32 n) { mIterStatsMaxIterations = n; }
+    void setRequestStatsMaxIterations(SizeType32 n) { mRequestStatsMaxIterations = n; }
+    void setBatchingType(BatchingType batchingType) { mBatchingType = batchingType; }
+    void setMaxBatchSize(SizeType32 maxBatchSize) { mMaxBatchSize = maxBatchSize; }
+    void setMaxNumTokens(SizeType32 maxNumTokens) { mMaxNumTokens = maxNumTokens; }
+    /// Bound on the waiting queue (requests accepted but not yet admitted to the batch); nullopt or a
+    /// value <= 0 means unbounded.
+    void setMaxQueueSize(std::optional<SizeType32> const& maxQueueSize) { mMaxQueueSize = maxQueueSize; }
+
+private:
+    SizeType32 mMaxBeamWidth{1};
+    SchedulerConfig mSchedulerConfig;
+    KvCacheConfig mKvCacheConfig;
+    bool mEnableChunkedContext{true};
+    SizeType32 mIterStatsMaxIterations{kDefaultIterStatsMaxIterations};
+    SizeType32 mRequestStatsMaxIterations{kDefaultRequestStatsMaxIterations};
+    BatchingType mBatchingType{BatchingType::kINFLIGHT};
+    std::optional<SizeType32> mMaxBatchSize{kSimDefaultMaxBatchSize};
+    std::optional<SizeType32> mMaxNumTokens{kSimDefaultMaxNumTokens};
+    std::optional<SizeType32> mMaxQueueSize;
+};
+
+/// What the simulator models in place of an engine. All times are milliseconds of modelled GPU time.
+struct SimConfig
+{
+    enum class OutputLengthMode
+    {
+        /// Every request runs to maxTokens (finish reason LENGTH) unless a stop word ends it.
+        kMaxTokens = 0,
+        /// A request with an endId emits the end id after a geometrically distributed number of tokens
+        /// with mean meanOutputTokens (deterministic per seed and prompt), capped by maxTokens.
+        /// Requests without an endId run to maxTokens.
+        kEndIdGeometric = 1,
+    };
+
+    // --- engine shape ---
+    SizeType32 tokensPerBlock{32};
+    /// KV blocks on the GPU when KvCacheConfig::maxTokens is unset.
+    SizeType32 numKvBlocks{4096};
+    /// Limit on input + maxTokens; longer requests get an error response. Also the events' windowSize.
+    SizeType32 maxSeqLen{8192};
+    SizeType32 vocabSize{32000};
+
+    // --- output lengths and tokens ---
+    OutputLengthMode outputLengthMode{OutputLengthMode::kEndIdGeometric};
+    double meanOutputTokens{128.0};
+    /// Base seed; a request without SamplingConfig::seed uses this one.
+    std::uint64_t seed{0};
+
+    // --- timing model (REFERENCE.md section 5) ---
+    /// prefill ms = prefillA * N^2 + prefillB * N + prefillC for N new (uncached) tokens in the iteration.
+    double prefillA{4.209989e-07};
+    double prefillB{1.518344e-02};
+    double prefillC{1.650142e+01};
+    /// decode ms = max(decodeMinMs, decodeD2 * x^2 + decodeD1 * x + decodeD0), x = active KV tokens / capacity.
+    double decodeD2{-25.74};
+    double decodeD1{54.01};
+    double decodeD0{5.74};
+    double decodeMinMs{1.0};
+    /// Modelled time is divided by this (> 0).
+    double speedupRatio{1.0};
+    /// true: the clock jumps by the modelled latency without sleeping; false: the executor thread sleeps
+    /// the modelled latency on the real steady clock.
+    bool virtualClock{false};
+
+    // --- simulated memory (reported in IterationStats; nothing is allocated) ---
+    std::size_t modelSizeBytes{16ull << 30};
+    /// Bytes of one KV block (default: 32 tokens of an 8B Llama-class model in fp16, 128 KiB per token).
+    std::size_t kvBytesPerBlock{4ull << 20};
+    std::size_t cpuMemUsageBytes{2ull << 30};
+    std::size_t pinnedMemUsageBytes{256ull << 20};
+
+    // --- speculative decoding (off when specDraftLength == 0) ---
+    SizeType32 specDraftLength{0};
+    /// Probability that each draft token is accepted, given the previous one was.
+    double specAcceptanceProbability{0.7};
+    /// Extra modelled ms per iteration per draft token when any generation request drafts.
+    double specDraftMsPerToken{0.5};
+};
+
+} // namespace trtllm_sim::executor

@@ -1,0 +1,146 @@
+// KV cache events (names and members as in tensorrt_llm::executor) and the bounded event buffer.
+#pragma once
+
+#include "sim/types.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace trtllm_sim::executor
+{
+
+struct KVCacheCreatedData
+{
+    /// Blocks per cache level: {GPU blocks, host blocks}.
+    std::vector<SizeType32> numBlocksPerCacheLevel;
+};
+
+struct KVCacheStoredBlockData
+{
+    KVCacheStoredBlockData(IdType blockHash, runtime::VecUniqueTokens tokens,
+        std::optional<runtime::LoraTaskIdType> loraId, SizeType32 cacheLevel, SizeType32 priority)
+        : blockHash{blockHash}
+        , tokens{std::move(tokens)}
+        , loraId{loraId}
+        , cacheLevel{cacheLevel}
+        , priority{priority}
+    {
+    }
+
+    IdType blockHash;
+    runtime::VecUniqueTokens tokens;
+    std::optional<runtime::LoraTaskIdType> loraId;
+    SizeType32 cacheLevel;
+    SizeType32 priority;
+};
+
+struct KVCacheStoredData
+{
+    /// Hash of the block before blocks[0] in its sequence; none when blocks[0] is a sequence's first block.
+    std::optional<IdType> parentHash;
+    /// Consecutive blocks; the parent of blocks[i] is blocks[i-1].
+    std::vector<KVCacheStoredBlockData> blocks;
+};
+
+struct KVCacheRemovedData
+{
+    std::vector<IdType> blockHashes;
+};
+
+template <typename T>
+struct KVCacheEventDiff
+{
+    T oldValue;
+    T newValue;
+};
+
+struct KVCacheUpdatedData
+{
+    explicit KVCacheUpdatedData(IdType blockHash)
+        : blockHash{blockHash}
+    {
+    }
+
+    KVCacheUpdatedData& cacheLevelUpdated(SizeType32 oldValue, SizeType32 newValue)
+    {
+        cacheLevel = KVCacheEventDiff<SizeType32>{oldValue, newValue};
+        return *this;
+    }
+
+    KVCacheUpdatedData& priorityUpdated(SizeType32 oldValue, SizeType32 newValue)
+    {
+        priority = KVCacheEventDiff<SizeType32>{oldValue, newValue};
+        return *this;
+    }
+
+    IdType blockHash;
+    std::optional<KVCacheEventDiff<SizeType32>> cacheLevel = std::nullopt;
+    std::optional<KVCacheEventDiff<SizeType32>> priority = std::nullopt;
+};
+
+using KVCacheEventData = std::variant<KVCacheCreatedData, KVCacheStoredData, KVCacheRemovedData, KVCacheUpdatedData>;
+
+struct KVCacheEvent
+{
+    KVCacheEvent(IdType eventId, KVCacheEventData data, SizeType32 windowSize,
+        std::optional<SizeType32> attentionDpRank = std::nullopt)
+        : eventId{eventId}
+        , data{std::move(data)}
+        , windowSize{windowSize}
+        , attentionDpRank{attentionDpRank}
+    {
+    }
+
+    IdType eventId;
+    KVCacheEventData data;
+    SizeType32 windowSize;
+    std::optional<SizeType32> attentionDpRank;
+};
+
+/// Bounded buffer of KV cache events between the executor thread (producer) and one consumer.
+/// Event ids are assigned here, consecutively from 0; when the buffer holds bufferCapacity events, the
+/// oldest is dropped to make room (the ids of dropped events are never delivered) and counted.
+/// The producer never blocks on the consumer.
+class KVCacheEventManager
+{
+public:
+    KVCacheEventManager(std::size_t bufferCapacity, SizeType32 windowSize);
+
+    KVCacheEventManager(KVCacheEventManager const&) = delete;
+    KVCacheEventManager& operator=(KVCacheEventManager const&) = delete;
+
+    /// Drains the buffer. Without a timeout it waits until at least one event is buffered or the executor
+    /// shuts down; with one it waits at most that long. Returns early (possibly empty) on shutdown.
+    std::deque<KVCacheEvent> getLatestEvents(std::optional<std::chrono::milliseconds> timeout = std::nullopt);
+
+    /// Simulator extra: events dropped (oldest first) because the buffer was full, since the start.
+    [[nodiscard]] std::uint64_t getNumDroppedEvents() const;
+    /// Simulator extra: KvCacheConfig::eventBufferMaxSize.
+    [[nodiscard]] std::size_t getBufferCapacity() const { return mCapacity; }
+
+    // --- used by the executor ---
+    /// Appends events in order, giving them the next ids; drops the oldest beyond capacity.
+    void publish(std::vector<KVCacheEventData>&& events);
+    /// Wakes every waiter; later getLatestEvents calls return immediately.
+    void shutdown();
+
+private:
+    std::size_t const mCapacity;
+    SizeType32 const mWindowSize;
+    mutable std::mutex mMutex;
+    std::condition_variable mCv;
+    std::deque<KVCacheEvent> mBuffer;
+    IdType mNextEventId{0};
+    std::uint64_t mDropped{0};
+    bool mShutdown{false};
+};
+
+} // namespace trtllm_sim::executor

@@ -1,0 +1,421 @@
+#include "sim/kv_cache_manager.h"
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+
+namespace trtllm_sim::executor
+{
+
+namespace
+{
+
+constexpr std::uint64_t kGolden = 0x9e3779b97f4a7c15ull;
+constexpr std::uint64_t kRootHash = 0x6a09e667f3bcc909ull;
+
+inline std::uint64_t mix64(std::uint64_t x) noexcept
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebull;
+    x ^= x >> 31;
+    return x;
+}
+
+} // namespace
+
+KvCacheManager::KvCacheManager(SizeType32 numBlocks, SizeType32 tokensPerBlock, bool enableBlockReuse, bool emitEvents)
+    : mNumBlocks(numBlocks)
+    , mTokensPerBlock(tokensPerBlock)
+    , mEnableReuse(enableBlockReuse)
+    , mEmitEvents(emitEvents)
+    , mBlocks(static_cast<std::size_t>(numBlocks))
+    , mListHead(kNumPriorities, kNone)
+    , mListTail(kNumPriorities, kNone)
+{
+    if (numBlocks < 1 || tokensPerBlock < 1)
+    {
+        throw std::invalid_argument("KvCacheManager needs at least one block of at least one token");
+    }
+    mFreeUncached.reserve(mBlocks.size());
+    // Pop order hands out block 0 first.
+    for (BlockId id = numBlocks - 1; id >= 0; --id)
+    {
+        mFreeUncached.push_back(id);
+    }
+    mHashToBlock.reserve(mBlocks.size() * 2);
+}
+
+std::uint64_t KvCacheManager::hashBlock(
+    std::optional<std::uint64_t> parentHash, TokenIdType const* tokens, SizeType32 numTokens) noexcept
+{
+    std::uint64_t h = parentHash ? mix64(*parentHash ^ kGolden) : kRootHash;
+    for (SizeType32 i = 0; i < numTokens; ++i)
+    {
+        h = mix64(h + kGolden + static_cast<std::uint32_t>(tokens[i]));
+    }
+    return mix64(h ^ static_cast<std::uint64_t>(numTokens));
+}
+
+void KvCacheManager::computeBlockHashes(
+    KvSequence& seq, TokenIdType const* tokens, SizeType32 numTokens, SizeType32 tokensPerBlock)
+{
+    auto const numFull = static_cast<std::size_t>(numTokens / tokensPerBlock);
+    while (seq.blockHashes.size() < numFull)
+    {
+        std::size_t const i = seq.blockHashes.size();
+        std::optional<std::uint64_t> parent;
+        if (i > 0)
+        {
+            parent = seq.blockHashes[i - 1];
+        }
+        seq.blockHashes.push_back(hashBlock(parent, tokens + i * tokensPerBlock, tokensPerBlock));
+    }
+}
+
+RetentionPriority KvCacheManager::priorityOf(KvSequence const& seq, SizeType32 blockIndex) const
+{
+    if (seq.retention == nullptr)
+    {
+        return KvCacheRetentionConfig::kDefaultRetentionPriority;
+    }
+    SizeType32 const start = blockIndex * mTokensPerBlock;
+    if (start >= seq.promptLen)
+    {
+        return seq.retention->getDecodeRetentionPriority();
+    }
+    for (auto const& range : seq.retention->getTokenRangeRetentionConfigs())
+    {
+        if (start >= range.tokenStart && (!range.tokenEnd || start < *range.tokenEnd))
+        {
+            return range.priority;
+        }
+    }
+    return KvCacheRetentionConfig::kDefaultRetentionPriority;
+}
+
+SizeType32 KvCacheManager::findReusable(
+    KvSequence const& seq, SizeType32 contextLen, std::vector<BlockId>& matched) const
+{
+    matched.clear();
+    if (!mEnableReuse || contextLen < 1)
+    {
+        return 0;
+    }
+    // At least one token must be computed, so only blocks within the first contextLen - 1 tokens count.
+    auto const limit = std::min(static_cast<std::size_t>((contextLen - 1) / mTokensPerBlock), seq.blockHashes.size());
+    SizeType32 inUse = 0;
+    for (std::size_t i = 0; i < limit; ++i)
+    {
+        auto const it = mHashToBlock.find(seq.blockHashes[i]);
+        if (it == mHashToBlock.end())
+        {
+            break;
+        }
+        matched.push_back(it->second);
+        if (mBlocks[static_cast<std::size_t>(it->second)].refCount > 0)
+        {
+            ++inUse;
+        }
+    }
+    return inUse;
+}
+
+void KvCacheManager::acquire(BlockId id)
+{
+    Block& block = mBlocks[static_cast<std::size_t>(id)];
+    if (block.refCount == 0)
+    {
+        if (block.registered)
+        {
+            listRemove(id);
+            --mNumCachedFree;
+        }
+        ++mNumUsed;
+    }
+    ++block.refCount;
+}
+
+void KvCacheManager::admit(KvSequence& seq, std::vector<BlockId> const& matched, SizeType32 contextLen)
+{
+    if (!seq.blocks.empty())
+    {
+        throw std::logic_error("KvCacheManager::admit: the sequence already holds blocks");
+    }
+    auto const numMatched = static_cast<SizeType32>(matched.size());
+    for (SizeType32 i = 0; i < numMatched; ++i)
+    {
+        BlockId const id = matched[static_cast<std::size_t>(i)];
+        acquire(id);
+        Block& block = mBlocks[static_cast<std::size_t>(id)];
+        RetentionPriority const wanted = priorityOf(seq, i);
+        if (block.priority != wanted)
+        {
+            if (mEmitEvents)
+            {
+                mEvents.emplace_back(KVCacheUpdatedData(block.hash).priorityUpdated(block.priority, wanted));
+            }
+            block.priority = wanted;
+        }
+        seq.blocks.push_back(id);
+    }
+    seq.numFullBlocks = numMatched;
+    SizeType32 const contextBlocks = (contextLen + mTokensPerBlock - 1) / mTokensPerBlock;
+    SizeType32 const missed = contextBlocks - numMatched;
+    seq.reusedBlocks += numMatched;
+    seq.missedBlocks += missed;
+    seq.totalAllocatedBlocks += numMatched;
+    mCounters.reusedBlocks += numMatched;
+    mCounters.missedBlocks += missed;
+    mCounters.allocTotalBlocks += numMatched;
+}
+
+SizeType32 KvCacheManager::blocksNeeded(KvSequence const& seq, SizeType32 numTokens) const
+{
+    SizeType32 const want = (numTokens + mTokensPerBlock - 1) / mTokensPerBlock;
+    auto const have = static_cast<SizeType32>(seq.blocks.size());
+    return want > have ? want - have : 0;
+}
+
+void KvCacheManager::listPushBack(BlockId id)
+{
+    Block& block = mBlocks[static_cast<std::size_t>(id)];
+    auto const p = static_cast<std::size_t>(block.priority);
+    block.prev = mListTail[p];
+    block.next = kNone;
+    if (block.prev != kNone)
+    {
+        mBlocks[static_cast<std::size_t>(block.prev)].next = id;
+    }
+    else
+    {
+        mListHead[p] = id;
+    }
+    mListTail[p] = id;
+}
+
+void KvCacheManager::listRemove(BlockId id)
+{
+    Block& block = mBlocks[static_cast<std::size_t>(id)];
+    auto const p = static_cast<std::size_t>(block.priority);
+    if (block.prev != kNone)
+    {
+        mBlocks[static_cast<std::size_t>(block.prev)].next = block.next;
+    }
+    else
+    {
+        mListHead[p] = block.next;
+    }
+    if (block.next != kNone)
+    {
+        mBlocks[static_cast<std::size_t>(block.next)].prev = block.prev;
+    }
+    else
+    {
+        mListTail[p] = block.prev;
+    }
+    block.prev = kNone;
+    block.next = kNone;
+}
+
+BlockId KvCacheManager::allocateBlock()
+{
+    BlockId id = kNone;
+    if (!mFreeUncached.empty())
+    {
+        id = mFreeUncached.back();
+        mFreeUncached.pop_back();
+    }
+    else
+    {
+        for (std::size_t p = 0; p < mListHead.size(); ++p)
+        {
+            if (mListHead[p] != kNone)
+            {
+                id = mListHead[p];
+                break;
+            }
+        }
+        if (id == kNone)
+        {
+            throw std::logic_error("KvCacheManager: no free KV block (used " + std::to_string(mNumUsed) + " of "
+                + std::to_string(mNumBlocks) + ")");
+        }
+        // Evict the least valuable cached block: it is no longer reusable.
+        listRemove(id);
+        --mNumCachedFree;
+        Block& victim = mBlocks[static_cast<std::size_t>(id)];
+        mHashToBlock.erase(victim.hash);
+        victim.registered = false;
+        emitRemoved(victim.hash);
+    }
+    Block& block = mBlocks[static_cast<std::size_t>(id)];
+    block.hash = 0;
+    block.priority = KvCacheRetentionConfig::kDefaultRetentionPriority;
+    block.refCount = 1;
+    ++mNumUsed;
+    return id;
+}
+
+void KvCacheManager::extend(KvSequence& seq, SizeType32 numKvTokens, TokenIdType const* tokens)
+{
+    SizeType32 const wantBlocks = (numKvTokens + mTokensPerBlock - 1) / mTokensPerBlock;
+    while (static_cast<SizeType32>(seq.blocks.size()) < wantBlocks)
+    {
+        seq.blocks.push_back(allocateBlock());
+        ++seq.newAllocatedBlocks;
+        ++seq.totalAllocatedBlocks;
+        ++mCounters.allocNewBlocks;
+        ++mCounters.allocTotalBlocks;
+    }
+    SizeType32 const full = numKvTokens / mTokensPerBlock;
+    if (!mEnableReuse)
+    {
+        seq.numFullBlocks = std::max(seq.numFullBlocks, full);
+        return;
+    }
+    for (SizeType32 i = seq.numFullBlocks; i < full; ++i)
+    {
+        auto const idx = static_cast<std::size_t>(i);
+        std::optional<std::uint64_t> parent;
+        if (i > 0)
+        {
+            parent = seq.blockHashes[idx - 1];
+        }
+        TokenIdType const* blockTokens = tokens + idx * static_cast<std::size_t>(mTokensPerBlock);
+        if (seq.blockHashes.size() <= idx)
+        {
+            seq.blockHashes.push_back(hashBlock(parent, blockTokens, mTokensPerBlock));
+        }
+        std::uint64_t const hash = seq.blockHashes[idx];
+        BlockId const id = seq.blocks[idx];
+        if (auto const found = mHashToBlock.find(hash); found != mHashToBlock.end())
+        {
+            // Another block already caches these tokens (another sequence computed the same prefix at the
+            // same time): share the cached block and free this copy, so each hash is stored once and the
+            // parent of every later Stored block stays cached while this sequence runs.
+            BlockId const cached = found->second;
+            acquire(cached);
+            Block& shared = mBlocks[static_cast<std::size_t>(cached)];
+            RetentionPriority const wanted = priorityOf(seq, i);
+            if (shared.priority != wanted)
+            {
+                if (mEmitEvents)
+                {
+                    mEvents.emplace_back(KVCacheUpdatedData(hash).priorityUpdated(shared.priority, wanted));
+                }
+                shared.priority = wanted;
+            }
+            Block& copy = mBlocks[static_cast<std::size_t>(id)];
+            if (--copy.refCount == 0)
+            {
+                --mNumUsed;
+                mFreeUncached.push_back(id);
+            }
+            seq.blocks[idx] = cached;
+            continue;
+        }
+        Block& block = mBlocks[static_cast<std::size_t>(id)];
+        block.hash = hash;
+        block.registered = true;
+        block.priority = priorityOf(seq, i);
+        mHashToBlock.emplace(hash, id);
+        emitStored(parent, hash, blockTokens, block.priority);
+    }
+    if (full > seq.numFullBlocks)
+    {
+        seq.numFullBlocks = full;
+    }
+}
+
+void KvCacheManager::release(KvSequence& seq)
+{
+    // Last block first: with equal priority, a sequence's tail is evicted before its head.
+    for (auto it = seq.blocks.rbegin(); it != seq.blocks.rend(); ++it)
+    {
+        BlockId const id = *it;
+        Block& block = mBlocks[static_cast<std::size_t>(id)];
+        if (--block.refCount > 0)
+        {
+            continue;
+        }
+        --mNumUsed;
+        if (block.registered)
+        {
+            listPushBack(id);
+            ++mNumCachedFree;
+        }
+        else
+        {
+            mFreeUncached.push_back(id);
+        }
+    }
+    seq.blocks.clear();
+    seq.numFullBlocks = 0;
+}
+
+void KvCacheManager::emitStored(
+    std::optional<std::uint64_t> parent, std::uint64_t hash, TokenIdType const* tokens, RetentionPriority priority)
+{
+    if (!mEmitEvents)
+    {
+        return;
+    }
+    runtime::VecUniqueTokens unique(static_cast<std::size_t>(mTokensPerBlock));
+    for (SizeType32 i = 0; i < mTokensPerBlock; ++i)
+    {
+        unique[static_cast<std::size_t>(i)] = runtime::UniqueToken{tokens[i], 0};
+    }
+    KVCacheStoredBlockData blockData(hash, std::move(unique), std::nullopt, 0, priority);
+    if (!mEvents.empty() && parent)
+    {
+        if (auto* stored = std::get_if<KVCacheStoredData>(&mEvents.back());
+            stored != nullptr && !stored->blocks.empty() && stored->blocks.back().blockHash == *parent)
+        {
+            stored->blocks.push_back(std::move(blockData));
+            return;
+        }
+    }
+    KVCacheStoredData data;
+    data.parentHash = parent;
+    data.blocks.push_back(std::move(blockData));
+    mEvents.emplace_back(std::move(data));
+}
+
+void KvCacheManager::emitRemoved(std::uint64_t hash)
+{
+    if (!mEmitEvents)
+    {
+        return;
+    }
+    if (!mEvents.empty())
+    {
+        if (auto* removed = std::get_if<KVCacheRemovedData>(&mEvents.back()))
+        {
+            removed->blockHashes.push_back(hash);
+            return;
+        }
+    }
+    mEvents.emplace_back(KVCacheRemovedData{{hash}});
+}
+
+void KvCacheManager::takeEvents(std::vector<KVCacheEventData>& out)
+{
+    if (mEvents.empty())
+    {
+        return;
+    }
+    if (out.empty())
+    {
+        out.swap(mEvents);
+        return;
+    }
+    for (auto& event : mEvents)
+    {
+        out.push_back(std::move(event));
+    }
+    mEvents.clear();
+}
+
+} // namespace trtllm_sim::executor

@@ -1,0 +1,76 @@
+// The executor's internal state of one accepted request (not part of the public API).
+#pragma once
+
+#include "sim/kv_cache_manager.h"
+#include "sim/request.h"
+#include "sim/response.h"
+#include "sim/stats.h"
+#include "sim/types.h"
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+namespace trtllm_sim::executor
+{
+
+struct LlmRequest
+{
+    using TimePoint = RequestPerfMetrics::TimePoint;
+
+    // --- what was asked (fixed after enqueue) ---
+    IdType id{0};
+    SizeType32 promptLen{0};
+    SizeType32 maxTokens{0};
+    bool streaming{false};
+    bool excludeInputFromOutput{false};
+    bool returnPerfMetrics{false};
+    std::optional<IdType> clientId;
+    std::optional<TokenIdType> endId;
+    PriorityType priority{Request::kDefaultPriority};
+    std::vector<VecTokens> stopWords;
+    std::optional<KvCacheRetentionConfig> retention;
+    /// Seed of the deterministic token stream.
+    std::uint64_t sequenceSeed{0};
+    /// Generated tokens before the end id is drawn (-1: the end id is never drawn).
+    std::int64_t endAfter{-1};
+    TimePoint enqueueTime{};
+    std::optional<TimePoint> deadline;
+
+    // --- progress ---
+    /// Prompt followed by the generated tokens.
+    VecTokens tokens;
+    RequestStage stage{RequestStage::kQUEUED};
+    /// Tokens the current context phase computes: the prompt, or prompt + generated after a pause.
+    SizeType32 contextLen{0};
+    /// Tokens of the current context whose KV is computed (reused blocks included).
+    SizeType32 prefillPos{0};
+    /// Generated tokens already returned by streaming responses.
+    SizeType32 numSent{0};
+    /// GUARANTEED_NO_EVICT reservation: ceil((prompt + maxTokens) / tokensPerBlock).
+    SizeType32 maxBlocks{0};
+    KvSequence kv;
+    bool cancelRequested{false};
+    FinishReason finishReason{FinishReason::kNOT_FINISHED};
+    RequestPerfMetrics perf;
+    SizeType32 decodingIter{0};
+    SizeType32 numPauses{0};
+
+    // --- scratch of the current iteration ---
+    SizeType32 chunk{0};
+    bool scheduled{false};
+    bool paused{false};
+
+    [[nodiscard]] SizeType32 numGenerated() const { return static_cast<SizeType32>(tokens.size()) - promptLen; }
+    /// Tokens whose KV is in the cache: prefillPos during the context phase; all but the newest token during
+    /// generation (its KV is computed by the next step).
+    [[nodiscard]] SizeType32 numKvTokens() const
+    {
+        return stage == RequestStage::kGENERATION_IN_PROGRESS ? static_cast<SizeType32>(tokens.size()) - 1
+                                                              : prefillPos;
+    }
+    [[nodiscard]] bool isFinished() const { return finishReason != FinishReason::kNOT_FINISHED; }
+};
+
+} // namespace trtllm_sim::executor
