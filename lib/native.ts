@@ -112,6 +112,8 @@ export interface NativeAddon {
     options: { records: number; mode?: 'batched' | 'perItem'; ringCapacity?: number; pushBatch?: number },
     onBatch: (records: Float64Array) => void,
   ): Promise<FirehoseResult>;
+  /** The simulator's chained block hash (for tests of bit-exact hashes). */
+  simBlockHash(parentHash: bigint | null, tokens: Int32Array): bigint;
   epochNs: bigint;
 }
 

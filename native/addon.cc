@@ -4,6 +4,7 @@
 #include <napi.h>
 
 #include "backends/sim_backend.h"
+#include "backends/sim_hash.h"
 #include "bridge/engine_wrap.h"
 #include "bridge/firehose.h"
 #include "bridge/steady_epoch.h"
@@ -22,6 +23,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
                 trtllm_metrics::bridge::EngineWrap<trtllm_metrics::backends::TrtllmBackend>::define(env));
 #endif
     exports.Set("firehose", Napi::Function::New(env, trtllm_metrics::bridge::firehose, "firehose"));
+    exports.Set("simBlockHash", Napi::Function::New(env, trtllm_metrics::backends::simBlockHash, "simBlockHash"));
     exports.Set("epochNs", Napi::BigInt::New(env, static_cast<int64_t>(trtllm_metrics::bridge::steadyEpochNs())));
     return exports;
 }

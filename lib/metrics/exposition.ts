@@ -14,10 +14,21 @@ export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1
 
 export type ExpositionFormat = 'prometheus' | 'openmetrics';
 
-/** A metric object that renders its own family text (HELP, TYPE and samples, no trailing newline). */
+/**
+ * A metric object that renders its own family: it appends the pieces of its text (HELP, TYPE and sample
+ * lines, no trailing newline) to `out`. Pieces are flat strings joined once per scrape; building one long
+ * string with `+=` would leave a rope that costs more to flatten than to build.
+ */
 export const RENDER: unique symbol = Symbol.for('trtllm-metrics.render');
 export interface SelfRendering {
-  [RENDER](openMetrics: boolean): string;
+  [RENDER](openMetrics: boolean, out: string[]): void;
+}
+
+/** The text of one self-rendering family. */
+export function renderFamily(metric: SelfRendering, openMetrics = false): string {
+  const out: string[] = [];
+  metric[RENDER](openMetrics, out);
+  return out.join('');
 }
 
 export function isSelfRendering(m: unknown): m is SelfRendering {
@@ -127,21 +138,29 @@ export async function renderRegistries(
   format: ExpositionFormat = 'prometheus',
 ): Promise<string> {
   const om = format === 'openmetrics';
-  const parts: Array<string | Promise<string>> = [];
-  let pending = false;
+  const sep = om ? '\n' : '\n\n';
+  const out: string[] = [];
+  const pending: Array<[number, Promise<string>]> = [];
+  let first = true;
   for (const registry of registries) {
     const defaults = defaultLabelsOf(registry);
     for (const metric of registry.getMetricsAsArray() as unknown as MetricLike[]) {
+      if (!first) out.push(sep);
+      first = false;
       if (defaults === null && isSelfRendering(metric)) {
-        parts.push(metric[RENDER](om));
+        metric[RENDER](om, out);
       } else {
-        parts.push(renderMetricGeneric(metric, om, defaults));
-        pending = true;
+        pending.push([out.length, renderMetricGeneric(metric, om, defaults)]);
+        out.push('');
       }
     }
   }
-  const texts = pending ? await Promise.all(parts) : (parts as string[]);
-  return om ? `${texts.join('\n')}\n# EOF\n` : `${texts.join('\n\n')}\n`;
+  if (pending.length > 0) {
+    const texts = await Promise.all(pending.map((p) => p[1]));
+    for (let i = 0; i < pending.length; i++) out[pending[i][0]] = texts[i];
+  }
+  out.push(om ? '\n# EOF\n' : '\n');
+  return out.join('');
 }
 
 /**

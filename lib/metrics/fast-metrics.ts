@@ -256,15 +256,14 @@ export class FastCounter extends Counter<string> implements SelfRendering {
     if (this.core !== undefined) resetCore(this.core);
   }
 
-  [RENDER](openMetrics: boolean): string {
+  [RENDER](openMetrics: boolean, out: string[]): void {
     this.core.runHooks();
-    let out = openMetrics ? this.headOM : this.headProm;
+    out.push(openMetrics ? this.headOM : this.headProm);
     const active = this.core.active;
     for (let i = 0; i < active.length; i++) {
       const c = active[i];
-      out += `\n${openMetrics ? c.prefixOM : c.prefix}${formatValue(c.value)}`;
+      out.push(`\n${openMetrics ? c.prefixOM : c.prefix}${formatValue(c.value)}`);
     }
-    return out;
   }
 
   private slowChild(labels: Record<string, unknown>): CounterChild {
@@ -387,15 +386,14 @@ export class FastGauge extends Gauge<string> implements SelfRendering {
     if (this.core !== undefined) resetCore(this.core);
   }
 
-  [RENDER](): string {
+  [RENDER](_openMetrics: boolean, out: string[]): void {
     this.core.runHooks();
-    let out = this.head;
+    out.push(this.head);
     const active = this.core.active;
     for (let i = 0; i < active.length; i++) {
       const c = active[i];
-      out += `\n${c.prefix}${formatValue(c.value)}`;
+      out.push(`\n${c.prefix}${formatValue(c.value)}`);
     }
-    return out;
   }
 
   private slowChild(labels: Record<string, unknown>): GaugeChild {
@@ -460,7 +458,9 @@ export class HistogramChild {
   sum = 0;
   count = 0;
   active = false;
-  /** Line prefixes: one per bound, then +Inf, _sum, _count. */
+  private dirty = true;
+  private cached = '';
+  /** Line prefixes (newline, name, labels, space): one per bound, then +Inf, _sum, _count. */
   readonly prefixes: string[];
 
   constructor(
@@ -476,8 +476,8 @@ export class HistogramChild {
     const tail = labelStr ? `,${labelStr}}` : '}';
     const braces = labelStr ? `{${labelStr}}` : '';
     const prefixes: string[] = [];
-    for (let i = 0; i < bounds.length; i++) prefixes.push(`${name}_bucket{le="${bounds[i]}"${tail} `);
-    prefixes.push(`${name}_bucket{le="+Inf"${tail} `, `${name}_sum${braces} `, `${name}_count${braces} `);
+    for (let i = 0; i < bounds.length; i++) prefixes.push(`\n${name}_bucket{le="${bounds[i]}"${tail} `);
+    prefixes.push(`\n${name}_bucket{le="+Inf"${tail} `, `\n${name}_sum${braces} `, `\n${name}_count${braces} `);
     this.prefixes = prefixes;
   }
 
@@ -490,6 +490,7 @@ export class HistogramChild {
     this.counts[i] += 1;
     this.sum += v;
     this.count += 1;
+    this.dirty = true;
     if (!this.active) this.core.activate(this);
   }
 
@@ -497,6 +498,34 @@ export class HistogramChild {
     this.counts.fill(0);
     this.sum = 0;
     this.count = 0;
+    this.dirty = true;
+  }
+
+  /** The series' sample lines (cached until the next observation), each preceded by a newline. */
+  text(): string {
+    if (!this.dirty) return this.cached;
+    const p = this.prefixes;
+    const counts = this.counts;
+    const n = counts.length - 1;
+    // Array join yields a flat string: a long `+=` chain would leave a rope that every scrape re-walks.
+    const parts: string[] = new Array(2 * n + 6);
+    let acc = 0;
+    let j = 0;
+    for (let i = 0; i < n; i++) {
+      acc += counts[i];
+      parts[j++] = p[i];
+      parts[j++] = String(acc);
+    }
+    parts[j++] = p[n];
+    parts[j++] = String(this.count);
+    parts[j++] = p[n + 1];
+    parts[j++] = formatValue(this.sum);
+    parts[j++] = p[n + 2];
+    parts[j] = String(this.count);
+    const out = parts.join('');
+    this.cached = out;
+    this.dirty = false;
+    return out;
   }
 }
 
@@ -577,23 +606,11 @@ export class FastHistogram extends Histogram<string> implements SelfRendering {
     if (this.core !== undefined) resetCore(this.core);
   }
 
-  [RENDER](): string {
+  [RENDER](_openMetrics: boolean, out: string[]): void {
     this.core.runHooks();
-    let out = this.head;
+    out.push(this.head);
     const active = this.core.active;
-    for (let k = 0; k < active.length; k++) {
-      const c = active[k];
-      const p = c.prefixes;
-      const counts = c.counts;
-      const n = counts.length - 1;
-      let acc = 0;
-      for (let i = 0; i < n; i++) {
-        acc += counts[i];
-        out += `\n${p[i]}${acc}`;
-      }
-      out += `\n${p[n]}${c.count}\n${p[n + 1]}${formatValue(c.sum)}\n${p[n + 2]}${c.count}`;
-    }
-    return out;
+    for (let k = 0; k < active.length; k++) out.push(active[k].text());
   }
 
   private slowChild(labels: Record<string, unknown>): HistogramChild {

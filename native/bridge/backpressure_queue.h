@@ -3,6 +3,7 @@
 // producer (our response pump thread, never an executor thread) waits for the JS thread to drain.
 // close() releases waiting producers for teardown; what they could not queue then is counted as dropped.
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -18,12 +19,21 @@ class BackpressureQueue {
 public:
     explicit BackpressureQueue(std::size_t capacity) : mCapacity(capacity == 0 ? 1 : capacity) {}
 
-    // Queues every item, waiting for room as needed. Returns false if the queue was closed meanwhile.
-    bool pushAll(std::vector<T>& items) {
+    // Queues every item, waiting for room as needed. While it waits it calls `onFull` (outside the lock) so
+    // the consumer is woken to drain; it re-asks every few ms, so a wake-up lost to a race costs no more.
+    // Returns false if the queue was closed meanwhile.
+    template <typename OnFull>
+    bool pushAll(std::vector<T>& items, OnFull&& onFull) {
         std::unique_lock<std::mutex> lock(mMutex);
         for (auto& item : items) {
             ++mProduced;
-            mNotFull.wait(lock, [&] { return mClosed || mItems.size() < mCapacity; });
+            while (!mClosed && mItems.size() >= mCapacity) {
+                lock.unlock();
+                onFull();
+                lock.lock();
+                mNotFull.wait_for(lock, std::chrono::milliseconds(5),
+                                  [&] { return mClosed || mItems.size() < mCapacity; });
+            }
             if (mClosed) {
                 ++mDropped;
                 continue;

@@ -327,10 +327,7 @@ private:
         }
         if (anyFinished) mPendingEmpty.notify_all();
         if (!records.empty()) mRecords.pushBatch(records.begin(), records.end());
-        if (!chunks.empty()) {
-            notify();  // the JS side may need to drain before the chunks fit
-            mChunks.pushAll(chunks);
-        }
+        if (!chunks.empty()) mChunks.pushAll(chunks, [this] { notify(); });
         notify();
     }
 

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -40,7 +41,8 @@ public:
         std::size_t const n = mSize;
         out.reserve(out.size() + n);
         for (std::size_t i = 0; i < n; ++i) {
-            out.push_back(std::move(mSlots[mHead]));
+            out.push_back(std::move(*mSlots[mHead]));
+            mSlots[mHead].reset();
             mHead = (mHead + 1) % mSlots.size();
         }
         mSize = 0;
@@ -55,7 +57,7 @@ public:
         std::lock_guard<std::mutex> lock(mMutex);
         std::size_t const n = mSize;
         for (std::size_t i = 0; i < n; ++i) {
-            fn(mSlots[mHead]);
+            fn(*mSlots[mHead]);
             mHead = (mHead + 1) % mSlots.size();
         }
         mSize = 0;
@@ -82,12 +84,12 @@ private:
             --mSize;
             ++mDropped;
         }
-        mSlots[(mHead + mSize) % cap] = std::move(item);
+        mSlots[(mHead + mSize) % cap].emplace(std::move(item));
         ++mSize;
     }
 
     mutable std::mutex mMutex;
-    std::vector<T> mSlots;
+    std::vector<std::optional<T>> mSlots;  // optional: executor types need not be default-constructible
     std::size_t mHead = 0;
     std::size_t mSize = 0;
     std::uint64_t mProduced = 0;

@@ -1,10 +1,14 @@
-// The simulator's clock: the real steady clock, or a virtual one that only moves when the executor
-// advances it by a modelled latency (benchmarks then run faster than real time).
+// The simulator's clock, on std::chrono::steady_clock time points.
+// - Real: steady_clock itself; the executor thread sleeps the modelled latency of each iteration.
+// - Virtual: while the executor works, the clock moves only when the executor advances it by an
+//   iteration's modelled latency (no sleeping, so benchmarks run faster than real time); while the
+//   executor is idle (no work, waiting for requests) it runs at real speed. It starts at the real
+//   steady time of its construction, is monotonic, and never falls behind real time as long as every
+//   modelled latency exceeds the real time spent computing it.
 #pragma once
 
-#include <atomic>
 #include <chrono>
-#include <cstdint>
+#include <mutex>
 
 namespace trtllm_sim::executor
 {
@@ -15,33 +19,62 @@ public:
     using TimePoint = std::chrono::steady_clock::time_point;
     using Duration = std::chrono::steady_clock::duration;
 
-    /// A virtual clock starts at the real steady time of its construction.
     explicit SimClock(bool isVirtual)
         : mVirtual(isVirtual)
         , mSteadyBase(std::chrono::steady_clock::now())
         , mSystemBase(std::chrono::system_clock::now())
+        , mFrozen(mSteadyBase)
+        , mIdleSince(mSteadyBase)
     {
     }
 
     [[nodiscard]] bool isVirtual() const noexcept { return mVirtual; }
 
     /// Current time; thread-safe.
-    [[nodiscard]] TimePoint now() const noexcept
+    [[nodiscard]] TimePoint now() const
+    {
+        auto const real = std::chrono::steady_clock::now();
+        if (!mVirtual)
+        {
+            return real;
+        }
+        std::lock_guard<std::mutex> lock(mMutex);
+        return mIdle ? mFrozen + (real - mIdleSince) : mFrozen;
+    }
+
+    /// Virtual clock: the executor starts (false) or stops (true) working. Executor thread only.
+    void setIdle(bool idle)
     {
         if (!mVirtual)
         {
-            return std::chrono::steady_clock::now();
+            return;
         }
-        return mSteadyBase + Duration(mOffset.load(std::memory_order_acquire));
+        auto const real = std::chrono::steady_clock::now();
+        std::lock_guard<std::mutex> lock(mMutex);
+        if (idle == mIdle)
+        {
+            return;
+        }
+        if (idle)
+        {
+            mIdleSince = real;
+        }
+        else
+        {
+            mFrozen += real - mIdleSince;
+        }
+        mIdle = idle;
     }
 
-    /// Moves a virtual clock forward (no effect on a real one). Called by the executor thread only.
-    void advance(Duration d) noexcept
+    /// Virtual clock: moves forward by a modelled latency (no effect on a real clock). Executor thread only.
+    void advance(Duration d)
     {
-        if (mVirtual && d.count() > 0)
+        if (!mVirtual || d.count() <= 0)
         {
-            mOffset.fetch_add(d.count(), std::memory_order_acq_rel);
+            return;
         }
+        std::lock_guard<std::mutex> lock(mMutex);
+        mFrozen += d;
     }
 
     /// The wall-clock time corresponding to a time point of this clock.
@@ -54,7 +87,10 @@ private:
     bool const mVirtual;
     TimePoint const mSteadyBase;
     std::chrono::system_clock::time_point const mSystemBase;
-    std::atomic<Duration::rep> mOffset{0};
+    mutable std::mutex mMutex;
+    TimePoint mFrozen;    // virtual time while working; the virtual time at which idling began otherwise
+    TimePoint mIdleSince; // real time at which idling began
+    bool mIdle{true};
 };
 
 } // namespace trtllm_sim::executor

@@ -158,6 +158,10 @@ struct SimConfig
     double specAcceptanceProbability{0.7};
     /// Extra modelled ms per iteration per draft token when any generation request drafts.
     double specDraftMsPerToken{0.5};
+
+    // --- self-checks (tests) ---
+    /// Verify the cache and scheduler invariants at every iteration (Executor::getInvariantViolations).
+    bool checkInvariants{false};
 };
 
 } // namespace trtllm_sim::executor

@@ -400,6 +400,73 @@ void KvCacheManager::emitRemoved(std::uint64_t hash)
     mEvents.emplace_back(KVCacheRemovedData{{hash}});
 }
 
+std::string KvCacheManager::checkConsistency() const
+{
+    SizeType32 used = 0;
+    SizeType32 cachedFree = 0;
+    SizeType32 registered = 0;
+    for (std::size_t i = 0; i < mBlocks.size(); ++i)
+    {
+        Block const& b = mBlocks[i];
+        if (b.refCount < 0)
+        {
+            return "block " + std::to_string(i) + " has a negative reference count";
+        }
+        if (b.refCount > 0)
+        {
+            ++used;
+        }
+        if (b.registered)
+        {
+            ++registered;
+            auto const it = mHashToBlock.find(b.hash);
+            if (it == mHashToBlock.end() || it->second != static_cast<BlockId>(i))
+            {
+                return "registered block " + std::to_string(i) + " is missing from the hash table";
+            }
+            if (b.refCount == 0)
+            {
+                ++cachedFree;
+            }
+        }
+    }
+    SizeType32 listed = 0;
+    for (std::size_t p = 0; p < mListHead.size(); ++p)
+    {
+        for (BlockId id = mListHead[p]; id != kNone; id = mBlocks[static_cast<std::size_t>(id)].next)
+        {
+            Block const& b = mBlocks[static_cast<std::size_t>(id)];
+            if (b.refCount != 0 || !b.registered || static_cast<std::size_t>(b.priority) != p)
+            {
+                return "eviction list " + std::to_string(p) + " holds a block that is not cached and free";
+            }
+            ++listed;
+        }
+    }
+    if (used != mNumUsed)
+    {
+        return "used blocks " + std::to_string(mNumUsed) + " but " + std::to_string(used) + " are referenced";
+    }
+    if (cachedFree != mNumCachedFree || listed != mNumCachedFree)
+    {
+        return "cached free blocks " + std::to_string(mNumCachedFree) + " but counted " + std::to_string(cachedFree)
+            + " (listed " + std::to_string(listed) + ")";
+    }
+    if (static_cast<std::size_t>(registered) != mHashToBlock.size())
+    {
+        return "hash table size differs from the registered blocks";
+    }
+    if (static_cast<SizeType32>(mFreeUncached.size()) + mNumCachedFree + mNumUsed != mNumBlocks)
+    {
+        return "uncached free + cached free + used != max blocks";
+    }
+    if (mCounters.allocTotalBlocks != mCounters.allocNewBlocks + mCounters.reusedBlocks)
+    {
+        return "allocTotalBlocks != allocNewBlocks + reusedBlocks";
+    }
+    return {};
+}
+
 void KvCacheManager::takeEvents(std::vector<KVCacheEventData>& out)
 {
     if (mEvents.empty())

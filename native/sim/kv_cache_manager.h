@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -97,6 +98,9 @@ public:
     [[nodiscard]] std::size_t getNumRegisteredBlocks() const { return mHashToBlock.size(); }
     [[nodiscard]] KvCacheCounters const& getCounters() const { return mCounters; }
     [[nodiscard]] bool getEnableBlockReuse() const { return mEnableReuse; }
+
+    /// Recounts the pool (O(blocks)); returns an empty string when every invariant holds, else what broke.
+    [[nodiscard]] std::string checkConsistency() const;
 
     /// Moves out the event data produced since the last call, in causal order.
     void takeEvents(std::vector<KVCacheEventData>& out);

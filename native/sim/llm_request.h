@@ -54,13 +54,21 @@ struct LlmRequest
     bool cancelRequested{false};
     FinishReason finishReason{FinishReason::kNOT_FINISHED};
     RequestPerfMetrics perf;
+    /// Iterations that decoded tokens for this request (the context completion included).
     SizeType32 decodingIter{0};
+    /// Tokens decoded: generated tokens plus the end id when it ended the sequence.
+    SizeType32 numDecoded{0};
     SizeType32 numPauses{0};
+    SizeType32 totalDraftTokens{0};
+    SizeType32 totalAcceptedDraftTokens{0};
 
     // --- scratch of the current iteration ---
     SizeType32 chunk{0};
     bool scheduled{false};
+    /// Paused by MAX_UTILIZATION and waiting to resume.
     bool paused{false};
+    /// Tokens decoded in the current iteration.
+    SizeType32 decodedThisIter{0};
 
     [[nodiscard]] SizeType32 numGenerated() const { return static_cast<SizeType32>(tokens.size()) - promptLen; }
     /// Tokens whose KV is in the cache: prefillPos during the context phase; all but the newest token during

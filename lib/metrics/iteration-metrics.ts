@@ -1,0 +1,178 @@
+/**
+ * Per-iteration metrics (REFERENCE.md section 2) from the executor's IterationStats: gauges take the latest
+ * value, counters add per-iteration counts or the positive deltas of cumulative fields.
+ */
+import { InvalidArgumentError } from '../errors.js';
+import type { IterationStats } from '../types.js';
+import type { CollectorHistogramName } from './buckets.js';
+import { counterFamily, gaugeFamily, histogramFamily, type MetricsContext } from './context.js';
+import type { CounterChild, GaugeChild, HistogramChild } from './fast-metrics.js';
+
+/** Gauges: name without prefix, HELP. */
+export const ITERATION_GAUGES = {
+  numRequestsRunning: ['num_requests_running', 'Number of active requests'],
+  numRequestsWaiting: ['num_requests_waiting', 'Number of queued requests'],
+  maxNumActiveRequests: ['max_num_active_requests', 'Maximum number of active requests'],
+  iterationLatency: ['iteration_latency_seconds', 'Iteration latency in seconds'],
+  gpuMemory: ['gpu_memory_usage_bytes', 'GPU memory usage in bytes'],
+  cpuMemory: ['cpu_memory_usage_bytes', 'CPU memory usage in bytes'],
+  pinnedMemory: ['pinned_memory_usage_bytes', 'Pinned memory usage in bytes'],
+  maxBatchSizeStatic: ['max_batch_size_static', 'Static maximum batch size'],
+  maxBatchSizeRuntime: ['max_batch_size_runtime', 'Runtime maximum batch size'],
+  maxNumTokensRuntime: ['max_num_tokens_runtime', 'Runtime maximum number of tokens'],
+  kvCacheHitRate: ['kv_cache_hit_rate', 'KV cache hit rate'],
+  kvCacheUtilization: ['kv_cache_utilization', 'KV cache utilization'],
+  kvCacheMaxBlocks: ['kv_cache_max_blocks', 'Maximum number of KV cache blocks'],
+  kvCacheFreeBlocks: ['kv_cache_free_blocks', 'Number of free KV cache blocks'],
+  kvCacheUsedBlocks: ['kv_cache_used_blocks', 'Number of used KV cache blocks'],
+  kvCacheTokensPerBlock: ['kv_cache_tokens_per_block', 'Number of tokens per KV cache block'],
+  numContextRequests: ['num_context_requests', 'Number of context (prefill) requests'],
+  numGenerationRequests: ['num_generation_requests', 'Number of generation (decode) requests'],
+  numPausedRequests: ['num_paused_requests', 'Number of paused requests'],
+  numScheduledRequests: ['num_scheduled_requests', 'Number of scheduled requests'],
+  totalContextTokens: ['total_context_tokens', 'Total number of context tokens'],
+  avgDecodedTokensPerIter: ['avg_decoded_tokens_per_iter', 'Average number of decoded tokens per iteration'],
+  prefillBatchOccupancy: ['prefill_batch_occupancy', 'Fraction of max active slots occupied by context requests.'],
+  specDecodeAcceptanceLength: ['spec_decode_acceptance_length', 'Acceptance length in speculative decoding'],
+  specDecodeDraftOverhead: ['spec_decode_draft_overhead', 'Draft overhead in speculative decoding'],
+} as const;
+
+export const ITERATION_COUNTERS = {
+  numRequestsCompleted: ['num_requests_completed_total', 'Total number of completed requests across iterations'],
+  kvCacheReusedBlocks: ['kv_cache_reused_blocks_total', 'Cumulative number of KV cache blocks reused (cache hits)'],
+  kvCacheMissedBlocks: ['kv_cache_missed_blocks_total', 'Cumulative number of KV cache blocks missed (cache misses)'],
+  specDecodeNumDraftTokens: ['spec_decode_num_draft_tokens_total', 'Total number of draft tokens in speculative decoding'],
+  specDecodeNumAcceptedTokens: [
+    'spec_decode_num_accepted_tokens_total',
+    'Total number of accepted tokens in speculative decoding',
+  ],
+} as const;
+
+export const PREFILL_BATCH_TOKENS = ['prefill_batch_tokens', 'Histogram of total context tokens per iteration.'] as const;
+
+type GaugeKey = keyof typeof ITERATION_GAUGES;
+type CounterKey = keyof typeof ITERATION_COUNTERS;
+
+/**
+ * The previous cumulative values of one engine's stats stream. Each attached source has its own, so that
+ * two engines do not read as counter resets of each other.
+ */
+export class CumulativeState {
+  reused = 0;
+  missed = 0;
+}
+
+/** The increment of a cumulative counter: the positive delta, or (after a decrease: a reset) the new value. */
+export function cumulativeDelta(prev: number, current: number): number {
+  return current >= prev ? current - prev : current;
+}
+
+function isNum(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v);
+}
+
+export class IterationMetrics {
+  private readonly g: Record<GaugeKey, GaugeChild>;
+  private readonly c: Record<CounterKey, CounterChild>;
+  private readonly prefillBatchTokens: HistogramChild;
+  readonly defaultState = new CumulativeState();
+
+  constructor(ctx: MetricsContext, buckets: Readonly<Record<CollectorHistogramName, readonly number[]>>) {
+    const g = {} as Record<GaugeKey, GaugeChild>;
+    for (const key of Object.keys(ITERATION_GAUGES) as GaugeKey[]) {
+      const [suffix, help] = ITERATION_GAUGES[key];
+      g[key] = gaugeFamily(ctx, suffix, help).child(ctx.labels, ctx.owner);
+    }
+    const c = {} as Record<CounterKey, CounterChild>;
+    for (const key of Object.keys(ITERATION_COUNTERS) as CounterKey[]) {
+      const [suffix, help] = ITERATION_COUNTERS[key];
+      c[key] = counterFamily(ctx, suffix, help).child(ctx.labels, ctx.owner);
+    }
+    this.g = g;
+    this.c = c;
+    this.prefillBatchTokens = histogramFamily(
+      ctx,
+      PREFILL_BATCH_TOKENS[0],
+      PREFILL_BATCH_TOKENS[1],
+      buckets.prefill_batch_tokens,
+    ).child(ctx.labels, ctx.owner);
+  }
+
+  /** Records stats in order (so gauges end at the latest), with the given engine's cumulative state. */
+  log(stats: IterationStats | readonly IterationStats[], state: CumulativeState = this.defaultState): void {
+    if (Array.isArray(stats)) {
+      for (let i = 0; i < stats.length; i++) this.logOne(stats[i] as IterationStats, state);
+    } else {
+      this.logOne(stats as IterationStats, state);
+    }
+  }
+
+  private setGauge(key: GaugeKey, v: unknown): void {
+    if (isNum(v)) this.g[key].set(v);
+  }
+
+  private logOne(s: IterationStats, state: CumulativeState): void {
+    if (s === null || typeof s !== 'object') throw new InvalidArgumentError('iteration stats must be an object');
+    this.setGauge('numRequestsRunning', s.numActiveRequests);
+    this.setGauge('numRequestsWaiting', s.numQueuedRequests);
+    this.setGauge('maxNumActiveRequests', s.maxNumActiveRequests);
+    if (isNum(s.iterLatencyMS)) this.g.iterationLatency.set(s.iterLatencyMS / 1000);
+    this.setGauge('gpuMemory', s.gpuMemUsage);
+    this.setGauge('cpuMemory', s.cpuMemUsage);
+    this.setGauge('pinnedMemory', s.pinnedMemUsage);
+    this.setGauge('maxBatchSizeStatic', s.maxBatchSizeStatic);
+    this.setGauge('maxBatchSizeRuntime', s.maxBatchSizeRuntime);
+    this.setGauge('maxNumTokensRuntime', s.maxNumTokensRuntime);
+    if (isNum(s.numCompletedRequests) && s.numCompletedRequests > 0) {
+      this.c.numRequestsCompleted.inc(s.numCompletedRequests);
+    }
+
+    const kv = s.kvCacheStats;
+    if (kv !== null && typeof kv === 'object') {
+      this.setGauge('kvCacheHitRate', kv.cacheHitRate);
+      if (isNum(kv.usedNumBlocks) && isNum(kv.maxNumBlocks) && kv.maxNumBlocks > 0) {
+        this.g.kvCacheUtilization.set(kv.usedNumBlocks / kv.maxNumBlocks);
+      }
+      this.setGauge('kvCacheMaxBlocks', kv.maxNumBlocks);
+      this.setGauge('kvCacheFreeBlocks', kv.freeNumBlocks);
+      this.setGauge('kvCacheUsedBlocks', kv.usedNumBlocks);
+      this.setGauge('kvCacheTokensPerBlock', kv.tokensPerBlock);
+      if (isNum(kv.reusedBlocks) && kv.reusedBlocks >= 0) {
+        const d = cumulativeDelta(state.reused, kv.reusedBlocks);
+        if (d > 0) this.c.kvCacheReusedBlocks.inc(d);
+        state.reused = kv.reusedBlocks;
+      }
+      if (isNum(kv.missedBlocks) && kv.missedBlocks >= 0) {
+        const d = cumulativeDelta(state.missed, kv.missedBlocks);
+        if (d > 0) this.c.kvCacheMissedBlocks.inc(d);
+        state.missed = kv.missedBlocks;
+      }
+    }
+
+    const ifb = s.inflightBatchingStats;
+    if (ifb !== null && typeof ifb === 'object') {
+      this.setGauge('numContextRequests', ifb.numContextRequests);
+      this.setGauge('numGenerationRequests', ifb.numGenRequests);
+      this.setGauge('numPausedRequests', ifb.numPausedRequests);
+      this.setGauge('numScheduledRequests', ifb.numScheduledRequests);
+      if (isNum(ifb.numCtxTokens)) {
+        this.g.totalContextTokens.set(ifb.numCtxTokens);
+        if (ifb.numCtxTokens > 0) this.prefillBatchTokens.observe(ifb.numCtxTokens);
+      }
+      this.setGauge('avgDecodedTokensPerIter', ifb.avgNumDecodedTokensPerIter);
+      if (isNum(ifb.numContextRequests) && isNum(s.maxNumActiveRequests) && s.maxNumActiveRequests > 0) {
+        this.g.prefillBatchOccupancy.set(ifb.numContextRequests / s.maxNumActiveRequests);
+      }
+    }
+
+    const spec = s.specDecodingStats;
+    if (spec !== null && typeof spec === 'object') {
+      if (isNum(spec.numDraftTokens) && spec.numDraftTokens > 0) this.c.specDecodeNumDraftTokens.inc(spec.numDraftTokens);
+      if (isNum(spec.numAcceptedTokens) && spec.numAcceptedTokens > 0) {
+        this.c.specDecodeNumAcceptedTokens.inc(spec.numAcceptedTokens);
+      }
+      this.setGauge('specDecodeAcceptanceLength', spec.acceptanceLength);
+      this.setGauge('specDecodeDraftOverhead', spec.draftOverhead);
+    }
+  }
+}

@@ -1,0 +1,362 @@
+/**
+ * Per-request metrics: the five seed metrics of TensorRT-LLM 1.1.0rc5 and the per-request part of the
+ * extended set (REFERENCE.md sections 1-2), recorded once per finished request, from either the bridge's
+ * raw records (Float64Array rows, nanoseconds) or one object (seconds).
+ */
+import { InvalidArgumentError } from '../errors.js';
+import {
+  ERROR_FINISH_CODE,
+  FINISHED_REASON_LABELS,
+  RECORD_FLAG_ERROR,
+  RECORD_FLAG_HAS_PERF,
+  RecordField as F,
+  REQUEST_RECORD_STRIDE,
+  type RequestRecordBatch,
+} from '../records.js';
+import type { CollectorHistogramName } from './buckets.js';
+import { counterFamily, histogramFamily, withLabels, type MetricsContext } from './context.js';
+import type { CounterChild, FastCounter, HistogramChild } from './fast-metrics.js';
+
+/** Names (without prefix) and HELP texts of the per-request families. */
+export const REQUEST_FAMILIES = {
+  success: { suffix: 'request_success_total', help: 'Count of successfully processed requests.' },
+  e2e: { suffix: 'e2e_request_latency_seconds', help: 'Histogram of end to end request latency in seconds.' },
+  ttft: { suffix: 'time_to_first_token_seconds', help: 'Histogram of time to first token in seconds.' },
+  tpot: { suffix: 'time_per_output_token_seconds', help: 'Histogram of time per output token in seconds.' },
+  queue: { suffix: 'request_queue_time_seconds', help: 'Histogram of time spent in WAITING phase for request.' },
+  prefill: {
+    suffix: 'request_prefill_time_seconds',
+    help: 'Histogram of prefill (context) phase duration in seconds (first_token_time - first_scheduled_time).',
+  },
+  decode: {
+    suffix: 'request_decode_time_seconds',
+    help: 'Histogram of decode (generation) phase duration in seconds (last_token_time - first_token_time).',
+  },
+  inference: {
+    suffix: 'request_inference_time_seconds',
+    help: 'Histogram of total inference duration in seconds (last_token_time - first_scheduled_time).',
+  },
+  promptTokens: { suffix: 'prompt_tokens_total', help: 'Cumulative number of prompt (input) tokens processed.' },
+  generationTokens: {
+    suffix: 'generation_tokens_total',
+    help: 'Cumulative number of generation (output) tokens produced.',
+  },
+  cachedTokens: {
+    suffix: 'prompt_cached_tokens_total',
+    help:
+      'Process-lifetime total prompt tokens served from KV cache. Resets only when the serving process ' +
+      'restarts, not when the KV cache is flushed or evicted.',
+  },
+  cachedTokensPerRequest: {
+    suffix: 'prompt_cached_tokens_per_request',
+    help: 'Histogram of cached prompt tokens per request.',
+  },
+  specDrafted: {
+    suffix: 'spec_decode_drafted_tokens_total',
+    help: 'Total drafted tokens per speculative decoding position.',
+  },
+  specAccepted: {
+    suffix: 'spec_decode_accepted_tokens_total',
+    help: 'Total accepted tokens per speculative decoding position.',
+  },
+  requestError: { suffix: 'request_error_total', help: 'Total request errors, labeled by HTTP status code.' },
+} as const;
+
+/**
+ * The `token_position` label value of the speculative-decoding token counters. TensorRT-LLM labels them
+ * per draft position; a finished-request record only carries the totals, so every increment goes to one
+ * series, token_position="all".
+ */
+export const SPEC_TOKEN_POSITION_ALL = 'all';
+
+/** The label value for a FinishReason code outside 0..5 (TensorRT-LLM's collector default). */
+export const UNKNOWN_FINISHED_REASON = 'unknown';
+
+/**
+ * One finished request, for logRequestMetrics(). Timestamps are seconds on any one clock shared by the
+ * fields of the request (e.g. performance.now()/1000, or the steady-clock seconds of RequestPerfMetrics);
+ * 0 or absent means "never set". Every value that needs an unset timestamp is skipped.
+ */
+export interface RequestMetricsInput {
+  /**
+   * Why the request finished: a `finished_reason` label (`stop`, `length`, `timeout`, `cancelled`,
+   * `not_finished`, or any other non-empty string) or a TensorRT-LLM FinishReason code (0..5). An empty or
+   * absent reason means the request has not finished: nothing is recorded. `error` (or code 6) marks an
+   * error: nothing is recorded either (see logRequestError).
+   */
+  finishReason: string | number | null | undefined;
+  /** When the caller enqueued the request. */
+  enqueueTime?: number;
+  /** The executor's arrivalTime. The earlier of enqueueTime and arrivalTime (among those set) is the arrival. */
+  arrivalTime?: number;
+  firstScheduledTime?: number;
+  firstTokenTime?: number;
+  lastTokenTime?: number;
+  promptTokens?: number;
+  /** Generated tokens (all sequences). */
+  outputTokens?: number;
+  /** Prompt tokens served from the KV cache; absent = unknown (the per-request histogram is skipped). */
+  cachedTokens?: number;
+  /** Sequences requested; TPOT is recorded only when this is 1 (the default). */
+  numSequences?: number;
+  /** Speculative decoding: draft tokens proposed, and accepted. */
+  specDraftTokens?: number;
+  specAcceptedTokens?: number;
+  /** The request ended in an error: nothing is recorded. */
+  error?: boolean;
+}
+
+const S_ENQ = F.ENQUEUE_TIME_NS;
+const S_ARR = F.ARRIVAL_TIME_NS;
+const S_SCHED = F.FIRST_SCHEDULED_TIME_NS;
+const S_FIRST = F.FIRST_TOKEN_TIME_NS;
+const S_LAST = F.LAST_TOKEN_TIME_NS;
+const S_PROMPT = F.PROMPT_TOKENS;
+const S_OUT = F.OUTPUT_TOKENS;
+const S_CACHED = F.CACHED_TOKENS;
+const S_NSEQ = F.NUM_SEQUENCES;
+const S_REASON = F.FINISH_REASON;
+const S_SPEC_ACC = F.SPEC_ACCEPTED_DRAFT_TOKENS;
+const S_SPEC_DRAFT = F.SPEC_DRAFT_TOKENS;
+const S_FLAGS = F.FLAGS;
+const STRIDE = REQUEST_RECORD_STRIDE;
+const NUM_FINISH_CODES = 6;
+
+export class RequestMetrics {
+  private readonly full: boolean;
+  /** Success series by FinishReason code 0..5 (codes 1 and 2 share `stop`). */
+  private readonly successByCode: CounterChild[];
+  private readonly successByLabel = new Map<string, CounterChild>();
+  private readonly successFamily: FastCounter;
+  private readonly e2e: HistogramChild;
+  private readonly ttft: HistogramChild;
+  private readonly tpot: HistogramChild;
+  private readonly queue: HistogramChild;
+  // Extended set (null in the basic profile).
+  private readonly prefill: HistogramChild | null = null;
+  private readonly decode: HistogramChild | null = null;
+  private readonly inference: HistogramChild | null = null;
+  private readonly promptTokens: CounterChild | null = null;
+  private readonly generationTokens: CounterChild | null = null;
+  private readonly cachedTokens: CounterChild | null = null;
+  private readonly cachedPerRequest: HistogramChild | null = null;
+  private readonly specDrafted: CounterChild | null = null;
+  private readonly specAccepted: CounterChild | null = null;
+  private readonly errorFamily: FastCounter | null = null;
+  private readonly errorByCode = new Map<string, CounterChild>();
+
+  /** Records skipped because the request ended in an error (not a success; see docs/metrics.md). */
+  errorRecords = 0;
+
+  constructor(
+    private readonly ctx: MetricsContext,
+    full: boolean,
+    buckets: Readonly<Record<CollectorHistogramName, readonly number[]>>,
+  ) {
+    this.full = full;
+    const R = REQUEST_FAMILIES;
+    const own = ctx.owner;
+    const base = ctx.labels;
+    this.successFamily = counterFamily(ctx, R.success.suffix, R.success.help, ['finished_reason']);
+    this.successByCode = [];
+    for (let code = 0; code < NUM_FINISH_CODES; code++) {
+      this.successByCode.push(this.successChild(FINISHED_REASON_LABELS[code]));
+    }
+    this.e2e = histogramFamily(ctx, R.e2e.suffix, R.e2e.help, buckets.e2e_request_latency_seconds).child(base, own);
+    this.ttft = histogramFamily(ctx, R.ttft.suffix, R.ttft.help, buckets.time_to_first_token_seconds).child(base, own);
+    this.tpot = histogramFamily(ctx, R.tpot.suffix, R.tpot.help, buckets.time_per_output_token_seconds).child(base, own);
+    this.queue = histogramFamily(ctx, R.queue.suffix, R.queue.help, buckets.request_queue_time_seconds).child(base, own);
+    if (!full) return;
+    this.prefill = histogramFamily(ctx, R.prefill.suffix, R.prefill.help, buckets.request_prefill_time_seconds).child(base, own);
+    this.decode = histogramFamily(ctx, R.decode.suffix, R.decode.help, buckets.request_decode_time_seconds).child(base, own);
+    this.inference = histogramFamily(ctx, R.inference.suffix, R.inference.help, buckets.request_inference_time_seconds).child(
+      base,
+      own,
+    );
+    this.promptTokens = counterFamily(ctx, R.promptTokens.suffix, R.promptTokens.help).child(base, own);
+    this.generationTokens = counterFamily(ctx, R.generationTokens.suffix, R.generationTokens.help).child(base, own);
+    this.cachedTokens = counterFamily(ctx, R.cachedTokens.suffix, R.cachedTokens.help).child(base, own);
+    this.cachedPerRequest = histogramFamily(
+      ctx,
+      R.cachedTokensPerRequest.suffix,
+      R.cachedTokensPerRequest.help,
+      buckets.prompt_cached_tokens_per_request,
+    ).child(base, own);
+    const pos = withLabels(ctx, { token_position: SPEC_TOKEN_POSITION_ALL });
+    this.specDrafted = counterFamily(ctx, R.specDrafted.suffix, R.specDrafted.help, ['token_position']).child(pos, own);
+    this.specAccepted = counterFamily(ctx, R.specAccepted.suffix, R.specAccepted.help, ['token_position']).child(pos, own);
+    this.errorFamily = counterFamily(ctx, R.requestError.suffix, R.requestError.help, ['http_code']);
+  }
+
+  private successChild(label: string): CounterChild {
+    let c = this.successByLabel.get(label);
+    if (c === undefined) {
+      c = this.successFamily.child(withLabels(this.ctx, { finished_reason: label }), this.ctx.owner);
+      this.successByLabel.set(label, c);
+    }
+    return c;
+  }
+
+  /**
+   * Records a batch of raw finished-request rows (lib/records.ts). Timestamps are relative nanoseconds;
+   * values are converted with `(t1 - t0) / 1e9`.
+   */
+  logRecords(batch: RequestRecordBatch): void {
+    const d = batch.data;
+    const count = batch.count;
+    if (!(d instanceof Float64Array)) throw new InvalidArgumentError('batch.data must be a Float64Array');
+    if (!Number.isInteger(count) || count < 0 || count * STRIDE > d.length) {
+      throw new InvalidArgumentError(
+        `batch.count (${count}) must be a non-negative integer with count * ${STRIDE} <= data.length (${d.length})`,
+      );
+    }
+    const byCode = this.successByCode;
+    const full = this.full;
+    for (let o = 0, end = count * STRIDE; o < end; o += STRIDE) {
+      const flags = d[o + S_FLAGS];
+      const code = d[o + S_REASON];
+      if ((flags & RECORD_FLAG_ERROR) !== 0 || code === ERROR_FINISH_CODE) {
+        this.errorRecords++;
+        continue;
+      }
+      const ci = code | 0;
+      (ci === code && ci >= 0 && ci < NUM_FINISH_CODES ? byCode[ci] : this.successChild(UNKNOWN_FINISHED_REASON)).inc(1);
+      const out = d[o + S_OUT];
+      const hasPerf = (flags & RECORD_FLAG_HAS_PERF) !== 0;
+      if (hasPerf) {
+        this.timings(d[o + S_ENQ], d[o + S_ARR], d[o + S_SCHED], d[o + S_FIRST], d[o + S_LAST], out, d[o + S_NSEQ], 1e9);
+      }
+      if (full) {
+        this.tokens(
+          d[o + S_PROMPT],
+          out,
+          hasPerf ? d[o + S_CACHED] : -1,
+          hasPerf ? d[o + S_SPEC_DRAFT] : 0,
+          hasPerf ? d[o + S_SPEC_ACC] : 0,
+        );
+      }
+    }
+  }
+
+  /** Records one finished request given as an object (timestamps in seconds). */
+  logObject(m: RequestMetricsInput): void {
+    if (m === null || typeof m !== 'object') throw new InvalidArgumentError('request metrics must be an object');
+    const reason = m.finishReason;
+    if (reason === undefined || reason === null || reason === '') return;
+    if (m.error === true || reason === 'error' || reason === ERROR_FINISH_CODE) {
+      this.errorRecords++;
+      return;
+    }
+    let child: CounterChild;
+    if (typeof reason === 'number') {
+      const ci = reason | 0;
+      child =
+        ci === reason && ci >= 0 && ci < NUM_FINISH_CODES
+          ? this.successByCode[ci]
+          : this.successChild(UNKNOWN_FINISHED_REASON);
+    } else if (typeof reason === 'string') {
+      child = this.successChild(reason);
+    } else {
+      throw new InvalidArgumentError(`finishReason must be a string or a FinishReason code, got ${typeof reason}`);
+    }
+    child.inc(1);
+    const out = num(m.outputTokens);
+    this.timings(
+      num(m.enqueueTime),
+      num(m.arrivalTime),
+      num(m.firstScheduledTime),
+      num(m.firstTokenTime),
+      num(m.lastTokenTime),
+      out,
+      m.numSequences === undefined ? 1 : num(m.numSequences),
+      1,
+    );
+    if (this.full) {
+      this.tokens(
+        num(m.promptTokens),
+        out,
+        m.cachedTokens === undefined ? -1 : num(m.cachedTokens),
+        num(m.specDraftTokens),
+        num(m.specAcceptedTokens),
+      );
+    }
+  }
+
+  /**
+   * The timing values (REFERENCE.md section 1). A timestamp of 0 is unset; every value needing one is
+   * skipped, and so is every value <= 0 (or NaN), except a queue time of exactly 0 in the full profile.
+   */
+  private timings(enq: number, arr: number, sched: number, first: number, last: number, out: number, nseq: number, div: number): void {
+    let arrival = arr;
+    if (enq !== 0 && (arrival === 0 || enq < arrival)) arrival = enq;
+    if (arrival !== 0) {
+      if (first !== 0) {
+        const ttft = (first - arrival) / div;
+        if (ttft > 0) this.ttft.observe(ttft);
+      }
+      if (last !== 0) {
+        const e2e = (last - arrival) / div;
+        if (e2e > 0) this.e2e.observe(e2e);
+      }
+      if (sched !== 0) {
+        const queue = (sched - arrival) / div;
+        if (queue > 0 || (queue === 0 && this.full)) this.queue.observe(queue);
+      }
+    }
+    if (first !== 0 && last !== 0) {
+      const decode = (last - first) / div;
+      if (out > 1 && nseq === 1) {
+        const tpot = decode / (out - 1);
+        if (tpot > 0) this.tpot.observe(tpot);
+      }
+      if (this.decode !== null && decode > 0) this.decode.observe(decode);
+    }
+    if (this.prefill !== null && sched !== 0) {
+      if (first !== 0) {
+        const prefill = (first - sched) / div;
+        if (prefill > 0) this.prefill.observe(prefill);
+      }
+      if (last !== 0) {
+        const inference = (last - sched) / div;
+        if (inference > 0) this.inference!.observe(inference);
+      }
+    }
+  }
+
+  /** Token counters of the full profile. cached < 0 means unknown. */
+  private tokens(prompt: number, out: number, cached: number, drafted: number, accepted: number): void {
+    if (prompt > 0) this.promptTokens!.inc(prompt);
+    if (out > 0) this.generationTokens!.inc(out);
+    if (cached >= 0) {
+      if (cached > 0) this.cachedTokens!.inc(cached);
+      this.cachedPerRequest!.observe(cached);
+    }
+    if (drafted > 0) this.specDrafted!.inc(drafted);
+    if (accepted > 0) this.specAccepted!.inc(accepted);
+  }
+
+  /** trtllm_request_error_total{http_code} += 1 (full profile; a no-op in basic). */
+  logError(httpCode: number | string): void {
+    if (this.errorFamily === null) return;
+    let label: string;
+    if (typeof httpCode === 'number' && Number.isInteger(httpCode) && httpCode >= 100 && httpCode <= 999) {
+      label = String(httpCode);
+    } else if (typeof httpCode === 'string' && /^[0-9]{3}$/.test(httpCode)) {
+      label = httpCode;
+    } else {
+      throw new InvalidArgumentError(`httpCode must be a 3-digit HTTP status code, got ${String(httpCode)}`);
+    }
+    let c = this.errorByCode.get(label);
+    if (c === undefined) {
+      c = this.errorFamily.child(withLabels(this.ctx, { http_code: label }), this.ctx.owner);
+      this.errorByCode.set(label, c);
+    }
+    c.inc(1);
+  }
+}
+
+function num(v: number | undefined): number {
+  if (v === undefined || v === null) return 0;
+  if (typeof v !== 'number') throw new InvalidArgumentError(`expected a number, got ${typeof v}`);
+  return v;
+}

@@ -1,0 +1,116 @@
+/**
+ * The response objects of the OpenAI API: completions, chat completions, their stream chunks, usage and the
+ * model list. finish_reason: `stop` (end id or a stop sequence), `length`, and for the TensorRT-LLM reasons
+ * OpenAI has no word for, the finished_reason label values `timeout` and `cancelled` (docs/worker.md).
+ */
+import { randomBytes } from 'node:crypto';
+import type { FinishReason } from '../engine.js';
+import type { EndpointKind } from './validate.js';
+
+export type OpenAIFinishReason = 'stop' | 'length' | 'timeout' | 'cancelled' | null;
+
+export function openAIFinishReason(reason: FinishReason | null): OpenAIFinishReason {
+  switch (reason) {
+    case 'end_id':
+    case 'stop_words':
+      return 'stop';
+    case 'length':
+      return 'length';
+    case 'timed_out':
+      return 'timeout';
+    case 'cancelled':
+      return 'cancelled';
+    default:
+      return null;
+  }
+}
+
+export interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  prompt_tokens_details: { cached_tokens: number };
+}
+
+export function usage(promptTokens: number, completionTokens: number, cachedTokens: number): Usage {
+  return {
+    prompt_tokens: promptTokens,
+    completion_tokens: completionTokens,
+    total_tokens: promptTokens + completionTokens,
+    prompt_tokens_details: { cached_tokens: cachedTokens },
+  };
+}
+
+/** Identity shared by every chunk of one response. */
+export interface ResponseMeta {
+  id: string;
+  created: number;
+  model: string;
+}
+
+export function newResponseMeta(kind: EndpointKind, model: string): ResponseMeta {
+  const prefix = kind === 'chat' ? 'chatcmpl-' : 'cmpl-';
+  return { id: prefix + randomBytes(12).toString('hex'), created: Math.floor(Date.now() / 1000), model };
+}
+
+export function completionResponse(meta: ResponseMeta, text: string, finish: OpenAIFinishReason, u: Usage): object {
+  return {
+    id: meta.id,
+    object: 'text_completion',
+    created: meta.created,
+    model: meta.model,
+    choices: [{ index: 0, text, logprobs: null, finish_reason: finish }],
+    usage: u,
+  };
+}
+
+export function chatResponse(meta: ResponseMeta, text: string, finish: OpenAIFinishReason, u: Usage): object {
+  return {
+    id: meta.id,
+    object: 'chat.completion',
+    created: meta.created,
+    model: meta.model,
+    choices: [{ index: 0, message: { role: 'assistant', content: text }, logprobs: null, finish_reason: finish }],
+    usage: u,
+  };
+}
+
+/**
+ * One stream chunk. `delta` is the new text (chat: `role` is added to the first chunk); `finish` is set on the
+ * last content chunk. With include_usage every chunk carries `usage: null` and a final chunk with empty
+ * choices carries the usage (OpenAI's layout).
+ */
+export function streamChunk(
+  kind: EndpointKind,
+  meta: ResponseMeta,
+  delta: string,
+  finish: OpenAIFinishReason,
+  opts: { first?: boolean; includeUsage?: boolean } = {},
+): object {
+  const base = { id: meta.id, object: kind === 'chat' ? 'chat.completion.chunk' : 'text_completion', created: meta.created, model: meta.model };
+  let choice: object;
+  if (kind === 'chat') {
+    const d: Record<string, string> = {};
+    if (opts.first) d.role = 'assistant';
+    if (delta !== '' || opts.first) d.content = delta;
+    choice = { index: 0, delta: d, logprobs: null, finish_reason: finish };
+  } else {
+    choice = { index: 0, text: delta, logprobs: null, finish_reason: finish };
+  }
+  return opts.includeUsage ? { ...base, choices: [choice], usage: null } : { ...base, choices: [choice] };
+}
+
+export function usageChunk(kind: EndpointKind, meta: ResponseMeta, u: Usage): object {
+  return {
+    id: meta.id,
+    object: kind === 'chat' ? 'chat.completion.chunk' : 'text_completion',
+    created: meta.created,
+    model: meta.model,
+    choices: [],
+    usage: u,
+  };
+}
+
+export function modelList(model: string, created: number, ownedBy = 'trtllm-metrics'): object {
+  return { object: 'list', data: [{ id: model, object: 'model', created, owned_by: ownedBy }] };
+}

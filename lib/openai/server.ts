@@ -1,0 +1,296 @@
+/**
+ * The API port: OpenAI-compatible routes plus trtllm-serve's side endpoints, on node:http.
+ *
+ *   POST /v1/completions, POST /v1/chat/completions   (JSON or SSE)
+ *   GET  /v1/models, GET /v1/models/{model}
+ *   GET  /stats, GET|POST /kv_cache_events, GET /perf_metrics, GET /health
+ *
+ * Every request is counted by the runtime metrics (under dynamo_endpoint `generate` for the two generation
+ * routes, the route's name otherwise); every error response counts in trtllm_request_error_total{http_code}.
+ * A client that disconnects before its response ends cancels its engine request.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Engine } from '../engine.js';
+import type { Tokenizer } from '../tokenizer.js';
+import { parseJson, readBody } from './body.js';
+import { ApiError, internal, methodNotAllowed, modelNotFound, notFound, unavailable } from './errors.js';
+import { runGeneration, type GenerationDeps } from './generate.js';
+import type { PerfMetricsStore } from './perf-store.js';
+import { modelList } from './responses.js';
+import { drainKvEvents, drainStats } from './trtllm-endpoints.js';
+import type { EndpointKind } from './validate.js';
+
+/** One request as the runtime metrics see it. */
+export interface RequestHandle {
+  end(result: { requestBytes?: number; responseBytes?: number; error?: string }): unknown;
+}
+
+/** What the API server reports to; worker.ts adapts the metrics layer to it. */
+export interface ApiMetrics {
+  /** A request arrived on `endpoint` (`generate`, `models`, `stats`, ...). */
+  startRequest(endpoint: string): RequestHandle;
+  /** An error response with this HTTP status was sent. */
+  logRequestError(httpCode: number): void;
+}
+
+export type ApiEngine = Pick<Engine, 'generate' | 'getLatestIterationStats' | 'getLatestKvCacheEvents' | 'ready'>;
+
+export interface ApiServerOptions {
+  /** The engine; may be set later with setEngine() (until then every engine route answers 503). */
+  engine?: ApiEngine;
+  tokenizer: Tokenizer;
+  modelName: string;
+  metrics?: ApiMetrics;
+  perfStore?: PerfMetricsStore;
+  /** Request bodies beyond this many bytes get 413 (default 1 MiB). */
+  maxBodyBytes?: number;
+  defaultMaxTokens?: { completion?: number; chat?: number };
+}
+
+interface Ctx {
+  req: IncomingMessage;
+  res: ServerResponse;
+  abort: AbortController;
+  handle: RequestHandle | undefined;
+  requestBytes: number;
+  responseBytes: number;
+  errorType: string | undefined;
+  done: Promise<void>;
+  finish: () => void;
+}
+
+export const DEFAULT_MAX_BODY_BYTES = 1 << 20;
+
+export class ApiServer {
+  readonly server: Server;
+  private readonly deps: Omit<GenerationDeps, 'engine'>;
+  private engine: ApiEngine | undefined;
+  private readonly metrics: ApiMetrics | undefined;
+  private readonly perfStore: PerfMetricsStore | undefined;
+  private readonly maxBodyBytes: number;
+  private readonly created = Math.floor(Date.now() / 1000);
+  private readonly active = new Set<Ctx>();
+  private draining = false;
+
+  constructor(options: ApiServerOptions) {
+    this.engine = options.engine;
+    this.metrics = options.metrics;
+    this.perfStore = options.perfStore;
+    this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.deps = {
+      tokenizer: options.tokenizer,
+      modelName: options.modelName,
+      defaultMaxTokens: { completion: options.defaultMaxTokens?.completion ?? 16, chat: options.defaultMaxTokens?.chat ?? 1024 },
+    };
+    this.server = createServer((req, res) => this.onRequest(req, res));
+    // Long generations stream for minutes: no per-request timeout; idle keep-alive sockets still time out.
+    this.server.requestTimeout = 0;
+    this.server.headersTimeout = 60_000;
+  }
+
+  /** Sets the engine once it is loaded (the servers bind before a slow engine load). */
+  setEngine(engine: ApiEngine): void {
+    this.engine = engine;
+  }
+
+  /** Requests whose response has not ended. */
+  get inflight(): number {
+    return this.active.size;
+  }
+
+  /** Binds; port 0 picks a free port. Rejects with the listen error (e.g. EADDRINUSE). */
+  listen(port: number, host?: string): Promise<AddressInfo> {
+    return new Promise<AddressInfo>((resolve, reject) => {
+      const onError = (err: Error): void => reject(err);
+      this.server.once('error', onError);
+      this.server.listen(port, host, () => {
+        this.server.off('error', onError);
+        resolve(this.server.address() as AddressInfo);
+      });
+    });
+  }
+
+  /**
+   * Graceful stop: closes the listener (new connections are refused, new requests on open connections get
+   * 503), waits up to `graceMs` for in-flight requests, then cancels those left (their engine requests finish
+   * as cancelled) and waits up to `cancelWaitMs` for their responses to end. Resolves with the number of
+   * requests it had to cancel.
+   */
+  async drain(graceMs: number, cancelWaitMs = 2000): Promise<number> {
+    this.draining = true;
+    this.server.close();
+    this.server.closeIdleConnections();
+    await this.waitIdle(graceMs);
+    const left = [...this.active];
+    for (const ctx of left) ctx.abort.abort();
+    if (left.length > 0) await this.waitIdle(cancelWaitMs);
+    return left.length;
+  }
+
+  /** Closes every connection (after drain()). */
+  close(): void {
+    this.draining = true;
+    this.server.close();
+    this.server.closeAllConnections();
+  }
+
+  private async waitIdle(ms: number): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (this.active.size > 0) {
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) return;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.all([...this.active].map((c) => c.done)),
+        new Promise<void>((r) => {
+          timer = setTimeout(r, remaining);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
+  }
+
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname;
+    const method = req.method ?? 'GET';
+    const route = routeOf(path);
+    let finish!: () => void;
+    const done = new Promise<void>((r) => {
+      finish = r;
+    });
+    const ctx: Ctx = {
+      req,
+      res,
+      abort: new AbortController(),
+      handle: this.metrics?.startRequest(route.endpoint),
+      requestBytes: 0,
+      responseBytes: 0,
+      errorType: undefined,
+      done,
+      finish,
+    };
+    this.active.add(ctx);
+    res.once('close', () => {
+      if (!res.writableFinished) {
+        // The client went away before the response ended: cancel its engine request.
+        ctx.abort.abort();
+        ctx.errorType ??= 'cancelled';
+      }
+      this.active.delete(ctx);
+      ctx.handle?.end({ requestBytes: ctx.requestBytes, responseBytes: ctx.responseBytes, error: ctx.errorType });
+      ctx.finish();
+    });
+    if (this.draining) res.setHeader('Connection', 'close');
+    this.dispatch(ctx, method, path, route).catch((err: unknown) => {
+      const apiErr = err instanceof ApiError ? err : internal('Internal server error');
+      if (!(err instanceof ApiError)) process.emitWarning(`trtllm-metrics API: ${(err as Error)?.stack ?? String(err)}`, { code: 'TRTLLM_METRICS_API' });
+      this.sendError(ctx, apiErr);
+    });
+  }
+
+  private async dispatch(ctx: Ctx, method: string, path: string, route: Route): Promise<void> {
+    if (route.endpoint === 'unknown') throw notFound(method, path);
+    if (!route.methods.includes(method)) {
+      ctx.res.setHeader('Allow', route.methods.join(', '));
+      throw methodNotAllowed(method, path, route.methods);
+    }
+    if (this.draining) throw unavailable('The server is shutting down');
+    const engine = this.engine;
+    if (engine === undefined && route.endpoint !== 'models') throw unavailable('The engine is still loading');
+    switch (route.endpoint) {
+      case 'generate':
+        return this.generate(ctx, engine!, path === '/v1/chat/completions' ? 'chat' : 'completion');
+      case 'models': {
+        ctx.req.resume();
+        const id = path.startsWith('/v1/models/') ? decodeURIComponent(path.slice('/v1/models/'.length)) : undefined;
+        const list = modelList(this.deps.modelName, this.created) as { data: object[] };
+        if (id === undefined) return this.sendJson(ctx, 200, list);
+        if (id !== this.deps.modelName) throw modelNotFound(id);
+        return this.sendJson(ctx, 200, list.data[0]);
+      }
+      case 'stats':
+        ctx.req.resume();
+        return this.sendRaw(ctx, 200, await drainStats(engine!));
+      case 'kv_cache_events':
+        ctx.req.resume();
+        return this.sendRaw(ctx, 200, await drainKvEvents(engine!));
+      case 'perf_metrics':
+        ctx.req.resume();
+        return this.sendJson(ctx, 200, this.perfStore ? this.perfStore.drain() : []);
+      case 'health':
+        ctx.req.resume();
+        if (!engine!.ready) throw unavailable('The engine is not ready');
+        return this.sendJson(ctx, 200, { status: 'ready' });
+    }
+  }
+
+  private async generate(ctx: Ctx, engine: ApiEngine, kind: EndpointKind): Promise<void> {
+    const body = await readBody(ctx.req, this.maxBodyBytes);
+    ctx.requestBytes = body.length;
+    const json = parseJson(body);
+    await runGeneration({ ...this.deps, engine }, kind, json, {
+      signal: ctx.abort.signal,
+      res: ctx.res,
+      sendJson: (status, obj) => this.sendJson(ctx, status, obj),
+      onStreamError: (err) => {
+        ctx.errorType = err.errorType;
+        this.metrics?.logRequestError(err.status);
+      },
+      addResponseBytes: (n) => {
+        ctx.responseBytes += n;
+      },
+    });
+  }
+
+  private sendError(ctx: Ctx, err: ApiError): void {
+    ctx.errorType = err.errorType;
+    this.metrics?.logRequestError(err.status);
+    if (ctx.res.headersSent) {
+      ctx.res.destroy();
+      return;
+    }
+    // A body we did not read (e.g. beyond the size limit) is discarded; close the connection after a 413.
+    if (err.status === 413) ctx.res.setHeader('Connection', 'close');
+    this.sendJson(ctx, err.status, err.toJSON());
+  }
+
+  private sendJson(ctx: Ctx, status: number, body: unknown): void {
+    this.sendRaw(ctx, status, JSON.stringify(body));
+  }
+
+  private sendRaw(ctx: Ctx, status: number, json: string): void {
+    const res = ctx.res;
+    if (res.destroyed || res.writableEnded) return;
+    const buf = Buffer.from(json, 'utf8');
+    ctx.responseBytes += buf.length;
+    res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': buf.length });
+    res.end(buf);
+  }
+}
+
+interface Route {
+  endpoint: 'generate' | 'models' | 'stats' | 'kv_cache_events' | 'perf_metrics' | 'health' | 'unknown';
+  methods: readonly string[];
+}
+
+function routeOf(path: string): Route {
+  switch (path) {
+    case '/v1/completions':
+    case '/v1/chat/completions':
+      return { endpoint: 'generate', methods: ['POST'] };
+    case '/v1/models':
+      return { endpoint: 'models', methods: ['GET'] };
+    case '/stats':
+      return { endpoint: 'stats', methods: ['GET'] };
+    case '/kv_cache_events':
+      return { endpoint: 'kv_cache_events', methods: ['GET', 'POST'] };
+    case '/perf_metrics':
+      return { endpoint: 'perf_metrics', methods: ['GET'] };
+    case '/health':
+      return { endpoint: 'health', methods: ['GET'] };
+  }
+  if (path.startsWith('/v1/models/')) return { endpoint: 'models', methods: ['GET'] };
+  return { endpoint: 'unknown', methods: [] };
+}

@@ -1,0 +1,99 @@
+/**
+ * Text <-> token ids for the HTTP layer. The engine works on token ids only; a Tokenizer turns prompts into
+ * ids, generated ids back into text, and stop strings into stop-word token sequences.
+ *
+ * ByteTokenizer is the simulator's tokenizer, documented in docs/worker.md:
+ * - ids 0, 1, 2 are special (pad, bos, eos); the end id it reports is 2 (eos);
+ * - every other byte of the UTF-8 text is one token: id = byte + 3 (so ids 3..258 are the 256 byte values);
+ * - decoding: special ids (0..2) produce no text; byte ids produce their byte (a multi-byte UTF-8 character
+ *   spread over several tokens is assembled before it is emitted; an invalid byte sequence becomes U+FFFD);
+ *   an id >= 259 (outside the byte range: the simulator samples from its whole vocabulary, 32000 ids by
+ *   default) is rendered as one printable ASCII character, ALIAS_ALPHABET[(id - 259) % 32], so that simulated
+ *   output reads like text. Such an alias is not the character's own token (encode() never produces it), so
+ *   it never matches a stop string: stop strings match the byte tokens the engine emits.
+ * Encoding is lossless and decode(encode(s)) === s for every well-formed string.
+ */
+
+/** Turns generated ids into text a piece at a time; never splits a UTF-8 character between two pieces. */
+export interface IncrementalDecoder {
+  /** Text completed by these ids (may be '' while a multi-byte character is incomplete). */
+  push(tokens: ArrayLike<number>): string;
+  /** Text still held back (an incomplete character at the end becomes U+FFFD); the decoder can be reused. */
+  flush(): string;
+}
+
+export interface Tokenizer {
+  /** A short name for logs and /v1/models (e.g. `byte`). */
+  readonly name: string;
+  /** Ids are in [0, vocabSize). */
+  readonly vocabSize: number;
+  /** The end-of-sequence id passed to the engine as endId. */
+  readonly eosId: number;
+  readonly bosId: number | null;
+  readonly padId: number | null;
+  encode(text: string): Int32Array;
+  decode(tokens: ArrayLike<number>): string;
+  createDecoder(): IncrementalDecoder;
+}
+
+export const BYTE_TOKEN_OFFSET = 3;
+export const PAD_ID = 0;
+export const BOS_ID = 1;
+export const EOS_ID = 2;
+/** The first id past the byte range. */
+export const BYTE_VOCAB_SIZE = BYTE_TOKEN_OFFSET + 256;
+/** What ids >= BYTE_VOCAB_SIZE render as: 32 characters (the 26 letters by English frequency, 5 spaces, a period). */
+export const ALIAS_ALPHABET = 'etaoinshrdlucmfwypvbgkqjxz     .';
+
+const encoder = new TextEncoder();
+
+/** Maps one id to the byte it renders as, or -1 when it renders as nothing (a special id or a negative id). */
+function byteOf(id: number): number {
+  if (id >= BYTE_VOCAB_SIZE) return ALIAS_ALPHABET.charCodeAt((id - BYTE_VOCAB_SIZE) % ALIAS_ALPHABET.length);
+  if (id >= BYTE_TOKEN_OFFSET) return id - BYTE_TOKEN_OFFSET;
+  return -1;
+}
+
+class ByteDecoder implements IncrementalDecoder {
+  private decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
+
+  push(tokens: ArrayLike<number>): string {
+    if (tokens.length === 0) return '';
+    const bytes = new Uint8Array(tokens.length);
+    let n = 0;
+    for (let i = 0; i < tokens.length; i++) {
+      const b = byteOf(tokens[i]!);
+      if (b >= 0) bytes[n++] = b;
+    }
+    if (n === 0) return '';
+    return this.decoder.decode(bytes.subarray(0, n), { stream: true });
+  }
+
+  flush(): string {
+    return this.decoder.decode();
+  }
+}
+
+export class ByteTokenizer implements Tokenizer {
+  readonly name = 'byte';
+  readonly vocabSize = BYTE_VOCAB_SIZE;
+  readonly eosId = EOS_ID;
+  readonly bosId = BOS_ID;
+  readonly padId = PAD_ID;
+
+  encode(text: string): Int32Array {
+    const bytes = encoder.encode(text);
+    const ids = new Int32Array(bytes.length);
+    for (let i = 0; i < bytes.length; i++) ids[i] = bytes[i]! + BYTE_TOKEN_OFFSET;
+    return ids;
+  }
+
+  decode(tokens: ArrayLike<number>): string {
+    const d = new ByteDecoder();
+    return d.push(tokens) + d.flush();
+  }
+
+  createDecoder(): IncrementalDecoder {
+    return new ByteDecoder();
+  }
+}

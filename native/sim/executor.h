@@ -1,0 +1,92 @@
+// The simulated executor: same public surface as tensorrt_llm::executor::Executor (the subset the
+// bridge uses) plus a few simulator-only accessors. One internal thread runs inflight-batching
+// iterations against a paged KV cache model and a timing model; every public method is thread-safe.
+#pragma once
+
+#include "sim/config.h"
+#include "sim/kv_cache_events.h"
+#include "sim/request.h"
+#include "sim/response.h"
+#include "sim/stats.h"
+#include "sim/types.h"
+
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace trtllm_sim::executor
+{
+
+class Executor
+{
+public:
+    /// Starts the executor thread. Throws common::TllmException on an invalid configuration (no KV blocks,
+    /// a non-positive limit, a model type other than kDECODER_ONLY, ...).
+    Executor(SimConfig const& simConfig, ModelType modelType, ExecutorConfig const& executorConfig);
+    /// Shuts down (see shutdown()).
+    ~Executor();
+
+    Executor(Executor const&) = delete;
+    Executor& operator=(Executor const&) = delete;
+    Executor(Executor&&) noexcept;
+    Executor& operator=(Executor&&) noexcept;
+
+    /// Accepts a request and returns its id (ids start at 1). An invalid request still gets an id and is
+    /// answered by an error Response. Throws TllmException after shutdown or when the waiting queue holds
+    /// maxQueueSize requests.
+    [[nodiscard]] IdType enqueueRequest(Request const& request);
+    /// enqueueRequest for each request in order (the ones before a throw stay enqueued).
+    [[nodiscard]] std::vector<IdType> enqueueRequests(std::vector<Request> const& requests);
+
+    /// Waits until any response is ready (or the timeout passes, or shutdown) and returns all ready ones.
+    [[nodiscard]] std::vector<Response> awaitResponses(
+        std::optional<std::chrono::milliseconds> const& timeout = std::nullopt);
+    /// Same, for one request id (an id whose responses were all delivered waits for the timeout).
+    [[nodiscard]] std::vector<Response> awaitResponses(
+        IdType const& requestId, std::optional<std::chrono::milliseconds> const& timeout = std::nullopt);
+    /// Waits until any of the ids has a response; returns the ready responses per id, in the ids' order.
+    [[nodiscard]] std::vector<std::vector<Response>> awaitResponses(
+        std::vector<IdType> const& requestIds, std::optional<std::chrono::milliseconds> const& timeout);
+
+    [[nodiscard]] SizeType32 getNumResponsesReady(std::optional<IdType> const& requestId = std::nullopt) const;
+
+    /// Asks to cancel a request; it ends at the next iteration with FinishReason::kCANCELLED. Unknown or
+    /// finished ids are ignored.
+    void cancelRequest(IdType requestId);
+
+    /// Stops the executor thread (blocking, idempotent) and wakes every waiter. Requests still in flight
+    /// get no further responses. Afterwards every other call throws TllmException, except the
+    /// simulator-only accessors and canEnqueueRequests (false).
+    void shutdown();
+
+    /// Drains the stats of the iterations since the last call (at most iterStatsMaxIterations, oldest dropped).
+    std::deque<IterationStats> getLatestIterationStats();
+    /// Drains the per-request stats (at most requestStatsMaxIterations iterations; empty when that is 0).
+    std::deque<RequestStatsPerIteration> getLatestRequestStats();
+
+    [[nodiscard]] bool canEnqueueRequests() const;
+
+    /// The KV event manager, or std::nullopt when KvCacheConfig::eventBufferMaxSize is 0.
+    [[nodiscard]] std::optional<std::shared_ptr<KVCacheEventManager>> getKVCacheEventManager() const;
+
+    // ---- simulator-only ----
+    /// The simulator's clock (real or virtual steady time); perf metrics are stamped on it.
+    [[nodiscard]] RequestPerfMetrics::TimePoint now() const;
+    [[nodiscard]] SimConfig const& getSimConfig() const;
+    [[nodiscard]] SizeType32 getTokensPerBlock() const;
+    /// Number of KV blocks of the simulated cache.
+    [[nodiscard]] SizeType32 getMaxNumBlocks() const;
+    /// When SimConfig::checkInvariants is set, the invariant violations the executor thread detected
+    /// (block accounting, GUARANTEED_NO_EVICT reservations, event consistency); empty when all held.
+    [[nodiscard]] std::vector<std::string> getInvariantViolations() const;
+
+    class Impl;
+
+private:
+    std::unique_ptr<Impl> mImpl;
+};
+
+} // namespace trtllm_sim::executor

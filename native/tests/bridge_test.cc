@@ -1,0 +1,113 @@
+// Bridge<SimApi> without N-API: records, counters, drop accounting and shutdown settling.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "backends/sim_api.h"
+#include "bridge/bridge.h"
+
+using namespace trtllm_metrics::bridge;
+using trtllm_metrics::backends::SimApi;
+namespace ex = trtllm_sim::executor;
+
+namespace {
+
+std::unique_ptr<ex::Executor> makeExecutor(bool virtualClock, double speedup = 1.0, std::size_t events = 0) {
+    ex::SimConfig sim;
+    sim.virtualClock = virtualClock;
+    sim.speedupRatio = speedup;
+    sim.outputLengthMode = ex::SimConfig::OutputLengthMode::kMaxTokens;
+    ex::ExecutorConfig config;
+    ex::KvCacheConfig kv;
+    kv.setEventBufferMaxSize(events);
+    config.setKvCacheConfig(kv);
+    return std::make_unique<ex::Executor>(sim, ex::ModelType::kDECODER_ONLY, config);
+}
+
+ex::Request makeRequest(int promptLen, int maxTokens, bool streaming) {
+    ex::VecTokens tokens(promptLen);
+    for (int i = 0; i < promptLen; ++i) tokens[i] = i + 1;
+    ex::OutputConfig out;
+    out.returnPerfMetrics = true;
+    out.excludeInputFromOutput = true;
+    return ex::Request(tokens, maxTokens, streaming, ex::SamplingConfig(1), out);
+}
+
+}  // namespace
+
+TEST(Bridge, EveryFinishedRequestYieldsOneRecordWithOrderedTimes) {
+    std::atomic<int> wakes{0};
+    Bridge<SimApi> bridge(makeExecutor(true), BridgeOptions{}, [&] { ++wakes; });
+    bridge.start();
+    constexpr int kRequests = 200;
+    for (int i = 0; i < kRequests; ++i) bridge.enqueue(makeRequest(40 + i % 30, 5, i % 2 == 0), RequestMeta{});
+    std::vector<RequestRecord> records;
+    std::vector<ResponseChunk> chunks;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (records.size() < kRequests && std::chrono::steady_clock::now() < deadline) {
+        bridge.drainRecords([&](RequestRecord const& r) { records.push_back(r); });
+        bridge.drainChunks(chunks);
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    ASSERT_EQ(records.size(), static_cast<std::size_t>(kRequests));
+    for (auto const& r : records) {
+        EXPECT_EQ(r.v[kOutputTokens], 5);
+        EXPECT_EQ(r.v[kFinishReason], static_cast<double>(ex::FinishReason::kLENGTH));
+        EXPECT_GT(r.v[kEnqueueTimeNs], 0);
+        EXPECT_LE(r.v[kEnqueueTimeNs], r.v[kArrivalTimeNs]);
+        EXPECT_LE(r.v[kArrivalTimeNs], r.v[kFirstScheduledTimeNs]);
+        EXPECT_LT(r.v[kFirstScheduledTimeNs], r.v[kFirstTokenTimeNs]);
+        EXPECT_LT(r.v[kFirstTokenTimeNs], r.v[kLastTokenTimeNs]);
+        EXPECT_EQ(r.v[kFlags], kFlagHasPerf);
+    }
+    EXPECT_GT(wakes.load(), 0);
+    bridge.stop(std::chrono::milliseconds(100));
+    auto c = bridge.counters();
+    EXPECT_EQ(c.requestRecords.produced, static_cast<std::uint64_t>(kRequests));
+    EXPECT_EQ(c.requestRecords.dropped, 0u);
+}
+
+TEST(Bridge, TinyRingsCountEveryDrop) {
+    BridgeOptions options;
+    options.recordQueueCapacity = 2;
+    options.statsQueueCapacity = 2;
+    options.eventQueueCapacity = 2;
+    options.statsInterval = std::chrono::milliseconds(1);
+    Bridge<SimApi> bridge(makeExecutor(true, 1.0, 100000), options, nullptr);
+    bridge.start();
+    for (int i = 0; i < 100; ++i) bridge.enqueue(makeRequest(64, 4, false), RequestMeta{});
+    std::vector<ResponseChunk> chunks;
+    while (bridge.pendingCount() > 0) {
+        bridge.drainChunks(chunks);  // only chunks are read: records, stats and events overflow
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    bridge.stop(std::chrono::milliseconds(0));
+    auto c = bridge.counters();
+    for (auto const* s : {&c.requestRecords, &c.iterationStats, &c.kvEvents, &c.responses}) {
+        EXPECT_EQ(s->produced, s->delivered + s->dropped + s->queued);
+    }
+    EXPECT_EQ(c.requestRecords.produced, 100u);
+    EXPECT_EQ(c.requestRecords.queued, 2u);
+    EXPECT_EQ(c.requestRecords.dropped, 98u);
+    EXPECT_GT(c.kvEvents.dropped, 0u);
+    EXPECT_EQ(c.responses.dropped, 0u);
+}
+
+TEST(Bridge, StopSettlesEveryRequestAndRejectsNewOnes) {
+    Bridge<SimApi> bridge(makeExecutor(false, 0.5), BridgeOptions{}, nullptr);
+    bridge.start();
+    constexpr int kRequests = 20;
+    for (int i = 0; i < kRequests; ++i) bridge.enqueue(makeRequest(16, 100000, true), RequestMeta{});
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    bridge.stop(std::chrono::milliseconds(500));
+    EXPECT_EQ(bridge.pendingCount(), 0u);
+    std::vector<ResponseChunk> chunks;
+    bridge.drainChunks(chunks);
+    int finals = 0;
+    for (auto const& c : chunks) finals += c.isFinal ? 1 : 0;
+    EXPECT_EQ(finals, kRequests);
+    EXPECT_THROW(bridge.enqueue(makeRequest(4, 4, false), RequestMeta{}), BridgeClosedError);
+    bridge.stop(std::chrono::milliseconds(0));  // idempotent
+}

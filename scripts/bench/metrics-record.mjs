@@ -1,0 +1,177 @@
+#!/usr/bin/env node
+// Recording cost per finished request: MetricsCollector (basic = the five seed metrics; full = the whole
+// per-request set) against plain prom-client Histogram.observe / Counter.inc with label objects, on the same
+// synthetic records, in the same run. Prints ns/request and the ratios. Build first: npx tsc -p tsconfig.json
+//
+//   node scripts/bench/metrics-record.mjs [--records 8192] [--batch 64] [--ms 300] [--rounds 3]
+import { Counter, Histogram, Registry } from 'prom-client';
+import { MetricsCollector } from '../../dist/metrics/collector.js';
+import * as B from '../../dist/metrics/buckets.js';
+import { RecordField as F, REQUEST_RECORD_STRIDE as STRIDE, FINISHED_REASON_LABELS } from '../../dist/records.js';
+
+const args = Object.fromEntries(
+  process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
+);
+const N = Number(args.records ?? 8192);
+const BATCH = Number(args.batch ?? 64);
+const MS = Number(args.ms ?? 300);
+const ROUNDS = Number(args.rounds ?? 3);
+
+// Deterministic pseudo-random numbers (xorshift32).
+let seed = 0x9e3779b9;
+function rnd() {
+  seed ^= seed << 13;
+  seed >>>= 0;
+  seed ^= seed >>> 17;
+  seed ^= seed << 5;
+  seed >>>= 0;
+  return seed / 0x100000000;
+}
+const uni = (a, b) => a + (b - a) * rnd();
+
+function makeRecords(n) {
+  const d = new Float64Array(n * STRIDE);
+  let t = 5e9;
+  for (let i = 0; i < n; i++) {
+    const o = i * STRIDE;
+    t += uni(0, 2e6);
+    const enq = Math.round(t);
+    const arr = enq + Math.round(uni(1e4, 2e6));
+    const sched = arr + Math.round(rnd() < 0.1 ? 0 : uni(0, 5e8));
+    const first = sched + Math.round(uni(1e7, 3e8));
+    const out = rnd() < 0.05 ? 1 : Math.round(uni(2, 1000));
+    const last = out === 1 ? first : first + Math.round(out * uni(8e6, 4e7));
+    const prompt = Math.round(uni(10, 4000));
+    d[o + F.REQUEST_ID] = i;
+    d[o + F.ENQUEUE_TIME_NS] = enq;
+    d[o + F.ARRIVAL_TIME_NS] = arr;
+    d[o + F.FIRST_SCHEDULED_TIME_NS] = sched;
+    d[o + F.FIRST_TOKEN_TIME_NS] = first;
+    d[o + F.LAST_TOKEN_TIME_NS] = last;
+    d[o + F.PROMPT_TOKENS] = prompt;
+    d[o + F.OUTPUT_TOKENS] = out;
+    d[o + F.CACHED_TOKENS] = Math.min(prompt, 32 * Math.floor(uni(0, 40)));
+    d[o + F.NUM_SEQUENCES] = rnd() < 0.05 ? 2 : 1;
+    const r = rnd();
+    d[o + F.FINISH_REASON] = r < 0.7 ? 1 : r < 0.8 ? 2 : r < 0.95 ? 3 : r < 0.98 ? 5 : 4;
+    d[o + F.SPEC_DRAFT_TOKENS] = rnd() < 0.2 ? Math.round(uni(1, 50)) : 0;
+    d[o + F.SPEC_ACCEPTED_DRAFT_TOKENS] = d[o + F.SPEC_DRAFT_TOKENS] > 0 ? Math.round(d[o + F.SPEC_DRAFT_TOKENS] * 0.6) : 0;
+    d[o + F.FLAGS] = 2; // RECORD_FLAG_HAS_PERF
+  }
+  return d;
+}
+
+const data = makeRecords(N);
+const batches = [];
+for (let i = 0; i < N; i += BATCH) {
+  batches.push({ data: data.subarray(i * STRIDE, Math.min(N, i + BATCH) * STRIDE), count: Math.min(BATCH, N - i), epochNs: 0n });
+}
+
+/** The same formulas and skip rules, recorded through plain prom-client objects with label objects. */
+function plainPromClient(full) {
+  const registers = [new Registry()];
+  const labels = { model_name: 'bench-model', engine_type: 'trtllm' };
+  const names = Object.keys(labels);
+  const reasonLabels = FINISHED_REASON_LABELS.map((r) => ({ ...labels, finished_reason: r }));
+  const success = new Counter({ name: 'trtllm_request_success_total', help: 'x', labelNames: [...names, 'finished_reason'], registers });
+  const h = (name, buckets) => new Histogram({ name, help: 'x', labelNames: names, buckets: [...buckets], registers });
+  const e2e = h('trtllm_e2e_request_latency_seconds', B.E2E_LATENCY_BUCKETS);
+  const ttft = h('trtllm_time_to_first_token_seconds', B.TTFT_BUCKETS);
+  const tpot = h('trtllm_time_per_output_token_seconds', B.TPOT_BUCKETS);
+  const queue = h('trtllm_request_queue_time_seconds', B.E2E_LATENCY_BUCKETS);
+  let prefill, decode, inference, cachedHist, promptC, genC, cachedC, drafted, accepted, posLabels;
+  if (full) {
+    prefill = h('trtllm_request_prefill_time_seconds', B.PREFILL_TIME_BUCKETS);
+    decode = h('trtllm_request_decode_time_seconds', B.E2E_LATENCY_BUCKETS);
+    inference = h('trtllm_request_inference_time_seconds', B.E2E_LATENCY_BUCKETS);
+    cachedHist = h('trtllm_prompt_cached_tokens_per_request', B.CACHED_TOKENS_BUCKETS);
+    const c = (name, extra = []) => new Counter({ name, help: 'x', labelNames: [...names, ...extra], registers });
+    promptC = c('trtllm_prompt_tokens_total');
+    genC = c('trtllm_generation_tokens_total');
+    cachedC = c('trtllm_prompt_cached_tokens_total');
+    drafted = c('trtllm_spec_decode_drafted_tokens_total', ['token_position']);
+    accepted = c('trtllm_spec_decode_accepted_tokens_total', ['token_position']);
+    posLabels = { ...labels, token_position: 'all' };
+  }
+  return (batch) => {
+    const d = batch.data;
+    for (let o = 0, end = batch.count * STRIDE; o < end; o += STRIDE) {
+      success.inc(reasonLabels[d[o + F.FINISH_REASON]], 1);
+      const enq = d[o + F.ENQUEUE_TIME_NS];
+      let arrival = d[o + F.ARRIVAL_TIME_NS];
+      if (enq !== 0 && (arrival === 0 || enq < arrival)) arrival = enq;
+      const sched = d[o + F.FIRST_SCHEDULED_TIME_NS];
+      const first = d[o + F.FIRST_TOKEN_TIME_NS];
+      const last = d[o + F.LAST_TOKEN_TIME_NS];
+      const out = d[o + F.OUTPUT_TOKENS];
+      const v1 = (first - arrival) / 1e9;
+      if (v1 > 0) ttft.observe(labels, v1);
+      const v2 = (last - arrival) / 1e9;
+      if (v2 > 0) e2e.observe(labels, v2);
+      const q = (sched - arrival) / 1e9;
+      if (q > 0 || (q === 0 && full)) queue.observe(labels, q);
+      const dec = (last - first) / 1e9;
+      if (out > 1 && d[o + F.NUM_SEQUENCES] === 1) {
+        const t = dec / (out - 1);
+        if (t > 0) tpot.observe(labels, t);
+      }
+      if (full) {
+        if (dec > 0) decode.observe(labels, dec);
+        const p = (first - sched) / 1e9;
+        if (p > 0) prefill.observe(labels, p);
+        const inf = (last - sched) / 1e9;
+        if (inf > 0) inference.observe(labels, inf);
+        const prompt = d[o + F.PROMPT_TOKENS];
+        if (prompt > 0) promptC.inc(labels, prompt);
+        if (out > 0) genC.inc(labels, out);
+        const cached = d[o + F.CACHED_TOKENS];
+        if (cached > 0) cachedC.inc(labels, cached);
+        cachedHist.observe(labels, cached);
+        const dr = d[o + F.SPEC_DRAFT_TOKENS];
+        if (dr > 0) drafted.inc(posLabels, dr);
+        const ac = d[o + F.SPEC_ACCEPTED_DRAFT_TOKENS];
+        if (ac > 0) accepted.inc(posLabels, ac);
+      }
+    }
+  };
+}
+
+function collectorVariant(profile) {
+  const c = new MetricsCollector({ model_name: 'bench-model' }, { profile });
+  return (batch) => c.logRequestRecords(batch);
+}
+
+/** Runs `fn` over all batches repeatedly for about MS milliseconds; returns ns per record. */
+function measure(fn) {
+  for (const b of batches) fn(b); // warm-up pass
+  let records = 0;
+  const start = process.hrtime.bigint();
+  const budget = BigInt(MS) * 1000000n;
+  let elapsed = 0n;
+  do {
+    for (let i = 0; i < batches.length; i++) fn(batches[i]);
+    records += N;
+    elapsed = process.hrtime.bigint() - start;
+  } while (elapsed < budget);
+  return Number(elapsed) / records;
+}
+
+const ONLY = process.env.ONLY;
+const variants0 = {
+  'collector five (basic)': () => collectorVariant('basic'),
+  'prom-client five': () => plainPromClient(false),
+  'collector full set': () => collectorVariant('full'),
+  'prom-client full set': () => plainPromClient(true),
+};
+const variants = ONLY ? Object.fromEntries(Object.entries(variants0).filter(([k]) => k.includes(ONLY))) : variants0;
+const results = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
+for (let r = 0; r < ROUNDS; r++) {
+  for (const [name, make] of Object.entries(variants)) results[name].push(measure(make()));
+}
+const best = Object.fromEntries(Object.entries(results).map(([k, v]) => [k, Math.min(...v)]));
+console.log(`records=${N} batch=${BATCH} rounds=${ROUNDS} (best of rounds, ~${MS} ms each)  node ${process.version}`);
+for (const [k, v] of Object.entries(best)) console.log(`${k.padEnd(24)} ${v.toFixed(1).padStart(8)} ns/request`);
+const five = best['collector five (basic)'];
+const full = best['collector full set'];
+console.log(`ratio five (prom-client / collector): ${(best['prom-client five'] / five).toFixed(1)}x   target collector <= 100 ns: ${five <= 100 ? 'met' : 'MISSED'}`);
+console.log(`ratio full (prom-client / collector): ${(best['prom-client full set'] / full).toFixed(1)}x   target collector <= 250 ns: ${full <= 250 ? 'met' : 'MISSED'}`);
