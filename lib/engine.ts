@@ -378,7 +378,7 @@ export class Engine implements MetricsSource, AsyncDisposable {
     // Each part is handled on its own, so a throwing listener cannot starve the others.
     if (batch.chunks) this.routeChunks(batch.chunks);
     if (batch.records) {
-      const recordBatch: RequestRecordBatch = { data: batch.records, count: batch.records.length / REQUEST_RECORD_STRIDE, epochNs: this.nativeInfo.epochNs };
+      const recordBatch: RequestRecordBatch = { data: batch.records, count: batch.recordCount ?? 0, epochNs: this.nativeInfo.epochNs };
       for (const l of this.recordListeners) safeCall(l, recordBatch);
     }
     if (batch.stats) {

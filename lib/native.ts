@@ -38,8 +38,12 @@ export const CHUNK_FLAG_PERF = 4;
 /** One call from the bridge: every stream drained at once. Absent keys had nothing new. */
 export interface NativeBatch {
   chunks?: NativeChunks;
-  /** Finished-request records, REQUEST_RECORD_STRIDE float64 each (lib/records.ts). */
+  /**
+   * Finished-request records, REQUEST_RECORD_STRIDE float64 each (lib/records.ts): the first `recordCount`
+   * rows. The buffer is reused by the next batch: read it during the call only.
+   */
   records?: Float64Array;
+  recordCount?: number;
   stats?: IterationStats[];
   events?: KvCacheEvent[];
   /** The last delivery after shutdown: nothing follows. */
@@ -110,7 +114,7 @@ export interface NativeAddon {
   /** Benchmark path: synthetic records through the bridge's delivery mechanism. */
   firehose(
     options: { records: number; mode?: 'batched' | 'perItem'; ringCapacity?: number; pushBatch?: number },
-    onBatch: (records: Float64Array) => void,
+    onBatch: (records: Float64Array, count: number) => void,
   ): Promise<FirehoseResult>;
   /** The simulator's chained block hash (for tests of bit-exact hashes). */
   simBlockHash(parentHash: bigint | null, tokens: Int32Array): bigint;

@@ -24,6 +24,7 @@
 #include "bridge/backpressure_queue.h"
 #include "bridge/detect.h"
 #include "bridge/drop_oldest_ring.h"
+#include "bridge/record_ring.h"
 #include "bridge/request_record.h"
 #include "bridge/response_chunk.h"
 #include "bridge/steady_epoch.h"
@@ -159,9 +160,10 @@ public:
     bool stopping() const { return mStopping.load(); }
 
     std::size_t drainChunks(std::vector<ResponseChunk>& out) { return mChunks.drainInto(out); }
+    // fn(RequestRecord const* first, std::size_t n), called for up to two runs, oldest first.
     template <typename Fn>
     std::size_t drainRecords(Fn&& fn) {
-        return mRecords.drainWith(std::forward<Fn>(fn));
+        return mRecords.drain(std::forward<Fn>(fn));
     }
     std::size_t drainStats(std::vector<IterationStats>& out) { return mStats.drainInto(out); }
     std::size_t drainEvents(std::vector<KVCacheEvent>& out) { return mEvents.drainInto(out); }
@@ -398,7 +400,7 @@ private:
     std::function<void()> mNotify;
 
     BackpressureQueue<ResponseChunk> mChunks;
-    DropOldestRing<RequestRecord> mRecords;
+    RecordRing mRecords;
     DropOldestRing<IterationStats> mStats;
     DropOldestRing<KVCacheEvent> mEvents;
 

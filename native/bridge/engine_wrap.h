@@ -205,14 +205,26 @@ private:
                 batch.Set("chunks", chunksToJs(env));
                 any = true;
             }
-            mRecordScratch.clear();
-            std::size_t nRecords = mBridge->drainRecords([&](RequestRecord const& r) {
-                mRecordScratch.insert(mRecordScratch.end(), r.v, r.v + kRecordStride);
+            // The ring hands over up to two runs of its swapped-out storage; they stay valid until the next
+            // drain (only this thread drains), so they are copied once, straight into one Float64Array.
+            std::pair<RequestRecord const*, std::size_t> runs[2] = {};
+            std::size_t nRuns = 0, total = 0;
+            mBridge->drainRecords([&](RequestRecord const* first, std::size_t n) {
+                runs[nRuns++] = {first, n};
+                total += n;
             });
-            if (nRecords > 0) {
-                auto arr = Napi::Float64Array::New(env, mRecordScratch.size());
-                std::memcpy(arr.Data(), mRecordScratch.data(), mRecordScratch.size() * sizeof(double));
+            if (total > 0) {
+                // One reusable JS buffer (capacity rows): no allocation per batch. Valid during the call only.
+                if (mRecordBuffer.IsEmpty())
+                    mRecordBuffer = Napi::Persistent(Napi::Float64Array::New(env, mBridgeOptions.recordQueueCapacity * kRecordStride));
+                Napi::Float64Array arr = mRecordBuffer.Value();
+                double* out = arr.Data();
+                for (std::size_t i = 0; i < nRuns; ++i) {
+                    std::memcpy(out, runs[i].first, runs[i].second * sizeof(RequestRecord));
+                    out += runs[i].second * kRecordStride;
+                }
                 batch.Set("records", arr);
+                batch.Set("recordCount", Napi::Number::New(env, static_cast<double>(total)));
                 any = true;
             }
             mStatsScratch.clear();
@@ -364,6 +376,7 @@ private:
     std::unique_ptr<BridgeT> mBridge;
     Napi::ThreadSafeFunction mTsfn;
     Napi::FunctionReference mOnBatch;
+    Napi::Reference<Napi::Float64Array> mRecordBuffer;
     bool mSelfRefHeld = false;
     std::atomic<bool> mTsfnReleased{false};
     std::atomic<bool> mWakePending{false};
@@ -371,7 +384,6 @@ private:
     State mState = State::kCreated;
 
     std::vector<ResponseChunk> mChunkScratch;
-    std::vector<double> mRecordScratch;
     std::vector<typename Api::IterationStats> mStatsScratch;
     std::vector<typename Api::KVCacheEvent> mEventScratch;
 };

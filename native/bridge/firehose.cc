@@ -8,7 +8,7 @@
 #include <thread>
 #include <vector>
 
-#include "bridge/drop_oldest_ring.h"
+#include "bridge/record_ring.h"
 #include "bridge/js_options.h"
 #include "bridge/request_record.h"
 
@@ -16,8 +16,10 @@ namespace trtllm_metrics::bridge {
 namespace {
 
 struct FirehoseRun {
-    explicit FirehoseRun(std::size_t capacity) : ring(capacity) {}
-    DropOldestRing<RequestRecord> ring;
+    explicit FirehoseRun(std::size_t cap) : ring(cap), capacity(cap) {}
+    RecordRing ring;
+    std::size_t capacity;
+    Napi::Reference<Napi::Float64Array> buffer;
     Napi::ThreadSafeFunction tsfn;
     std::unique_ptr<Napi::Promise::Deferred> deferred;
     std::atomic<bool> wakePending{false};
@@ -27,7 +29,6 @@ struct FirehoseRun {
     std::uint64_t records = 0;
     double producerNs = 0;
     std::thread producer;
-    std::vector<double> scratch;
 };
 
 RequestRecord syntheticRecord(std::uint64_t i) {
@@ -60,20 +61,29 @@ void settle(Napi::Env env, FirehoseRun& run) {
     result.Set("dropped", Napi::Number::New(env, static_cast<double>(counters.dropped)));
     result.Set("producerNs", Napi::Number::New(env, run.producerNs));
     run.deferred->Resolve(result);
+    run.buffer.Reset();
     run.tsfn.Release();
 }
 
 void deliverBatch(Napi::Env env, Napi::Function cb, std::shared_ptr<FirehoseRun> const& run) {
     run->wakePending.store(false);
     bool const done = run->producerDone.load();  // read before draining: nothing is pushed after done
-    run->scratch.clear();
-    std::size_t n = run->ring.drainWith(
-        [&](RequestRecord const& r) { run->scratch.insert(run->scratch.end(), r.v, r.v + kRecordStride); });
+    std::pair<RequestRecord const*, std::size_t> runs[2] = {};
+    std::size_t nRuns = 0, n = 0;
+    run->ring.drain([&](RequestRecord const* first, std::size_t count) {
+        runs[nRuns++] = {first, count};
+        n += count;
+    });
     if (n > 0) {
-        auto arr = Napi::Float64Array::New(env, run->scratch.size());
-        std::memcpy(arr.Data(), run->scratch.data(), run->scratch.size() * sizeof(double));
+        if (run->buffer.IsEmpty()) run->buffer = Napi::Persistent(Napi::Float64Array::New(env, run->capacity * kRecordStride));
+        Napi::Float64Array arr = run->buffer.Value();
+        double* out = arr.Data();
+        for (std::size_t i = 0; i < nRuns; ++i) {
+            std::memcpy(out, runs[i].first, runs[i].second * sizeof(RequestRecord));
+            out += runs[i].second * kRecordStride;
+        }
         try {
-            cb.Call({arr});
+            cb.Call({arr, Napi::Number::New(env, static_cast<double>(n))});
         } catch (...) {
         }
     }
@@ -125,7 +135,7 @@ Napi::Value firehose(Napi::CallbackInfo const& info) {
                     auto arr = Napi::Float64Array::New(e, kRecordStride);
                     std::memcpy(arr.Data(), record->v, sizeof(record->v));
                     try {
-                        cb.Call({arr});
+                        cb.Call({arr, Napi::Number::New(e, 1)});
                     } catch (...) {
                     }
                     run->perItemDelivered.fetch_add(1);

@@ -47,7 +47,7 @@ TEST(Bridge, EveryFinishedRequestYieldsOneRecordWithOrderedTimes) {
     std::vector<ResponseChunk> chunks;
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (records.size() < kRequests && std::chrono::steady_clock::now() < deadline) {
-        bridge.drainRecords([&](RequestRecord const& r) { records.push_back(r); });
+        bridge.drainRecords([&](RequestRecord const* first, std::size_t n) { records.insert(records.end(), first, first + n); });
         bridge.drainChunks(chunks);
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }

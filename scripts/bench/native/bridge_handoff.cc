@@ -7,7 +7,7 @@
 #include <thread>
 #include <vector>
 
-#include "bridge/drop_oldest_ring.h"
+#include "bridge/record_ring.h"
 #include "bridge/request_record.h"
 
 using namespace trtllm_metrics::bridge;
@@ -15,7 +15,7 @@ using namespace trtllm_metrics::bridge;
 int main() {
     constexpr std::size_t kRecords = 20'000'000;
     for (std::size_t batch : {1, 16, 64}) {
-        DropOldestRing<RequestRecord> ring(65536);
+        RecordRing ring(65536);
         std::atomic<bool> wakePending{false};
         std::atomic<bool> done{false};
         std::uint64_t wakes = 0;
@@ -29,7 +29,9 @@ int main() {
                 }
                 wakePending.store(false);
                 scratch.clear();
-                ring.drainWith([&](RequestRecord const& r) { scratch.insert(scratch.end(), r.v, r.v + kRecordStride); });
+                ring.drain([&](RequestRecord const* first, std::size_t n) {
+                    scratch.insert(scratch.end(), first->v, first->v + n * kRecordStride);
+                });
             }
         });
         std::vector<RequestRecord> items(batch);
