@@ -14,3 +14,11 @@ export type {
 export * from './errors.js';
 export * from './records.js';
 export type * from './types.js';
+export { MetricsCollector } from './metrics/collector.js';
+export type { MetricsProfile, CollectorLabels, MetricsCollectorOptions } from './metrics/collector.js';
+export { RuntimeMetrics, RuntimeRequest } from './metrics/runtime-metrics.js';
+export type { RuntimeMetricsOptions, RequestEnd } from './metrics/runtime-metrics.js';
+export { MetricsServer, DEFAULT_SYSTEM_PORT } from './server.js';
+export type { MetricsServerOptions, BoundAddress, HealthBody } from './server.js';
+export { renderRegistries, negotiateFormat } from './metrics/exposition.js';
+export type { ExpositionFormat } from './metrics/exposition.js';

@@ -19,8 +19,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
     trtllm_metrics::bridge::steadyEpochNs();  // fix the epoch before any timestamp is taken
     exports.Set("SimEngine", trtllm_metrics::bridge::EngineWrap<trtllm_metrics::backends::SimBackend>::define(env));
 #ifdef TRTLLM_METRICS_HAVE_TRTLLM
-    exports.Set("TrtllmEngine",
-                trtllm_metrics::bridge::EngineWrap<trtllm_metrics::backends::TrtllmBackend>::define(env));
+    exports.Set("TrtllmEngine", trtllm_metrics::backends::defineTrtllmEngine(env));
 #endif
     exports.Set("firehose", Napi::Function::New(env, trtllm_metrics::bridge::firehose, "firehose"));
     exports.Set("simBlockHash", Napi::Function::New(env, trtllm_metrics::backends::simBlockHash, "simBlockHash"));

@@ -224,7 +224,7 @@ describe('registry-level behaviour', () => {
 
   test('OpenMetrics output equals prom-client with an OpenMetrics registry', async () => {
     const { r: prom } = await mixedRegistry();
-    const { r: om } = await mixedRegistry(Registry.OPENMETRICS_CONTENT_TYPE);
+    const { r: om, c: omCollector } = await mixedRegistry(Registry.OPENMETRICS_CONTENT_TYPE);
     const ours = await renderRegistries([prom], 'openmetrics');
     assert.equal(ours, await om.metrics());
     assert.match(ours, /^# TYPE trtllm_request_success counter$/m);
@@ -232,6 +232,12 @@ describe('registry-level behaviour', () => {
     assert.ok(ours.endsWith('\n# EOF\n'));
     // our families in the OpenMetrics registry also render themselves correctly after prom-client renamed them
     assert.equal(await renderRegistries([om], 'openmetrics'), ours);
+    // a series created after that rename still carries the registered name
+    omCollector.logRequestRecords(recordBatch([{ reason: 3 }]));
+    assert.match(
+      await renderRegistries([om], 'prometheus'),
+      /^trtllm_request_success_total\{model_name="m",engine_type="trtllm",finished_reason="length"\} 1$/m,
+    );
   });
 
   test('getMetricsAsJSON and Registry.merge see the collector families', async () => {

@@ -33,8 +33,14 @@ test('families, HELP, types, labels and buckets', async () => {
   assert.equal(help.dynamo_component_uptime_seconds, 'Total uptime of the DistributedRuntime in seconds');
   assert.deepEqual(rt.registry.getSingleMetric('dynamo_component_request_duration_seconds').bucketList, [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
   assert.deepEqual(rt.registry.getSingleMetric('dynamo_component_errors_total').labelNames, [...Object.keys(DEFAULT_LABELS), 'error_type']);
-  // the in-flight gauge exists at 0 before any request, with the default labels
+  // the unlabelled-vector series exist at 0 before any request, with the default labels (as in Dynamo)
   assert.equal(sample(text, 'dynamo_component_inflight_requests', DEFAULT_LABELS), 0);
+  assert.equal(sample(text, 'dynamo_component_requests_total', DEFAULT_LABELS), 0);
+  assert.equal(sample(text, 'dynamo_component_request_bytes_total', DEFAULT_LABELS), 0);
+  assert.equal(sample(text, 'dynamo_component_response_bytes_total', DEFAULT_LABELS), 0);
+  assert.equal(sample(text, 'dynamo_component_request_duration_seconds_count', DEFAULT_LABELS), 0);
+  assert.equal(sample(text, 'dynamo_component_request_duration_seconds_bucket', { ...DEFAULT_LABELS, le: '+Inf' }), 0);
+  assert.equal(sample(text, 'dynamo_component_errors_total'), undefined, 'error series appear with their error_type');
 });
 
 test('startRequest / end: requests, in-flight, duration, bytes, errors', async () => {

@@ -33,11 +33,6 @@ function pf(m: object): PromMetricFields {
   return m as unknown as PromMetricFields;
 }
 
-/** The registered name of a metric object. */
-export function metricName(m: object): string {
-  return pf(m).name;
-}
-
 const LABEL_NAME_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const METRIC_NAME_RE = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 
@@ -181,6 +176,11 @@ export class CounterChild {
   clear(): void {
     this.value = 0;
   }
+
+  /** Exposes the series (at its current value) before its first increment. */
+  show(): void {
+    if (!this.active) this.core.activate(this);
+  }
 }
 
 export interface FamilySpec {
@@ -190,6 +190,8 @@ export interface FamilySpec {
 }
 
 export class FastCounter extends Counter<string> implements SelfRendering {
+  /** The name registered (prom-client may rename `name` of counters in an OpenMetrics registry). */
+  readonly familyName: string;
   readonly core: FamilyCore<CounterChild>;
   private readonly headProm: string;
   private readonly headOM: string;
@@ -197,6 +199,7 @@ export class FastCounter extends Counter<string> implements SelfRendering {
 
   constructor(spec: FamilySpec, registry: Registry | null) {
     super({ name: spec.name, help: spec.help, labelNames: [...spec.labelNames], registers: [] });
+    this.familyName = spec.name;
     this.core = new FamilyCore<CounterChild>([...spec.labelNames]);
     const name = escapeHelp(spec.name);
     const base = escapeHelp(spec.name.replace(/_total$/, ''));
@@ -212,19 +215,19 @@ export class FastCounter extends Counter<string> implements SelfRendering {
   child(labels: LabelSet, owner: object | null): CounterChild {
     const key = this.core.keyOf(labels);
     const found = this.core.byKey.get(key);
-    if (found !== undefined) return claim(this.core, pf(this).name, key, owner, found);
+    if (found !== undefined) return claim(this.core, this.familyName, key, owner, found);
     const copy = Object.freeze(copyLabels(labels));
-    const c = new CounterChild(this.core, copy, formatLabelPairs(copy), key, owner, escapeHelp(pf(this).name), this.omSampleName);
-    return claim(this.core, pf(this).name, key, owner, c);
+    const c = new CounterChild(this.core, copy, formatLabelPairs(copy), key, owner, escapeHelp(this.familyName), this.omSampleName);
+    return claim(this.core, this.familyName, key, owner, c);
   }
 
   /** A series keyed by an explicit key (series whose label names vary, e.g. config info). */
   childWithKey(key: string, labels: LabelSet, owner: object | null): CounterChild {
     const found = this.core.byKey.get(key);
-    if (found !== undefined) return claim(this.core, pf(this).name, key, owner, found);
+    if (found !== undefined) return claim(this.core, this.familyName, key, owner, found);
     const copy = Object.freeze(copyLabels(labels));
-    const c = new CounterChild(this.core, copy, formatLabelPairs(copy), key, owner, escapeHelp(pf(this).name), this.omSampleName);
-    return claim(this.core, pf(this).name, key, owner, c);
+    const c = new CounterChild(this.core, copy, formatLabelPairs(copy), key, owner, escapeHelp(this.familyName), this.omSampleName);
+    return claim(this.core, this.familyName, key, owner, c);
   }
 
   /** Removes every series owned by `owner`; returns how many series remain. */
@@ -267,7 +270,7 @@ export class FastCounter extends Counter<string> implements SelfRendering {
   }
 
   private slowChild(labels: Record<string, unknown>): CounterChild {
-    checkLabelNames(pf(this).name, this.core.labelNames, labels);
+    checkLabelNames(this.familyName, this.core.labelNames, labels);
     return this.child(copyLabels(labels), null);
   }
 
@@ -325,14 +328,20 @@ export class GaugeChild {
   clear(): void {
     this.value = 0;
   }
+
+  show(): void {
+    if (!this.active) this.core.activate(this);
+  }
 }
 
 export class FastGauge extends Gauge<string> implements SelfRendering {
+  readonly familyName: string;
   readonly core: FamilyCore<GaugeChild>;
   private readonly head: string;
 
   constructor(spec: FamilySpec, registry: Registry | null) {
     super({ name: spec.name, help: spec.help, labelNames: [...spec.labelNames], registers: [] });
+    this.familyName = spec.name;
     this.core = new FamilyCore<GaugeChild>([...spec.labelNames]);
     const name = escapeHelp(spec.name);
     this.head = `# HELP ${name} ${escapeHelp(spec.help)}\n# TYPE ${name} gauge`;
@@ -346,10 +355,10 @@ export class FastGauge extends Gauge<string> implements SelfRendering {
 
   childWithKey(key: string, labels: LabelSet, owner: object | null): GaugeChild {
     const found = this.core.byKey.get(key);
-    if (found !== undefined) return claim(this.core, pf(this).name, key, owner, found);
+    if (found !== undefined) return claim(this.core, this.familyName, key, owner, found);
     const copy = Object.freeze(copyLabels(labels));
-    const c = new GaugeChild(this.core, copy, formatLabelPairs(copy), key, owner, escapeHelp(pf(this).name));
-    return claim(this.core, pf(this).name, key, owner, c);
+    const c = new GaugeChild(this.core, copy, formatLabelPairs(copy), key, owner, escapeHelp(this.familyName));
+    return claim(this.core, this.familyName, key, owner, c);
   }
 
   /** Removes one series (it disappears from the exposition). */
@@ -397,7 +406,7 @@ export class FastGauge extends Gauge<string> implements SelfRendering {
   }
 
   private slowChild(labels: Record<string, unknown>): GaugeChild {
-    checkLabelNames(pf(this).name, this.core.labelNames, labels);
+    checkLabelNames(this.familyName, this.core.labelNames, labels);
     return this.child(copyLabels(labels), null);
   }
 
@@ -501,6 +510,11 @@ export class HistogramChild {
     this.dirty = true;
   }
 
+  /** Exposes the series (all buckets at their current counts) before its first observation. */
+  show(): void {
+    if (!this.active) this.core.activate(this);
+  }
+
   /** The series' sample lines (cached until the next observation), each preceded by a newline. */
   text(): string {
     if (!this.dirty) return this.cached;
@@ -534,6 +548,7 @@ export interface HistogramSpec extends FamilySpec {
 }
 
 export class FastHistogram extends Histogram<string> implements SelfRendering {
+  readonly familyName: string;
   readonly core: FamilyCore<HistogramChild>;
   readonly bounds: Float64Array;
   /** The bucket upper bounds (without +Inf). */
@@ -542,6 +557,7 @@ export class FastHistogram extends Histogram<string> implements SelfRendering {
 
   constructor(spec: HistogramSpec, registry: Registry | null) {
     super({ name: spec.name, help: spec.help, labelNames: [...spec.labelNames], buckets: [...spec.buckets], registers: [] });
+    this.familyName = spec.name;
     this.core = new FamilyCore<HistogramChild>([...spec.labelNames]);
     this.bounds = Float64Array.from(spec.buckets);
     this.bucketList = Object.freeze([...spec.buckets]);
@@ -555,10 +571,10 @@ export class FastHistogram extends Histogram<string> implements SelfRendering {
   child(labels: LabelSet, owner: object | null): HistogramChild {
     const key = this.core.keyOf(labels);
     const found = this.core.byKey.get(key);
-    if (found !== undefined) return claim(this.core, pf(this).name, key, owner, found);
+    if (found !== undefined) return claim(this.core, this.familyName, key, owner, found);
     const copy = Object.freeze(copyLabels(labels));
-    const c = new HistogramChild(this.core, this.bounds, copy, formatLabelPairs(copy), key, owner, escapeHelp(pf(this).name));
-    return claim(this.core, pf(this).name, key, owner, c);
+    const c = new HistogramChild(this.core, this.bounds, copy, formatLabelPairs(copy), key, owner, escapeHelp(this.familyName));
+    return claim(this.core, this.familyName, key, owner, c);
   }
 
   release(owner: object): number {
@@ -614,7 +630,7 @@ export class FastHistogram extends Histogram<string> implements SelfRendering {
   }
 
   private slowChild(labels: Record<string, unknown>): HistogramChild {
-    checkLabelNames(pf(this).name, this.core.labelNames, labels);
+    checkLabelNames(this.familyName, this.core.labelNames, labels);
     return this.child(copyLabels(labels), null);
   }
 
@@ -738,8 +754,8 @@ export function obtainHistogram(registry: Registry, spec: HistogramSpec): FastHi
 export function releaseFamilies(registry: Registry, families: Iterable<FastFamily>, owner: object): void {
   for (const f of families) {
     const remaining = f.release(owner);
-    if (remaining === 0 && f.core.hooks.length === 0 && registry.getSingleMetric(pf(f).name) === (f as unknown)) {
-      registry.removeSingleMetric(pf(f).name);
+    if (remaining === 0 && f.core.hooks.length === 0 && registry.getSingleMetric(f.familyName) === (f as unknown)) {
+      registry.removeSingleMetric(f.familyName);
     }
   }
 }

@@ -120,9 +120,14 @@ export class RuntimeMetrics {
     this.requests = counterFamily(ctx, R.requests[0], R.requests[1]).child(ctx.labels, this);
     this.duration = histogramFamily(ctx, R.duration[0], R.duration[1], buckets).child(ctx.labels, this);
     this.inflight = gaugeFamily(ctx, R.inflight[0], R.inflight[1]).child(ctx.labels, this);
-    this.inflight.set(0);
     this.requestBytes = counterFamily(ctx, R.requestBytes[0], R.requestBytes[1]).child(ctx.labels, this);
     this.responseBytes = counterFamily(ctx, R.responseBytes[0], R.responseBytes[1]).child(ctx.labels, this);
+    // Dynamo's (unlabelled-vector) work-handler metrics exist from the start, at 0.
+    this.requests.show();
+    this.duration.show();
+    this.inflight.show();
+    this.requestBytes.show();
+    this.responseBytes.show();
     this.errorsFamily = counterFamily(ctx, R.errors[0], R.errors[1], ['error_type']);
     installUptime(this.registry);
   }

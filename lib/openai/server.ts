@@ -152,8 +152,12 @@ export class ApiServer {
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const path = url.pathname;
+    let path: string;
+    try {
+      path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    } catch {
+      path = '/invalid-url';
+    }
     const method = req.method ?? 'GET';
     const route = routeOf(path);
     let finish!: () => void;
@@ -204,7 +208,7 @@ export class ApiServer {
         return this.generate(ctx, engine!, path === '/v1/chat/completions' ? 'chat' : 'completion');
       case 'models': {
         ctx.req.resume();
-        const id = path.startsWith('/v1/models/') ? decodeURIComponent(path.slice('/v1/models/'.length)) : undefined;
+        const id = path.startsWith('/v1/models/') ? safeDecode(path.slice('/v1/models/'.length)) : undefined;
         const list = modelList(this.deps.modelName, this.created) as { data: object[] };
         if (id === undefined) return this.sendJson(ctx, 200, list);
         if (id !== this.deps.modelName) throw modelNotFound(id);
@@ -267,6 +271,14 @@ export class ApiServer {
     ctx.responseBytes += buf.length;
     res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': buf.length });
     res.end(buf);
+  }
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
   }
 }
 

@@ -117,6 +117,16 @@ Napi::Value diffToJs(Napi::Env env, std::optional<Diff> const& d) {
     return o;
 }
 
+// loraId is std::optional in current releases and a plain integer in older ones.
+template <typename T>
+Napi::Value loraIdToJs(Napi::Env env, std::optional<T> const& id) {
+    return id ? Napi::Value(Napi::BigInt::New(env, static_cast<uint64_t>(*id))) : env.Null();
+}
+template <typename T>
+Napi::Value loraIdToJs(Napi::Env env, T const& id) {
+    return Napi::BigInt::New(env, static_cast<uint64_t>(id));
+}
+
 template <typename Event>
 Napi::Object kvEventToJs(Napi::Env env, Event const& e) {
     auto o = Napi::Object::New(env);
@@ -149,8 +159,7 @@ Napi::Object kvEventToJs(Napi::Env env, Event const& e) {
                         tokens.Set(static_cast<uint32_t>(t), to);
                     }
                     bo.Set("tokens", tokens);
-                    bo.Set("lora_id", b.loraId ? Napi::Value(Napi::BigInt::New(env, static_cast<uint64_t>(*b.loraId)))
-                                               : env.Null());
+                    bo.Set("lora_id", loraIdToJs(env, b.loraId));
                     bo.Set("cache_level", num(env, b.cacheLevel));
                     bo.Set("priority", num(env, b.priority));
                     blocks.Set(static_cast<uint32_t>(i), bo);

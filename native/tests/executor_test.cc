@@ -401,27 +401,41 @@ TEST(Executor, AllottedTimeEndsRequestsOnTheSimClock)
 {
     auto execConfig = testConfig();
     execConfig.setMaxBatchSize(1);
-    sim::Executor ex(testSim(), sim::ModelType::kDECODER_ONLY, execConfig);
-    auto const before = ex.now();
-    auto running = request(prompt(16, 1), 1000);
-    running.setAllottedTimeMs(100ms);
-    auto const runningId = ex.enqueueRequest(running);
-    auto queued = request(prompt(16, 2), 10);
-    queued.setAllottedTimeMs(50ms); // stuck behind the first (batch size 1)
-    auto const queuedId = ex.enqueueRequest(queued);
-    auto all = collect(ex, {runningId, queuedId});
-    auto const& r = all[runningId].back().getResult();
-    EXPECT_EQ(r.finishReasons.at(0), sim::FinishReason::kTIMED_OUT);
-    auto const n = r.outputTokenIds.at(0).size();
-    EXPECT_GT(n, 0u);
-    EXPECT_LT(n, 1000u);
-    // Ended at the first iteration that started at or after the deadline.
-    auto const& timing = r.requestPerfMetrics->timingMetrics;
-    EXPECT_LT(ms(timing.lastTokenTime - before), 100.0 + 10.0); // within one decode step of the deadline
-    EXPECT_GE(ms(ex.now() - before), 100.0);
-    auto const& q = all[queuedId].back().getResult();
-    EXPECT_EQ(q.finishReasons.at(0), sim::FinishReason::kTIMED_OUT);
-    EXPECT_TRUE(q.outputTokenIds.at(0).empty());
+    {
+        sim::Executor ex(testSim(), sim::ModelType::kDECODER_ONLY, execConfig);
+        auto const before = ex.now();
+        auto running = request(prompt(16, 1), 1000);
+        running.setAllottedTimeMs(100ms);
+        auto const runningId = ex.enqueueRequest(running);
+        auto all = collect(ex, {runningId});
+        auto const& r = all[runningId].back().getResult();
+        EXPECT_EQ(r.finishReasons.at(0), sim::FinishReason::kTIMED_OUT);
+        auto const n = r.outputTokenIds.at(0).size();
+        EXPECT_GT(n, 5u);
+        EXPECT_LT(n, 20u); // ~16.7 ms prefill then ~6 ms per token
+        // Ended at the first iteration that started at or after the deadline.
+        auto const& timing = r.requestPerfMetrics->timingMetrics;
+        EXPECT_LT(ms(timing.lastTokenTime - before), 100.0 + 10.0); // within one decode step of the deadline
+        EXPECT_GE(ms(ex.now() - before), 100.0);
+    }
+    {
+        // A request stuck in the queue (batch size 1, a long request running) times out there.
+        sim::Executor ex(testSim(), sim::ModelType::kDECODER_ONLY, execConfig);
+        auto const longId = ex.enqueueRequest(request(prompt(16, 1), 2000, true));
+        ASSERT_FALSE(ex.awaitResponses(longId, 5000ms).empty()); // running
+        auto queued = request(prompt(16, 2), 10);
+        queued.setAllottedTimeMs(50ms);
+        auto const queuedId = ex.enqueueRequest(queued);
+        auto const answer = ex.awaitResponses(queuedId, 10000ms);
+        ASSERT_EQ(answer.size(), 1u);
+        auto const& q = answer[0].getResult();
+        EXPECT_EQ(q.finishReasons.at(0), sim::FinishReason::kTIMED_OUT);
+        EXPECT_TRUE(q.outputTokenIds.at(0).empty());
+        EXPECT_FALSE(q.requestPerfMetrics->firstIter.has_value());
+        ex.cancelRequest(longId);
+        auto rest = collect(ex, {longId});
+        EXPECT_EQ(rest[longId].back().getResult().finishReasons.at(0), sim::FinishReason::kCANCELLED);
+    }
 }
 
 TEST(Executor, ChunkedPrefillSpreadsALongPromptOverIterations)
@@ -719,7 +733,8 @@ TEST(Executor, HigherPriorityRequestsLeaveTheQueueFirst)
     auto execConfig = testConfig();
     execConfig.setMaxBatchSize(1);
     sim::Executor ex(testSim(), sim::ModelType::kDECODER_ONLY, execConfig);
-    auto const first = ex.enqueueRequest(request(prompt(8, 1), 1500));
+    auto const first = ex.enqueueRequest(request(prompt(8, 1), 2000, true));
+    ASSERT_FALSE(ex.awaitResponses(first, 5000ms).empty()); // running: the next two must queue
     auto low = request(prompt(8, 2), 2);
     low.setPriority(0.1f);
     auto high = request(prompt(8, 3), 2);

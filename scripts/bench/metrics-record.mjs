@@ -4,6 +4,7 @@
 // synthetic records, in the same run. Prints ns/request and the ratios. Build first: npx tsc -p tsconfig.json
 //
 //   node scripts/bench/metrics-record.mjs [--records 8192] [--batch 64] [--ms 300] [--rounds 3]
+//   ONLY=collector node scripts/bench/metrics-record.mjs   (only the variants whose name contains ONLY)
 import { Counter, Histogram, Registry } from 'prom-client';
 import { MetricsCollector } from '../../dist/metrics/collector.js';
 import * as B from '../../dist/metrics/buckets.js';
