@@ -285,7 +285,7 @@ TEST(ExecutorStress, RandomRunKeepsStatsEventsAndRequestsConsistent)
 TEST(ExecutorStress, GuaranteedNoEvictNeverOverCommits)
 {
     sim::SimConfig config;
-    config.speedupRatio = 50; // real clock: the whole load is queued long before it drains
+    config.speedupRatio = 200; // real clock: the whole load is queued long before it drains
     config.tokensPerBlock = 4;
     config.numKvBlocks = 40;
     config.maxSeqLen = 120;
@@ -341,9 +341,9 @@ TEST(ExecutorStress, MaxUtilizationPausesAndResumesWithIdenticalTokens)
 {
     auto run = [](sim::CapacitySchedulerPolicy policy, std::vector<sim::IterationStats>* statsOut) {
         sim::SimConfig config;
-        // Real clock, 20x faster than modelled: all 30 requests are queued before the first iterations end,
+        // Real clock, 100x faster than modelled: all 30 requests are queued before the first iterations end,
         // so the batch fills up however the threads are scheduled.
-        config.speedupRatio = 20;
+        config.speedupRatio = 100;
         config.tokensPerBlock = 4;
         config.numKvBlocks = 24;
         config.maxSeqLen = 64;
