@@ -24,13 +24,13 @@ test('families, HELP, types, labels and buckets', async () => {
     dynamo_component_errors_total: 'counter',
     dynamo_component_uptime_seconds: 'gauge',
   });
-  assert.equal(help.dynamo_component_requests_total, 'Total number of requests processed by work handler');
-  assert.equal(help.dynamo_component_request_duration_seconds, 'Time spent processing requests by work handler');
-  assert.equal(help.dynamo_component_inflight_requests, 'Number of requests currently being processed by work handler');
-  assert.equal(help.dynamo_component_request_bytes_total, 'Total number of bytes received in requests by work handler');
-  assert.equal(help.dynamo_component_response_bytes_total, 'Total number of bytes sent in responses by work handler');
-  assert.equal(help.dynamo_component_errors_total, 'Total number of errors in work handler processing');
-  assert.equal(help.dynamo_component_uptime_seconds, 'Total uptime of the DistributedRuntime in seconds');
+  assert.equal(help.dynamo_component_requests_total, 'Requests handled by this endpoint.');
+  assert.equal(help.dynamo_component_request_duration_seconds, 'Time from receiving a request to finishing its response, in seconds.');
+  assert.equal(help.dynamo_component_inflight_requests, 'Requests being handled right now.');
+  assert.equal(help.dynamo_component_request_bytes_total, 'Request body bytes received.');
+  assert.equal(help.dynamo_component_response_bytes_total, 'Response body bytes sent.');
+  assert.equal(help.dynamo_component_errors_total, 'Requests that ended in an error, by error type.');
+  assert.equal(help.dynamo_component_uptime_seconds, 'Seconds since this worker started.');
   assert.deepEqual(rt.registry.getSingleMetric('dynamo_component_request_duration_seconds').bucketList, [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
   assert.deepEqual(rt.registry.getSingleMetric('dynamo_component_errors_total').labelNames, [...Object.keys(DEFAULT_LABELS), 'error_type']);
   // the unlabelled-vector series exist at 0 before any request, with the default labels (as in Dynamo)

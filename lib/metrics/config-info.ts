@@ -17,10 +17,10 @@ export interface ConfigInfo {
 }
 
 export const CONFIG_INFO_FAMILIES = {
-  model: ['model_config_info', 'Model configuration info'],
-  parallel: ['parallel_config_info', 'Parallelism configuration info'],
-  speculative: ['speculative_config_info', 'Speculative decoding configuration info'],
-  kvCache: ['kv_cache_config_info', 'KV cache configuration info'],
+  model: ['model_config_info', 'The model configuration, as labels; the value is 1.'],
+  parallel: ['parallel_config_info', 'The parallelism configuration, as labels; the value is 1.'],
+  speculative: ['speculative_config_info', 'The speculative decoding configuration, as labels; the value is 1.'],
+  kvCache: ['kv_cache_config_info', 'The KV cache configuration, as labels; the value is 1.'],
 } as const;
 
 type Kind = keyof typeof CONFIG_INFO_FAMILIES;

@@ -12,7 +12,7 @@ export const KV_EVENT_FAMILIES = {
   blocksStored: ['kv_cache_blocks_stored_total', 'KV cache blocks stored (made reusable), from KV cache events.'],
   blocksRemoved: ['kv_cache_blocks_removed_total', 'KV cache blocks removed (evicted), from KV cache events.'],
   blocksUpdated: ['kv_cache_blocks_updated_total', 'KV cache block updates (cache level or priority), from KV cache events.'],
-  idGaps: ['kv_event_id_gap_events_total', 'Total number of missing KV cache event ids detected.'],
+  idGaps: ['kv_event_id_gap_events_total', 'KV cache event ids that never arrived (gaps between consecutive ids).'],
   drainBatchSize: ['kv_event_drain_batch_size', 'Number of KV cache events delivered in one batch.'],
   bufferCapacity: [
     'kv_event_buffer_capacity',

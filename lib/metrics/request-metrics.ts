@@ -26,40 +26,38 @@ export const REQUEST_FAMILIES = {
   queue: { suffix: 'request_queue_time_seconds', help: 'Histogram of time spent in WAITING phase for request.' },
   prefill: {
     suffix: 'request_prefill_time_seconds',
-    help: 'Histogram of prefill (context) phase duration in seconds (first_token_time - first_scheduled_time).',
+    help: 'Time from first scheduling to the first token (prefill), in seconds.',
   },
   decode: {
     suffix: 'request_decode_time_seconds',
-    help: 'Histogram of decode (generation) phase duration in seconds (last_token_time - first_token_time).',
+    help: 'Time from the first to the last token (decode), in seconds.',
   },
   inference: {
     suffix: 'request_inference_time_seconds',
-    help: 'Histogram of total inference duration in seconds (last_token_time - first_scheduled_time).',
+    help: 'Time from first scheduling to the last token, in seconds.',
   },
-  promptTokens: { suffix: 'prompt_tokens_total', help: 'Cumulative number of prompt (input) tokens processed.' },
+  promptTokens: { suffix: 'prompt_tokens_total', help: 'Prompt tokens of finished requests.' },
   generationTokens: {
     suffix: 'generation_tokens_total',
-    help: 'Cumulative number of generation (output) tokens produced.',
+    help: 'Generated tokens of finished requests.',
   },
   cachedTokens: {
     suffix: 'prompt_cached_tokens_total',
-    help:
-      'Process-lifetime total prompt tokens served from KV cache. Resets only when the serving process ' +
-      'restarts, not when the KV cache is flushed or evicted.',
+    help: 'Prompt tokens of finished requests that were served from the KV cache.',
   },
   cachedTokensPerRequest: {
     suffix: 'prompt_cached_tokens_per_request',
-    help: 'Histogram of cached prompt tokens per request.',
+    help: 'Prompt tokens per request served from the KV cache.',
   },
   specDrafted: {
     suffix: 'spec_decode_drafted_tokens_total',
-    help: 'Total drafted tokens per speculative decoding position.',
+    help: 'Draft tokens proposed for finished requests (token_position="all": totals only).',
   },
   specAccepted: {
     suffix: 'spec_decode_accepted_tokens_total',
-    help: 'Total accepted tokens per speculative decoding position.',
+    help: 'Draft tokens accepted for finished requests (token_position="all": totals only).',
   },
-  requestError: { suffix: 'request_error_total', help: 'Total request errors, labeled by HTTP status code.' },
+  requestError: { suffix: 'request_error_total', help: 'Requests answered with an error, by HTTP status code.' },
 } as const;
 
 /**

@@ -20,13 +20,13 @@ import {
 export const RUNTIME_PREFIX = 'dynamo_component_';
 
 export const RUNTIME_FAMILIES = {
-  requests: ['requests_total', 'Total number of requests processed by work handler'],
-  duration: ['request_duration_seconds', 'Time spent processing requests by work handler'],
-  inflight: ['inflight_requests', 'Number of requests currently being processed by work handler'],
-  requestBytes: ['request_bytes_total', 'Total number of bytes received in requests by work handler'],
-  responseBytes: ['response_bytes_total', 'Total number of bytes sent in responses by work handler'],
-  errors: ['errors_total', 'Total number of errors in work handler processing'],
-  uptime: ['uptime_seconds', 'Total uptime of the DistributedRuntime in seconds'],
+  requests: ['requests_total', 'Requests handled by this endpoint.'],
+  duration: ['request_duration_seconds', 'Time from receiving a request to finishing its response, in seconds.'],
+  inflight: ['inflight_requests', 'Requests being handled right now.'],
+  requestBytes: ['request_bytes_total', 'Request body bytes received.'],
+  responseBytes: ['response_bytes_total', 'Response body bytes sent.'],
+  errors: ['errors_total', 'Requests that ended in an error, by error type.'],
+  uptime: ['uptime_seconds', 'Seconds since this worker started.'],
 } as const;
 
 /** The error_type Dynamo's work handler uses for a failed generation (the default of `end({ error: true })`). */
