@@ -149,4 +149,10 @@ export interface MetricsSource {
   readonly kvEventBufferCapacity: number;
   /** True once the engine serves requests; false after shutdown. Drives /health. */
   readonly ready: boolean;
+  /**
+   * Requests enqueued and not finished. When every attached source reports 0, the collector shows the
+   * engine as idle at scrape (no running/waiting requests, no KV blocks in use): an idle executor runs no
+   * iterations, so its last iteration stats would otherwise stay on the gauges.
+   */
+  readonly inflight?: number;
 }

@@ -112,7 +112,7 @@ export class MetricsCollector {
         this.bridge = new BridgeMetrics(this.ctx);
         this.config = new ConfigInfoMetrics(this.ctx);
         this.scrapeHook = new OncePerPass(() => this.sampleSources());
-        this.hookedFamilies.push(...this.bridge.families, this.kvEvents.capacityFamily);
+        this.hookedFamilies.push(...this.iteration.gaugeFamilies, ...this.bridge.families, this.kvEvents.capacityFamily);
         for (const f of this.hookedFamilies) f.addScrapeHook(this.scrapeHook.run);
       }
     } catch (err) {
@@ -249,6 +249,11 @@ export class MetricsCollector {
   /** Scrape time: bridge counters and buffer capacity of the attached sources. */
   private sampleSources(): void {
     if (this.bridge !== null) this.bridge.refresh();
+    if (this.iteration !== null && this.attachments.size > 0) {
+      let idle = true;
+      for (const source of this.attachments.keys()) if (source.inflight !== 0) idle = false;
+      if (idle) this.iteration.markIdle();
+    }
     this.sampleCapacity();
   }
 

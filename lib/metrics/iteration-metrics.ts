@@ -6,7 +6,7 @@ import { InvalidArgumentError } from '../errors.js';
 import type { IterationStats } from '../types.js';
 import type { CollectorHistogramName } from './buckets.js';
 import { counterFamily, gaugeFamily, histogramFamily, type MetricsContext } from './context.js';
-import type { CounterChild, GaugeChild, HistogramChild } from './fast-metrics.js';
+import type { CounterChild, FastGauge, GaugeChild, HistogramChild } from './fast-metrics.js';
 
 /** Gauges: name without prefix, HELP. */
 export const ITERATION_GAUGES = {
@@ -81,7 +81,9 @@ export class IterationMetrics {
     const g = {} as Record<GaugeKey, GaugeChild>;
     for (const key of Object.keys(ITERATION_GAUGES) as GaugeKey[]) {
       const [suffix, help] = ITERATION_GAUGES[key];
-      g[key] = gaugeFamily(ctx, suffix, help).child(ctx.labels, ctx.owner);
+      const family = gaugeFamily(ctx, suffix, help);
+      this.gaugeFamilies.push(family);
+      g[key] = family.child(ctx.labels, ctx.owner);
     }
     const c = {} as Record<CounterKey, CounterChild>;
     for (const key of Object.keys(ITERATION_COUNTERS) as CounterKey[]) {
@@ -96,6 +98,18 @@ export class IterationMetrics {
       PREFILL_BATCH_TOKENS[1],
       buckets.prefill_batch_tokens,
     ).child(ctx.labels, ctx.owner);
+  }
+
+  private lastMaxBlocks: number | undefined;
+  /** The gauge families, so the collector can run its scrape-time sampling before they render. */
+  readonly gaugeFamilies: FastGauge[] = [];
+
+  /** The engine has no request in flight: zero the per-iteration activity gauges and the KV blocks in use. */
+  markIdle(): void {
+    for (const key of ['numRequestsRunning', 'numRequestsWaiting', 'numContextRequests', 'numGenerationRequests', 'numPausedRequests', 'numScheduledRequests', 'totalContextTokens', 'kvCacheUsedBlocks', 'kvCacheUtilization'] as const) {
+      this.g[key].set(0);
+    }
+    if (this.lastMaxBlocks !== undefined) this.g.kvCacheFreeBlocks.set(this.lastMaxBlocks);
   }
 
   /** Records stats in order (so gauges end at the latest), with the given engine's cumulative state. */
@@ -134,6 +148,7 @@ export class IterationMetrics {
         this.g.kvCacheUtilization.set(kv.usedNumBlocks / kv.maxNumBlocks);
       }
       this.setGauge('kvCacheMaxBlocks', kv.maxNumBlocks);
+      if (isNum(kv.maxNumBlocks)) this.lastMaxBlocks = kv.maxNumBlocks;
       this.setGauge('kvCacheFreeBlocks', kv.freeNumBlocks);
       this.setGauge('kvCacheUsedBlocks', kv.usedNumBlocks);
       this.setGauge('kvCacheTokensPerBlock', kv.tokensPerBlock);
