@@ -26,10 +26,20 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
       return;
     }
     if (this.size >= this.capacity) {
-      this.head++;
+      // Drop the oldest: release its slot so a queue nobody reads stays at `capacity` items in memory.
+      this.items[this.head++] = undefined as T;
       this.dropped++;
+      this.compact();
     }
     this.items.push(item);
+  }
+
+  /** Reclaims the slots before `head` once they are the larger part of the array. */
+  private compact(): void {
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
   }
 
   /** Removes and returns every queued item (for drain-style getters that never iterate). */
@@ -57,10 +67,7 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
     if (this.size > 0) {
       const value = this.items[this.head]!;
       this.items[this.head++] = undefined as T;
-      if (this.head > 1024 && this.head * 2 > this.items.length) {
-        this.items = this.items.slice(this.head);
-        this.head = 0;
-      }
+      this.compact();
       return Promise.resolve({ value, done: false });
     }
     if (this.closed) {

@@ -8,6 +8,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { EngineOptions, ExecutorConfigOptions, KvCacheConfigOptions, SimOptions } from './engine-options.js';
+import type { HttpLimits } from './http-guard.js';
 import { BYTE_VOCAB_SIZE } from './tokenizer.js';
 import { Worker, WorkerStartError, type WorkerOptions } from './worker.js';
 
@@ -42,6 +43,14 @@ const SPECS: Record<string, Spec> = {
   port: { kind: 'int', min: 0, max: 65535, arg: 'N', help: 'metrics/health port (default: DYN_SYSTEM_PORT, else 8081; 0 = any free port)', group: 'server' },
   'http-port': { kind: 'int', min: 0, max: 65535, arg: 'N', help: 'OpenAI API port (default 8000; 0 = any free port)', group: 'server' },
   'shutdown-grace-ms': { kind: 'int', min: 0, max: 3_600_000, arg: 'MS', help: 'on SIGINT/SIGTERM, time in-flight requests get before they are cancelled (default 5000)', group: 'server' },
+  'auth-token': { kind: 'string', arg: 'TOKEN', help: 'require "Authorization: Bearer TOKEN" on both ports (not on /health, /live); env TRTLLM_METRICS_AUTH_TOKEN', group: 'server' },
+  'basic-auth': { kind: 'string', arg: 'USER:PASS', help: 'require HTTP basic auth on both ports (not on /health, /live); env TRTLLM_METRICS_BASIC_AUTH', group: 'server' },
+  'max-connections': { kind: 'int', min: 0, max: 1 << 20, arg: 'N', help: 'open connections per port beyond which new ones are closed (default 2048; 0 = no cap)', group: 'server' },
+  'max-body-bytes': { kind: 'int', min: 0, max: 1 << 30, arg: 'N', help: 'API request body limit, 413 beyond it (default 1048576)', group: 'server' },
+  'max-header-bytes': { kind: 'int', min: 1024, max: 1 << 24, arg: 'N', help: 'request line + headers limit, 431 beyond it (default 16384)', group: 'server' },
+  'headers-timeout-ms': { kind: 'int', min: 1, max: 3_600_000, arg: 'MS', help: 'time a client has to send its request headers, else 408 (default 20000)', group: 'server' },
+  'request-timeout-ms': { kind: 'int', min: 0, max: 3_600_000, arg: 'MS', help: 'time a client has to send its whole request, else 408 (default 60000; 0 = none)', group: 'server' },
+  'keep-alive-timeout-ms': { kind: 'int', min: 1, max: 3_600_000, arg: 'MS', help: 'idle keep-alive connections are closed after this (default 5000)', group: 'server' },
   'perf-metrics-max-requests': { kind: 'int', min: 0, max: 1_000_000, arg: 'N', help: 'finished requests kept for GET /perf_metrics (default 1000; 0 = off)', group: 'server' },
   'max-batch-size': { kind: 'int', min: 1, max: INT32, arg: 'N', help: 'requests in one iteration', group: 'executor' },
   'max-num-tokens': { kind: 'int', min: 1, max: INT32, arg: 'N', help: 'token budget of one iteration', group: 'executor' },
@@ -241,7 +250,33 @@ export function resolveServeOptions(args: readonly string[], env: Readonly<Recor
     shutdownGraceMs: (v['shutdown-grace-ms'] as number | undefined) ?? 5000,
     perfMetricsMaxRequests: (v['perf-metrics-max-requests'] as number | undefined) ?? 1000,
   };
+  const token = (v['auth-token'] as string | undefined) ?? nonEmpty(env.TRTLLM_METRICS_AUTH_TOKEN);
+  const basic = (v['basic-auth'] as string | undefined) ?? nonEmpty(env.TRTLLM_METRICS_BASIC_AUTH);
+  if (token !== undefined && !/^[\x21-\x7e]+$/.test(token)) throw new UsageError('--auth-token / TRTLLM_METRICS_AUTH_TOKEN must be visible ASCII characters without spaces');
+  if (basic !== undefined && !/^[^:\r\n]+:[^\r\n]*$/.test(basic)) throw new UsageError('--basic-auth / TRTLLM_METRICS_BASIC_AUTH must be USER:PASSWORD (a non-empty user name without a colon)');
+  if (token !== undefined || basic !== undefined) {
+    out.auth = {};
+    if (token !== undefined) out.auth.token = token;
+    if (basic !== undefined) out.auth.basic = basic;
+  }
+  if (v['max-body-bytes'] !== undefined) out.maxBodyBytes = v['max-body-bytes'] as number;
+  const limitFlags: Array<[string, keyof HttpLimits]> = [
+    ['max-connections', 'maxConnections'],
+    ['max-header-bytes', 'maxHeaderBytes'],
+    ['headers-timeout-ms', 'headersTimeoutMs'],
+    ['request-timeout-ms', 'requestTimeoutMs'],
+    ['keep-alive-timeout-ms', 'keepAliveTimeoutMs'],
+  ];
+  for (const [flag, key] of limitFlags) {
+    if (v[flag] === undefined) continue;
+    out.limits ??= {};
+    out.limits[key] = v[flag] as number;
+  }
   return out;
+}
+
+function nonEmpty(s: string | undefined): string | undefined {
+  return s === undefined || s === '' ? undefined : s;
 }
 
 function checkEngineDir(dir: string): void {

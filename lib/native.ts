@@ -123,10 +123,18 @@ export interface NativeAddon {
 
 let cached: NativeAddon | undefined;
 
-/** Loads the addon once (build/Release/trtllm_metrics.node, found by `bindings`). */
+/**
+ * Loads the addon once (build/Release/trtllm_metrics.node, found by `bindings`). TRTLLM_METRICS_ADDON, when
+ * set, is the path of another build to load instead (scripts/asan-check.sh points it at build-asan/).
+ */
 export function loadAddon(): NativeAddon {
   if (cached) return cached;
   try {
+    const override = process.env.TRTLLM_METRICS_ADDON;
+    if (override) {
+      cached = require(require('node:path').resolve(override)) as NativeAddon;
+      return cached;
+    }
     const bindings = require('bindings') as (name: string) => unknown;
     cached = bindings('trtllm_metrics') as NativeAddon;
   } catch (cause) {

@@ -8,6 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { register as globalRegistry, type Registry } from 'prom-client';
 import { InvalidArgumentError } from './errors.js';
+import { applyLimits, Authenticator, declaredLength, discardBody, resolveLimits, serverOptions, type HttpAuthOptions, type HttpLimits, type ResolvedLimits } from './http-guard.js';
 import {
   negotiateFormat,
   OPENMETRICS_CONTENT_TYPE,
@@ -36,6 +37,12 @@ export interface MetricsServerOptions {
   endpoints?: () => Record<string, EndpointStatus>;
   /** Environment to read DYN_SYSTEM_PORT / DYN_SYSTEM_HOST from (default process.env). */
   env?: Readonly<Record<string, string | undefined>>;
+  /** Credentials required on every route but /health and /live (default: none). */
+  auth?: HttpAuthOptions;
+  /** Size limits, timeouts and connection cap (lib/http-guard.ts; maxBodyBytes default 16 KiB, socketTimeoutMs 60000). */
+  limits?: HttpLimits;
+  /** Extra routes (e.g. lib/dashboard's GET /dashboard), consulted before the 404; return true when handled. */
+  extraRoutes?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
 }
 
 export interface BoundAddress {
@@ -61,7 +68,10 @@ export class MetricsServer {
   private readonly registries: readonly Registry[];
   private readonly readyFn: () => boolean;
   private readonly endpointsFn: (ready: boolean) => Record<string, EndpointStatus>;
+  private readonly extraRoutes: MetricsServerOptions['extraRoutes'];
   private readonly createdAt = process.hrtime.bigint();
+  private readonly limits: ResolvedLimits;
+  private readonly auth: Authenticator;
   private readonly inflight: Partial<Record<ExpositionFormat, Promise<string>>> = {};
   private server: http.Server | null = null;
   private bound: BoundAddress | null = null;
@@ -97,6 +107,9 @@ export class MetricsServer {
       throw new InvalidArgumentError('endpoints must be a function');
     }
     this.endpointsFn = endpoints ?? ((r) => ({ [endpointName]: r ? 'ready' : 'notready' }));
+    this.extraRoutes = options.extraRoutes;
+    this.limits = resolveLimits(options.limits, { maxBodyBytes: 16 * 1024, socketTimeoutMs: 60_000 });
+    this.auth = new Authenticator(options.auth);
   }
 
   /** The bound address once started, else null. */
@@ -108,7 +121,8 @@ export class MetricsServer {
   start(): Promise<BoundAddress> {
     if (this.bound !== null) return Promise.resolve(this.bound);
     if (this.starting !== null) return this.starting;
-    const server = http.createServer((req, res) => this.handle(req, res));
+    const server = http.createServer(serverOptions(this.limits), (req, res) => this.guard(req, res));
+    applyLimits(server, this.limits);
     this.server = server;
     this.starting = new Promise<BoundAddress>((resolve, reject) => {
       const onError = (err: Error): void => {
@@ -169,12 +183,39 @@ export class MetricsServer {
     };
   }
 
+  /** Body limit and credentials first; any exception becomes a bare 500 (never a stack trace, never a crash). */
+  private guard(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const head = req.method === 'HEAD';
+    try {
+      const declared = declaredLength(req);
+      if (declared !== undefined && declared > this.limits.maxBodyBytes) {
+        res.setHeader('Connection', 'close');
+        send(res, 413, 'text/plain; charset=utf-8', 'Payload Too Large\n', head);
+        return;
+      }
+      discardBody(req, this.limits.maxBodyBytes); // no route here reads a body
+      const url = req.url ?? '/';
+      const q = url.indexOf('?');
+      const path = q >= 0 ? url.slice(0, q) : url;
+      if (path !== '/health' && path !== '/live' && !this.auth.check(req)) {
+        res.setHeader('WWW-Authenticate', this.auth.challenge);
+        send(res, 401, 'text/plain; charset=utf-8', 'Unauthorized\n', head);
+        return;
+      }
+      this.handle(req, res);
+    } catch {
+      if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'Internal Server Error\n', head);
+      else res.destroy();
+    }
+  }
+
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q >= 0 ? url.slice(0, q) : url;
     const isRoute = path === '/metrics' || path === '/health' || path === '/live';
     if (!isRoute) {
+      if (this.extraRoutes?.(req, res) === true) return;
       send(res, 404, 'text/plain; charset=utf-8', 'Not Found\n', req.method === 'HEAD');
       return;
     }

@@ -12,6 +12,8 @@ import type { ApiMetrics, RequestHandle } from './openai/server.js';
 import { ApiServer } from './openai/server.js';
 import { PerfMetricsStore } from './openai/perf-store.js';
 import { MetricsServer, type BoundAddress } from './server.js';
+import type { HttpAuthOptions, HttpLimits } from './http-guard.js';
+import { createDashboardHandler } from './dashboard/index.js';
 import { ByteTokenizer, type Tokenizer } from './tokenizer.js';
 
 export interface WorkerOptions {
@@ -29,6 +31,10 @@ export interface WorkerOptions {
   perfMetricsMaxRequests?: number;
   /** Request body limit of the API, bytes (default 1 MiB). */
   maxBodyBytes?: number;
+  /** Credentials both servers require (every route but the health probes); default none. */
+  auth?: HttpAuthOptions;
+  /** Header size limit, timeouts and connection cap of both servers (lib/http-guard.ts); maxBodyBytes applies to the API. */
+  limits?: HttpLimits;
   tokenizer?: Tokenizer;
 }
 
@@ -103,6 +109,9 @@ export class Worker {
       host: options.host,
       port: options.metricsPort,
       ready: () => !this.draining && this.engine !== null && this.engine.ready,
+      ...(options.auth !== undefined ? { auth: options.auth } : {}),
+      ...(options.limits !== undefined ? { limits: withoutBodyLimit(options.limits) } : {}),
+      extraRoutes: createDashboardHandler({ collector: this.collector }),
     });
     const apiOptions: ConstructorParameters<typeof ApiServer>[0] = {
       tokenizer: options.tokenizer ?? new ByteTokenizer(),
@@ -111,6 +120,8 @@ export class Worker {
       perfStore: this.perfStore,
     };
     if (options.maxBodyBytes !== undefined) apiOptions.maxBodyBytes = options.maxBodyBytes;
+    if (options.auth !== undefined) apiOptions.auth = options.auth;
+    if (options.limits !== undefined) apiOptions.limits = options.limits;
     this.apiServer = new ApiServer(apiOptions);
   }
 
@@ -179,6 +190,12 @@ export class Worker {
     await this.metricsServer.close();
     if (this.engine) await this.engine.shutdown();
   }
+}
+
+/** The metrics server keeps its own small body limit (its routes take no body). */
+function withoutBodyLimit(limits: HttpLimits): HttpLimits {
+  const { maxBodyBytes: _ignored, ...rest } = limits;
+  return rest;
 }
 
 function listenError(err: unknown, what: string, host: string, port: number): WorkerStartError {

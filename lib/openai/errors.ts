@@ -74,6 +74,11 @@ export function payloadTooLarge(limit: number): ApiError {
   return new ApiError(413, `The request body exceeds the limit of ${limit} bytes`, 'invalid_request_error', null, 'payload_too_large');
 }
 
+/** 401: credentials missing or wrong (the server was started with --auth-token / --basic-auth). */
+export function unauthorized(): ApiError {
+  return new ApiError(401, 'Missing or invalid credentials: send the Authorization header the server was configured with', 'invalid_request_error', null, 'invalid_api_key');
+}
+
 export function unavailable(message: string): ApiError {
   return new ApiError(503, message, 'server_error', null, 'service_unavailable', 'generate');
 }

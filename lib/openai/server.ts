@@ -12,9 +12,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Engine } from '../engine.js';
+import { applyLimits, Authenticator, resolveLimits, serverOptions, type HttpAuthOptions, type HttpLimits } from '../http-guard.js';
 import type { Tokenizer } from '../tokenizer.js';
 import { parseJson, readBody } from './body.js';
-import { ApiError, internal, methodNotAllowed, modelNotFound, notFound, unavailable } from './errors.js';
+import { ApiError, internal, methodNotAllowed, modelNotFound, notFound, unauthorized, unavailable } from './errors.js';
 import { runGeneration, type GenerationDeps } from './generate.js';
 import type { PerfMetricsStore } from './perf-store.js';
 import { modelList } from './responses.js';
@@ -43,8 +44,12 @@ export interface ApiServerOptions {
   modelName: string;
   metrics?: ApiMetrics;
   perfStore?: PerfMetricsStore;
-  /** Request bodies beyond this many bytes get 413 (default 1 MiB). */
+  /** Request bodies beyond this many bytes get 413 (default: limits.maxBodyBytes, else 1 MiB). */
   maxBodyBytes?: number;
+  /** Size limits, timeouts and connection cap (lib/http-guard.ts). */
+  limits?: HttpLimits;
+  /** Credentials required on every route but GET /health (default: none). */
+  auth?: HttpAuthOptions;
   defaultMaxTokens?: { completion?: number; chat?: number };
 }
 
@@ -69,6 +74,7 @@ export class ApiServer {
   private readonly metrics: ApiMetrics | undefined;
   private readonly perfStore: PerfMetricsStore | undefined;
   private readonly maxBodyBytes: number;
+  private readonly auth: Authenticator;
   private readonly created = Math.floor(Date.now() / 1000);
   private readonly active = new Set<Ctx>();
   private draining = false;
@@ -77,16 +83,17 @@ export class ApiServer {
     this.engine = options.engine;
     this.metrics = options.metrics;
     this.perfStore = options.perfStore;
-    this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    const limits = resolveLimits(options.limits, { maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, socketTimeoutMs: 0 });
+    this.maxBodyBytes = options.maxBodyBytes ?? limits.maxBodyBytes;
+    this.auth = new Authenticator(options.auth);
     this.deps = {
       tokenizer: options.tokenizer,
       modelName: options.modelName,
       defaultMaxTokens: { completion: options.defaultMaxTokens?.completion ?? 16, chat: options.defaultMaxTokens?.chat ?? 1024 },
     };
-    this.server = createServer((req, res) => this.onRequest(req, res));
-    // Long generations stream for minutes: no per-request timeout; idle keep-alive sockets still time out.
-    this.server.requestTimeout = 0;
-    this.server.headersTimeout = 60_000;
+    // The request timeout bounds receiving the request only: long generations still stream for minutes.
+    this.server = createServer(serverOptions(limits), (req, res) => this.onRequest(req, res));
+    applyLimits(this.server, limits);
   }
 
   /** Sets the engine once it is loaded (the servers bind before a slow engine load). */
@@ -195,6 +202,10 @@ export class ApiServer {
   }
 
   private async dispatch(ctx: Ctx, method: string, path: string, route: Route): Promise<void> {
+    if (route.endpoint !== 'health' && !this.auth.check(ctx.req)) {
+      ctx.res.setHeader('WWW-Authenticate', this.auth.challenge);
+      throw unauthorized();
+    }
     if (route.endpoint === 'unknown') throw notFound(method, path);
     if (!route.methods.includes(method)) {
       ctx.res.setHeader('Allow', route.methods.join(', '));
@@ -256,7 +267,7 @@ export class ApiServer {
       return;
     }
     // A body we did not read (e.g. beyond the size limit) is discarded; close the connection after a 413.
-    if (err.status === 413) ctx.res.setHeader('Connection', 'close');
+    if (err.status === 413 || err.status === 401) ctx.res.setHeader('Connection', 'close');
     this.sendJson(ctx, err.status, err.toJSON());
   }
 

@@ -852,12 +852,15 @@ private:
         s.freeNumBlocks = mKv.getNumFreeBlocks();
         s.tokensPerBlock = mKv.getTokensPerBlock();
         auto const& c = mKv.getCounters();
-        s.allocTotalBlocks = c.allocTotalBlocks;
-        s.allocNewBlocks = c.allocNewBlocks;
-        s.reusedBlocks = c.reusedBlocks;
-        s.missedBlocks = c.missedBlocks;
-        SizeType64 const lookups = static_cast<SizeType64>(c.reusedBlocks) + c.missedBlocks;
-        s.cacheHitRate = lookups > 0 ? static_cast<float>(static_cast<double>(c.reusedBlocks) / lookups) : 0.f;
+        // The real counters are SizeType32; after 2^31 blocks they wrap around instead of overflowing.
+        auto const wrap = [](SizeType64 v) { return static_cast<SizeType32>(static_cast<std::uint32_t>(v)); };
+        s.allocTotalBlocks = wrap(c.allocTotalBlocks);
+        s.allocNewBlocks = wrap(c.allocNewBlocks);
+        s.reusedBlocks = wrap(c.reusedBlocks);
+        s.missedBlocks = wrap(c.missedBlocks);
+        SizeType64 const lookups = c.reusedBlocks + c.missedBlocks;
+        s.cacheHitRate
+            = lookups > 0 ? static_cast<float>(static_cast<double>(c.reusedBlocks) / static_cast<double>(lookups)) : 0.f;
         return s;
     }
 
@@ -1116,7 +1119,8 @@ private:
             s.iter = iter;
             s.iterLatencyMS = toMs(end - start);
             s.numNewActiveRequests = static_cast<SizeType32>(mAdmitted.size());
-            s.newActiveRequestsQueueLatencyMS = mAdmitted.empty() ? 0.0 : queueLatencyMs / mAdmitted.size();
+            s.newActiveRequestsQueueLatencyMS
+                = mAdmitted.empty() ? 0.0 : queueLatencyMs / static_cast<double>(mAdmitted.size());
             s.numActiveRequests = numActive;
             {
                 std::lock_guard<std::mutex> lock(mMutex);

@@ -49,7 +49,7 @@ public:
         IdType const& requestId, std::optional<std::chrono::milliseconds> const& timeout = std::nullopt);
     /// Waits until any of the ids has a response; returns the ready responses per id, in the ids' order.
     [[nodiscard]] std::vector<std::vector<Response>> awaitResponses(
-        std::vector<IdType> const& requestIds, std::optional<std::chrono::milliseconds> const& timeout);
+        std::vector<IdType> const& requestIds, std::optional<std::chrono::milliseconds> const& timeout = std::nullopt);
 
     [[nodiscard]] SizeType32 getNumResponsesReady(std::optional<IdType> const& requestId = std::nullopt) const;
 

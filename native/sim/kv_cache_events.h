@@ -25,13 +25,13 @@ struct KVCacheCreatedData
 
 struct KVCacheStoredBlockData
 {
-    KVCacheStoredBlockData(IdType blockHash, runtime::VecUniqueTokens tokens,
-        std::optional<runtime::LoraTaskIdType> loraId, SizeType32 cacheLevel, SizeType32 priority)
-        : blockHash{blockHash}
-        , tokens{std::move(tokens)}
-        , loraId{loraId}
-        , cacheLevel{cacheLevel}
-        , priority{priority}
+    KVCacheStoredBlockData(IdType hash, runtime::VecUniqueTokens blockTokens,
+        std::optional<runtime::LoraTaskIdType> lora, SizeType32 level, SizeType32 retentionPriority)
+        : blockHash{hash}
+        , tokens{std::move(blockTokens)}
+        , loraId{lora}
+        , cacheLevel{level}
+        , priority{retentionPriority}
     {
     }
 
@@ -64,8 +64,8 @@ struct KVCacheEventDiff
 
 struct KVCacheUpdatedData
 {
-    explicit KVCacheUpdatedData(IdType blockHash)
-        : blockHash{blockHash}
+    explicit KVCacheUpdatedData(IdType hash)
+        : blockHash{hash}
     {
     }
 
@@ -90,12 +90,12 @@ using KVCacheEventData = std::variant<KVCacheCreatedData, KVCacheStoredData, KVC
 
 struct KVCacheEvent
 {
-    KVCacheEvent(IdType eventId, KVCacheEventData data, SizeType32 windowSize,
-        std::optional<SizeType32> attentionDpRank = std::nullopt)
-        : eventId{eventId}
-        , data{std::move(data)}
-        , windowSize{windowSize}
-        , attentionDpRank{attentionDpRank}
+    KVCacheEvent(IdType id, KVCacheEventData eventData, SizeType32 window,
+        std::optional<SizeType32> dpRank = std::nullopt)
+        : eventId{id}
+        , data{std::move(eventData)}
+        , windowSize{window}
+        , attentionDpRank{dpRank}
     {
     }
 

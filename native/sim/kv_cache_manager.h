@@ -41,13 +41,13 @@ struct KvSequence
     SizeType32 totalAllocatedBlocks{0};
 };
 
-/// Cumulative counters of the cache (KvCacheStats).
+/// Cumulative counters of the cache (KvCacheStats reports them as SizeType32, wrapping around).
 struct KvCacheCounters
 {
-    SizeType32 allocTotalBlocks{0};
-    SizeType32 allocNewBlocks{0};
-    SizeType32 reusedBlocks{0};
-    SizeType32 missedBlocks{0};
+    SizeType64 allocTotalBlocks{0};
+    SizeType64 allocNewBlocks{0};
+    SizeType64 reusedBlocks{0};
+    SizeType64 missedBlocks{0};
 };
 
 class KvCacheManager

@@ -54,15 +54,14 @@ private:
 class OutputConfig
 {
 public:
-    explicit OutputConfig(bool returnLogProbs = false, bool returnContextLogits = false,
-        bool returnGenerationLogits = false, bool excludeInputFromOutput = false, bool returnEncoderOutput = false,
-        bool returnPerfMetrics = false)
-        : returnLogProbs(returnLogProbs)
-        , returnContextLogits(returnContextLogits)
-        , returnGenerationLogits(returnGenerationLogits)
-        , excludeInputFromOutput(excludeInputFromOutput)
-        , returnEncoderOutput(returnEncoderOutput)
-        , returnPerfMetrics(returnPerfMetrics)
+    explicit OutputConfig(bool logProbs = false, bool contextLogits = false, bool generationLogits = false,
+        bool excludeInput = false, bool encoderOutput = false, bool perfMetrics = false)
+        : returnLogProbs(logProbs)
+        , returnContextLogits(contextLogits)
+        , returnGenerationLogits(generationLogits)
+        , excludeInputFromOutput(excludeInput)
+        , returnEncoderOutput(encoderOutput)
+        , returnPerfMetrics(perfMetrics)
     {
     }
 

@@ -15,6 +15,7 @@ namespace ex = trtllm_sim::executor;
 namespace {
 
 std::unique_ptr<ex::Executor> makeExecutor(bool virtualClock, double speedup = 1.0, std::size_t events = 0) {
+    steadyEpochNs();  // as the addon does at load: fixed before any executor clock starts
     ex::SimConfig sim;
     sim.virtualClock = virtualClock;
     sim.speedupRatio = speedup;
@@ -26,9 +27,9 @@ std::unique_ptr<ex::Executor> makeExecutor(bool virtualClock, double speedup = 1
     return std::make_unique<ex::Executor>(sim, ex::ModelType::kDECODER_ONLY, config);
 }
 
-ex::Request makeRequest(int promptLen, int maxTokens, bool streaming) {
+ex::Request makeRequest(int promptLen, int maxTokens, bool streaming, int firstToken = 1) {
     ex::VecTokens tokens(promptLen);
-    for (int i = 0; i < promptLen; ++i) tokens[i] = i + 1;
+    for (int i = 0; i < promptLen; ++i) tokens[i] = firstToken + i;
     ex::OutputConfig out;
     out.returnPerfMetrics = true;
     out.excludeInputFromOutput = true;
@@ -77,7 +78,8 @@ TEST(Bridge, TinyRingsCountEveryDrop) {
     options.statsInterval = std::chrono::milliseconds(1);
     Bridge<SimApi> bridge(makeExecutor(true, 1.0, 100000), options, nullptr);
     bridge.start();
-    for (int i = 0; i < 100; ++i) bridge.enqueue(makeRequest(64, 4, false), RequestMeta{});
+    // Distinct prompts: identical ones would share (and store once) the same blocks.
+    for (int i = 0; i < 100; ++i) bridge.enqueue(makeRequest(64, 4, false, 1 + i * 100), RequestMeta{});
     std::vector<ResponseChunk> chunks;
     while (bridge.pendingCount() > 0) {
         bridge.drainChunks(chunks);  // only chunks are read: records, stats and events overflow

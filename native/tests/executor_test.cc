@@ -419,8 +419,12 @@ TEST(Executor, AllottedTimeEndsRequestsOnTheSimClock)
         EXPECT_GE(ms(ex.now() - before), 100.0);
     }
     {
-        // A request stuck in the queue (batch size 1, a long request running) times out there.
-        sim::Executor ex(testSim(), sim::ModelType::kDECODER_ONLY, execConfig);
+        // A request stuck in the queue (batch size 1, a long request running) times out there. Real clock
+        // (10x faster than modelled), so the long request really is running whatever the thread scheduling.
+        auto realTime = testSim();
+        realTime.virtualClock = false;
+        realTime.speedupRatio = 10;
+        sim::Executor ex(realTime, sim::ModelType::kDECODER_ONLY, execConfig);
         auto const longId = ex.enqueueRequest(request(prompt(16, 1), 2000, true));
         ASSERT_FALSE(ex.awaitResponses(longId, 5000ms).empty()); // running
         auto queued = request(prompt(16, 2), 10);
@@ -732,7 +736,10 @@ TEST(Executor, HigherPriorityRequestsLeaveTheQueueFirst)
 {
     auto execConfig = testConfig();
     execConfig.setMaxBatchSize(1);
-    sim::Executor ex(testSim(), sim::ModelType::kDECODER_ONLY, execConfig);
+    auto realTime = testSim();
+    realTime.virtualClock = false;
+    realTime.speedupRatio = 10;
+    sim::Executor ex(realTime, sim::ModelType::kDECODER_ONLY, execConfig);
     auto const first = ex.enqueueRequest(request(prompt(8, 1), 2000, true));
     ASSERT_FALSE(ex.awaitResponses(first, 5000ms).empty()); // running: the next two must queue
     auto low = request(prompt(8, 2), 2);
@@ -741,6 +748,7 @@ TEST(Executor, HigherPriorityRequestsLeaveTheQueueFirst)
     high.setPriority(0.9f);
     auto const lowId = ex.enqueueRequest(low);
     auto const highId = ex.enqueueRequest(high);
+    ex.cancelRequest(first); // processed after the arrivals of the same iteration
     auto all = collect(ex, {first, lowId, highId});
     auto const firstIterOf = [&](sim::IdType id) { return *all[id].back().getResult().requestPerfMetrics->firstIter; };
     EXPECT_LT(firstIterOf(highId), firstIterOf(lowId));
@@ -751,7 +759,10 @@ TEST(Executor, StaticBatchingFillsStaticStats)
     auto execConfig = testConfig();
     execConfig.setBatchingType(sim::BatchingType::kSTATIC);
     execConfig.setMaxBatchSize(2);
-    sim::Executor ex(testSim(), sim::ModelType::kDECODER_ONLY, execConfig);
+    auto realTime = testSim(); // real clock: the three requests are queued before the first batch ends
+    realTime.virtualClock = false;
+    realTime.speedupRatio = 10;
+    sim::Executor ex(realTime, sim::ModelType::kDECODER_ONLY, execConfig);
     std::vector<sim::IdType> ids;
     ids.push_back(ex.enqueueRequest(request(prompt(8, 1), 3)));
     ids.push_back(ex.enqueueRequest(request(prompt(8, 2), 10)));

@@ -1,0 +1,95 @@
+/** The human-readable summary printed after a run (stdout). Latencies in milliseconds. */
+import type { BenchReport, EngineMetricKey } from './report.js';
+import type { Summary } from './percentiles.js';
+
+function num(v: number | null | undefined, digits = 2): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return '-';
+  return v.toFixed(digits);
+}
+
+function ms(v: number | null | undefined): string {
+  return v === null || v === undefined ? '-' : num(v * 1000, v * 1000 >= 100 ? 1 : 2);
+}
+
+function pad(cells: string[], widths: number[]): string {
+  return cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+}
+
+function summaryCells(s: Summary | null | undefined): string[] {
+  if (!s || s.count === 0) return ['-', '-', '-', '-'];
+  return [ms(s.mean), ms(s.p50), ms(s.p90), ms(s.p99)];
+}
+
+function pct(v: number | null): string {
+  if (v === null || !Number.isFinite(v)) return '-';
+  return `${v >= 0 ? '+' : ''}${(v * 100).toFixed(1)}%`;
+}
+
+export function formatReport(r: BenchReport): string {
+  const out: string[] = [];
+  const c = r.config;
+  const rate = c.request_rate === null ? 'inf' : `${c.request_rate}/s`;
+  const conc = c.concurrency === null ? 'unbounded' : String(c.concurrency);
+  out.push(`trtllm-metrics bench: ${r.requests.sent} requests to ${c.target === 'url' ? c.url : 'the in-process simulator'} (model ${c.model})`);
+  out.push(`  request rate ${rate}, concurrency ${conc}, seed ${c.seed}, input ${c.dataset ?? c.input_len}, output ${c.dataset && !c.output_len ? 'dataset' : c.output_len}` +
+    (c.prefix_share ? `, prefix share ${c.prefix_share.fraction}:${c.prefix_share.tokens}` : ''));
+  const reasons = Object.entries(r.requests.finish_reasons).map(([k, v]) => `${k} ${v}`).join(', ');
+  out.push(`  completed ${r.requests.completed}, failed ${r.requests.failed}${reasons ? ` (${reasons})` : ''}`);
+  for (const e of r.requests.errors.slice(0, 5)) out.push(`  error x${e.count}: ${e.message}`);
+  out.push('');
+
+  const e = r.engine;
+  const engineClock = e ? (e.clock === 'simulated' ? 'engine (simulated clock)' : 'engine (steady clock)') : null;
+  const tw = [24, 16, ...(e ? [26] : [])];
+  out.push(pad(['', 'client (wall)', ...(engineClock ? [engineClock] : [])], tw));
+  const row = (label: string, cv: string, ev: string): void => {
+    out.push(pad([label, cv, ...(e ? [ev] : [])], tw));
+  };
+  row('Duration (s)', num(r.client.duration_s, 3), num(e?.duration_s, 3));
+  row('Requests/s', num(r.client.request_throughput), num(e?.request_throughput));
+  row('Output tokens/s', num(r.client.output_token_throughput, 1), num(e?.output_token_throughput, 1));
+  row('Total tokens/s', num(r.client.total_token_throughput, 1), num(e?.total_token_throughput, 1));
+  row('Input / output tokens', `${r.client.input_tokens}/${r.client.output_tokens}`, e ? `${e.input_tokens}/${e.output_tokens}` : '');
+  if (e) row('Cached prompt tokens', r.client.cached_tokens === null ? '-' : String(r.client.cached_tokens), String(e.cached_tokens));
+  if (e?.kv_cache.hit_rate !== null && e) row('KV block hit rate', '', pct(e.kv_cache.hit_rate).replace('+', ''));
+  out.push('');
+
+  const w = [12, 9, 9, 9, 9];
+  const header = ['(ms)', 'mean', 'p50', 'p90', 'p99'];
+  const block = (title: string, rows: Array<[string, Summary | null | undefined]>): void => {
+    out.push(title);
+    out.push(pad(header, w));
+    for (const [label, s] of rows) out.push(pad([label, ...summaryCells(s)], w));
+    out.push('');
+  };
+  block('Client side (wall clock)', [
+    ['TTFT', r.client.ttft_s],
+    ['TPOT', r.client.tpot_s],
+    ['ITL', r.client.itl_s],
+    ['E2E', r.client.e2e_s],
+  ]);
+  if (e) {
+    block(`Engine side (perf metrics, ${e.clock} clock)`, [
+      ['TTFT', e.ttft_s],
+      ['TPOT', e.tpot_s],
+      ['E2E', e.e2e_s],
+      ['Queue', e.queue_s],
+      ['Prefill', e.prefill_s],
+      ['Decode', e.decode_s],
+    ]);
+  }
+  const p = r.prometheus;
+  if (p) {
+    out.push(`Prometheus histogram_quantile vs exact ${p.reference}-side percentile (ms; error relative to exact)`);
+    const pw = [12, 26, 26, 26];
+    out.push(pad(['', 'p50 prom/exact err', 'p90 prom/exact err', 'p99 prom/exact err'], pw));
+    const labels: Record<EngineMetricKey, string> = { ttft_s: 'TTFT', tpot_s: 'TPOT', e2e_s: 'E2E', queue_s: 'Queue', prefill_s: 'Prefill', decode_s: 'Decode' };
+    for (const [key, m] of Object.entries(p.metrics) as Array<[EngineMetricKey, NonNullable<(typeof p.metrics)[EngineMetricKey]>]>) {
+      const cells = m.quantiles.map((q) => `${ms(q.prometheus)}/${ms(q.exact)} ${pct(q.relative_error)}`);
+      out.push(pad([labels[key], ...cells], pw));
+    }
+    out.push('');
+  }
+  for (const n of r.notes) out.push(`note: ${n}`);
+  return out.join('\n').replace(/\n+$/, '\n');
+}

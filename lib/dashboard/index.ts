@@ -1,0 +1,140 @@
+/**
+ * GET /dashboard on the metrics port: a self-contained live page (lib/dashboard/page.ts) charting one
+ * collector's latencies, throughput, KV cache and scheduler state with uPlot, which the package serves from
+ * node_modules (no CDN), and the JSON it polls (lib/dashboard/data.ts).
+ *
+ * Routes (GET and HEAD; other methods 405):
+ *   /dashboard                           the page
+ *   /dashboard/                          308 to /dashboard
+ *   /dashboard/data[?since=<s>]          JSON points after `since` (seconds since the epoch)
+ *   /dashboard/assets/uplot.iife.min.js  uPlot
+ *   /dashboard/assets/uplot.min.css      uPlot's stylesheet
+ */
+import { readFileSync } from 'node:fs';
+import type * as http from 'node:http';
+import type { Registry } from 'prom-client';
+import type { MetricsCollector } from '../metrics/collector.js';
+import { DashboardSampler } from './data.js';
+import { renderPage } from './page.js';
+
+export { DashboardSampler, histogramQuantile, SERIES } from './data.js';
+export type { Buckets, DashboardData, SamplerOptions, SeriesName, Snapshot } from './data.js';
+
+export interface DashboardOptions {
+  collector: MetricsCollector;
+  /** Registry holding the runtime (dynamo_component_*) metrics; default the collector's. */
+  registry?: Registry;
+  /** Poll period of the page, ms (default 1000). */
+  pollMs?: number;
+  /** Sliding window of the quantiles, seconds (default 10). */
+  windowSeconds?: number;
+  /** Snapshots kept, one per poll at most every minIntervalMs (default 600). */
+  maxSamples?: number;
+  /** Minimum time between two snapshots, ms (default 500). */
+  minIntervalMs?: number;
+}
+
+/** Handles a request when it is one of the dashboard's; returns false (and touches nothing) otherwise. */
+export type DashboardHandler = ((req: http.IncomingMessage, res: http.ServerResponse) => boolean) & {
+  readonly sampler: DashboardSampler;
+};
+
+const ASSETS: Record<string, { file: string; type: string }> = {
+  'uplot.iife.min.js': { file: 'uplot/dist/uPlot.iife.min.js', type: 'text/javascript; charset=utf-8' },
+  'uplot.min.css': { file: 'uplot/dist/uPlot.min.css', type: 'text/css; charset=utf-8' },
+};
+
+const assetCache = new Map<string, Buffer>();
+
+function asset(name: string): Buffer {
+  let body = assetCache.get(name);
+  if (body === undefined) {
+    body = readFileSync(require.resolve(ASSETS[name].file));
+    assetCache.set(name, body);
+  }
+  return body;
+}
+
+export function createDashboardHandler(options: DashboardOptions): DashboardHandler {
+  if (options === null || typeof options !== 'object' || options.collector === undefined) {
+    throw new TypeError('createDashboardHandler needs { collector }');
+  }
+  const sampler = new DashboardSampler({
+    collector: options.collector,
+    registry: options.registry,
+    pollMs: options.pollMs,
+    windowSeconds: options.windowSeconds,
+    maxSamples: options.maxSamples,
+    minIntervalMs: options.minIntervalMs,
+  });
+  let page: string | null = null;
+
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse): boolean => {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q >= 0 ? url.slice(0, q) : url;
+    if (path !== '/dashboard' && !path.startsWith('/dashboard/')) return false;
+    const sub = path.slice('/dashboard'.length);
+    const known = sub === '' || sub === '/' || sub === '/data' || (sub.startsWith('/assets/') && sub.slice(8) in ASSETS);
+    if (!known) {
+      reply(res, 404, 'text/plain; charset=utf-8', 'Not Found\n', req.method === 'HEAD');
+      return true;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('Allow', 'GET, HEAD');
+      reply(res, 405, 'text/plain; charset=utf-8', 'Method Not Allowed\n', false);
+      return true;
+    }
+    const head = req.method === 'HEAD';
+    if (sub === '') {
+      page ??= renderPage({ pollMs: sampler.pollMs, windowSeconds: sampler.windowSeconds });
+      reply(res, 200, 'text/html; charset=utf-8', page, head);
+    } else if (sub === '/') {
+      res.setHeader('Location', '../dashboard');
+      reply(res, 308, 'text/plain; charset=utf-8', 'see /dashboard\n', head);
+    } else if (sub === '/data') {
+      const params = new URLSearchParams(q >= 0 ? url.slice(q + 1) : '');
+      const raw = params.get('since');
+      const since = raw === null || raw === '' ? -Infinity : Number(raw);
+      if (Number.isNaN(since)) {
+        reply(res, 400, 'application/json', `${JSON.stringify({ error: 'since must be a number (seconds since the epoch)' })}\n`, head);
+        return true;
+      }
+      sampler.data(since).then(
+        (data) => reply(res, 200, 'application/json', JSON.stringify(data), head),
+        (err: unknown) =>
+          reply(res, 500, 'application/json', `${JSON.stringify({ error: (err as Error)?.message ?? String(err) })}\n`, head),
+      );
+    } else {
+      const name = sub.slice(8);
+      let body: Buffer;
+      try {
+        body = asset(name);
+      } catch (err) {
+        reply(res, 500, 'text/plain; charset=utf-8', `asset unavailable: ${(err as Error).message}\n`, head);
+        return true;
+      }
+      reply(res, 200, ASSETS[name].type, body, head, 'public, max-age=3600');
+    }
+    return true;
+  };
+  return Object.assign(handler, { sampler });
+}
+
+function reply(
+  res: http.ServerResponse,
+  status: number,
+  contentType: string,
+  body: string | Buffer,
+  head: boolean,
+  cache = 'no-store',
+): void {
+  if (res.destroyed) return;
+  res.writeHead(status, {
+    'Content-Type': contentType,
+    'Content-Length': Buffer.byteLength(body),
+    'Cache-Control': cache,
+    'X-Content-Type-Options': 'nosniff',
+  });
+  res.end(head ? undefined : body);
+}
