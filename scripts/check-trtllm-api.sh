@@ -20,7 +20,7 @@ node_api_inc=$(cd "$root" && node -p "require('node-api-headers').include_dir")
 status=0
 for tu in "$root"/native/trtllm/*.cc "$root"/native/addon.cc; do
   echo "checking $(basename "$tu")"
-  if ! g++ -std=c++17 -fsyntax-only -DTRTLLM_METRICS_HAVE_TRTLLM -DNAPI_VERSION=8 -DNAPI_CPP_EXCEPTIONS \
+  if ! g++ -std=c++17 -fsyntax-only -DTRTLLM_METRICS_HAVE_TRTLLM -DNAPI_VERSION=8 -DNAPI_CPP_EXCEPTIONS -D_GLIBCXX_USE_CXX11_ABI=1 \
       -DENABLE_BF16 -DENABLE_FP8 \
       -I"$root/native" -I"$root/$napi_inc" -I"$napi_inc" -I"$node_api_inc" -I"$include_dir" -I"$cuda_inc" "$tu"; then
     status=1
