@@ -276,15 +276,15 @@ ts('Acceptance length and draft overhead', 'trtllm_spec_decode_acceptance_length
 // ---- KV events and bridge -------------------------------------------------------------------------------
 row('KV-cache events and bridge health');
 stat('Event loss (1h)', 'Lost KV events: id gaps + dropped by the executor + dropped by the bridge queue.', 'short',
-  `sum(increase(trtllm_kv_event_id_gap_events_total{${T}}[1h])) + sum(increase(trtllm_kv_event_executor_dropped_total{${T}}[1h])) + sum(increase(trtllm_bridge_dropped_total{${T}, stream="kv_events"}[1h]))`,
+  `(sum(increase(trtllm_kv_event_id_gap_events_total{${T}}[1h])) or vector(0)) + (sum(increase(trtllm_kv_event_executor_dropped_total{${T}}[1h])) or vector(0)) + (sum(increase(trtllm_bridge_dropped_total{${T}, stream="kv_events"}[1h])) or vector(0))`,
   { thresholds: RED, decimals: 0 });
 stat('Bridge drops (1h)', 'trtllm_bridge_dropped_total, every stream: items dropped because a bounded bridge queue was full.', 'short',
-  `sum(increase(trtllm_bridge_dropped_total{${T}}[1h]))`, { thresholds: RED, decimals: 0 });
+  `sum(increase(trtllm_bridge_dropped_total{${T}}[1h])) or vector(0)`, { thresholds: RED, decimals: 0 });
 stat('KV event buffer', 'trtllm_kv_event_buffer_capacity (eventBufferMaxSize).', 'short', `sum(trtllm_kv_event_buffer_capacity{${T}})`);
 stat('Event id gaps (1h)', 'trtllm_kv_event_id_gap_events_total: event ids that never arrived.', 'short',
-  `sum(increase(trtllm_kv_event_id_gap_events_total{${T}}[1h]))`, { thresholds: RED, decimals: 0 });
+  `sum(increase(trtllm_kv_event_id_gap_events_total{${T}}[1h])) or vector(0)`, { thresholds: RED, decimals: 0 });
 stat('Executor event drops (1h)', 'trtllm_kv_event_executor_dropped_total: events the executor dropped (buffer full).', 'short',
-  `sum(increase(trtllm_kv_event_executor_dropped_total{${T}}[1h]))`, { thresholds: RED, decimals: 0 });
+  `sum(increase(trtllm_kv_event_executor_dropped_total{${T}}[1h])) or vector(0)`, { thresholds: RED, decimals: 0 });
 stat('Bridge queue depth', 'trtllm_bridge_queue_depth: items waiting in the bridge queues now, every stream.', 'short',
   `sum(trtllm_bridge_queue_depth{${T}})`);
 ts('KV cache events', 'Blocks stored and removed, and update events, per second.', 'short', [

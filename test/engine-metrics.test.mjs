@@ -19,9 +19,12 @@ test('exposition matches the requests made; an idle engine reads as idle', async
   const collector = new MetricsCollector({ model_name: 'idle-test' });
   collector.attach(engine);
   const prompt = Array.from({ length: 200 }, (_, i) => i + 7);
-  const running = Promise.all(Array.from({ length: 8 }, (_, i) => engine.complete({ inputTokenIds: prompt, maxTokens: 40 + i })));
-  await new Promise((r) => setTimeout(r, 30));
-  const during = await collector.registry.metrics();
+  const running = Promise.all(Array.from({ length: 8 }, (_, i) => engine.complete({ inputTokenIds: prompt, maxTokens: 200 + i })));
+  let during = '';
+  for (let waited = 0; waited < 500 && !(sample(during, 'trtllm_num_requests_running') > 0); waited += 10) {
+    await new Promise((r) => setTimeout(r, 10));
+    during = await collector.registry.metrics();
+  }
   assert.ok(sample(during, 'trtllm_num_requests_running') > 0, 'requests run while in flight');
   assert.ok(sample(during, 'trtllm_kv_cache_used_blocks') > 0);
   const results = await running;

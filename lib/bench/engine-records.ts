@@ -44,6 +44,8 @@ export class RecordStore {
   count = 0;
   /** Steady-clock ns the timestamps count from (one engine: one epoch). */
   epochNs = 0n;
+  /** False for rows rebuilt from /perf_metrics entries: token counts, n and finish reason are unknown. */
+  hasTokenCounts = true;
 
   constructor(capacity = 1024) {
     this.rows = new Float64Array(Math.max(1, capacity) * STRIDE);
@@ -185,12 +187,13 @@ export class RecordStore {
   /**
    * Writes one JSON line per finished request (errors included, with finish_reason "error"), in the shape
    * of a trtllm-serve /perf_metrics entry plus token counts (docs/bench.md). Timestamps: seconds on the
-   * steady clock, 0 = never set.
+   * steady clock, 0 = never set. Rows from /perf_metrics have null token counts, n and finish_reason.
    */
   writeJsonl(path: string): number {
     const d = this.rows;
     const epochS = Number(this.epochNs) / 1e9;
     const abs = (v: number): number => (v === 0 ? 0 : epochS + v / 1e9);
+    const known = this.hasTokenCounts;
     const fd = openSync(path, 'w');
     try {
       let buf: string[] = [];
@@ -215,11 +218,11 @@ export class RecordStore {
             num_reused_blocks: d[o + F.KV_REUSED_BLOCKS]!,
             num_missed_blocks: d[o + F.KV_MISSED_BLOCKS]!,
           },
-          prompt_tokens: d[o + F.PROMPT_TOKENS]!,
-          output_tokens: d[o + F.OUTPUT_TOKENS]!,
-          cached_tokens: d[o + F.CACHED_TOKENS]!,
-          n: d[o + F.NUM_SEQUENCES]!,
-          finish_reason: isError ? 'error' : (FINISHED_REASON_LABELS[code] ?? 'unknown'),
+          prompt_tokens: known ? d[o + F.PROMPT_TOKENS]! : null,
+          output_tokens: known ? d[o + F.OUTPUT_TOKENS]! : null,
+          cached_tokens: known ? d[o + F.CACHED_TOKENS]! : null,
+          n: known ? d[o + F.NUM_SEQUENCES]! : null,
+          finish_reason: !known ? null : isError ? 'error' : (FINISHED_REASON_LABELS[code] ?? 'unknown'),
         };
         buf.push(JSON.stringify(line));
         if (buf.length === 4096) {
@@ -250,6 +253,7 @@ interface PerfEntry {
  */
 export function storeFromPerfEntries(entries: readonly unknown[]): RecordStore {
   const store = new RecordStore(entries.length);
+  store.hasTokenCounts = false;
   const row = new Float64Array(STRIDE);
   const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
   for (const e of entries as PerfEntry[]) {

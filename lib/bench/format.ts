@@ -49,8 +49,10 @@ export function formatReport(r: BenchReport): string {
   row('Requests/s', num(r.client.request_throughput), num(e?.request_throughput));
   row('Output tokens/s', num(r.client.output_token_throughput, 1), num(e?.output_token_throughput, 1));
   row('Total tokens/s', num(r.client.total_token_throughput, 1), num(e?.total_token_throughput, 1));
-  row('Input / output tokens', `${r.client.input_tokens}/${r.client.output_tokens}`, e ? `${e.input_tokens}/${e.output_tokens}` : '');
-  if (e) row('Cached prompt tokens', r.client.cached_tokens === null ? '-' : String(r.client.cached_tokens), String(e.cached_tokens));
+  const pair = (a: number | null, b: number | null): string => (a === null || b === null ? '-' : `${a}/${b}`);
+  row('Input / output tokens', pair(r.client.input_tokens, r.client.output_tokens), e ? pair(e.input_tokens, e.output_tokens) : '');
+  const count = (v: number | null | undefined): string => (v === null || v === undefined ? '-' : String(v));
+  if (e || r.client.cached_tokens !== null) row('Cached prompt tokens', count(r.client.cached_tokens), count(e?.cached_tokens));
   if (e?.kv_cache.hit_rate !== null && e) row('KV block hit rate', '', pct(e.kv_cache.hit_rate).replace('+', ''));
   out.push('');
 

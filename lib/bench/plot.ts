@@ -58,7 +58,7 @@ export function plotSpec(report: BenchReport, d: Distributions): Record<string, 
         mark: { type: 'line', interpolate: 'step-after' },
         encoding: {
           x: { field: 'ms', type: 'quantitative', title: 'latency (ms)' },
-          y: { field: 'fraction', type: 'quantitative', title: 'fraction of requests', scale: { domain: [0, 1] } },
+          y: { field: 'fraction', type: 'quantitative', title: 'cumulative fraction', scale: { domain: [0, 1] } },
           color: { field: 'side', type: 'nominal', title: null },
         },
       },

@@ -52,10 +52,11 @@ export interface Throughput {
   duration_s: number;
   requests: number;
   request_throughput: number;
-  input_tokens: number;
-  output_tokens: number;
-  output_token_throughput: number;
-  total_token_throughput: number;
+  /** Token fields are null where the source has no token counts (engine side from /perf_metrics). */
+  input_tokens: number | null;
+  output_tokens: number | null;
+  output_token_throughput: number | null;
+  total_token_throughput: number | null;
 }
 
 export interface ClientSection extends Throughput {
@@ -72,7 +73,7 @@ export interface EngineSection extends Throughput {
   source: 'records' | 'perf_metrics';
   errors: number;
   records_dropped: number;
-  cached_tokens: number;
+  cached_tokens: number | null;
   kv_cache: { total_allocated_blocks: number; new_allocated_blocks: number; reused_blocks: number; missed_blocks: number; hit_rate: number | null };
   finish_reasons: Record<string, number>;
   ttft_s: Summary;
@@ -202,14 +203,22 @@ export function engineSection(
   const duration = Number.isNaN(v.firstArrival) || Number.isNaN(v.lastToken) ? 0 : v.lastToken - v.firstArrival;
   const lookups = v.kv.reusedBlocks + v.kv.missedBlocks;
   const values = { ttft_s: v.ttft, tpot_s: v.tpot, e2e_s: v.e2e, queue_s: v.queue, prefill_s: v.prefill, decode_s: v.decode };
+  const tp = throughput(duration, v.requests, v.inputTokens, v.outputTokens);
+  const hasTokens = source === 'records';
+  if (!hasTokens) {
+    tp.input_tokens = null;
+    tp.output_tokens = null;
+    tp.output_token_throughput = null;
+    tp.total_token_throughput = null;
+  }
   return {
     section: {
       clock,
       source,
-      ...throughput(duration, v.requests, v.inputTokens, v.outputTokens),
+      ...tp,
       errors: v.errors,
       records_dropped: recordsDropped,
-      cached_tokens: v.cachedTokens,
+      cached_tokens: hasTokens ? v.cachedTokens : null,
       kv_cache: {
         total_allocated_blocks: v.kv.totalAllocatedBlocks,
         new_allocated_blocks: v.kv.newAllocatedBlocks,
@@ -217,7 +226,7 @@ export function engineSection(
         missed_blocks: v.kv.missedBlocks,
         hit_rate: lookups > 0 ? v.kv.reusedBlocks / lookups : null,
       },
-      finish_reasons: v.finishReasons,
+      finish_reasons: hasTokens ? v.finishReasons : {},
       ttft_s: summarize(v.ttft),
       tpot_s: summarize(v.tpot),
       e2e_s: summarize(v.e2e),

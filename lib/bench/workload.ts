@@ -150,9 +150,16 @@ export class Workload {
       out.set(this.prefixTokens);
       at = this.prefixTokens.length;
     }
-    const rng = new Rng(mixSeed(this.seed, STREAM.prompt, i));
-    const span = TOKEN_ID_MAX - TOKEN_ID_MIN;
-    for (; at < len; at++) out[at] = TOKEN_ID_MIN + (rng.uint32() % span);
+    // A per-request mulberry32 stream, inlined: prompts are the bulk of the random numbers of a run.
+    let a = mixSeed(this.seed, STREAM.prompt, i) | 0;
+    const min = TOKEN_ID_MIN;
+    const scale = (TOKEN_ID_MAX - TOKEN_ID_MIN) / 4294967296;
+    for (; at < len; at++) {
+      a = (a + 0x6d2b79f5) | 0;
+      let t = Math.imul(a ^ (a >>> 15), 1 | a);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      out[at] = min + (((t ^ (t >>> 14)) >>> 0) * scale) | 0; // multiply-shift: no integer division
+    }
     return out;
   }
 

@@ -68,6 +68,12 @@ const SCRIPT = String.raw`
     if (a < 1) return num(v * 1e3, a < 0.01 ? 2 : 1) + ' ms';
     return num(v, 2) + ' s';
   }
+  function pad2(n) { return (n < 10 ? '0' : '') + n; }
+  function clock(s) { var d = new Date(s * 1000); return pad2(d.getHours()) + ':' + pad2(d.getMinutes()) + ':' + pad2(d.getSeconds()); }
+  function latest(a) {
+    for (var i = (a ? a.length : 0) - 1; i >= 0; i--) if (a[i] !== null && a[i] !== undefined) return a[i];
+    return null;
+  }
   function pct(v) { return v === null || v === undefined || !isFinite(v) ? '\u2014' : (v * 100).toFixed(1) + '%'; }
   function perSec(v) { return v === null || v === undefined || !isFinite(v) ? '\u2014' : num(v, 1) + '/s'; }
   function count(v) { return v === null || v === undefined || !isFinite(v) ? '\u2014' : num(v, 0); }
@@ -160,11 +166,13 @@ const SCRIPT = String.raw`
       cursor: { drag: { x: false, y: false } },
       scales: { x: { time: true }, y: c.range ? { range: function () { return c.range; } } : { range: function (u, min, max) { return [0, max > 0 ? max * 1.1 : 1]; } } },
       axes: [
-        { stroke: '#64708a', grid: { stroke: '#eef0f4' }, ticks: { stroke: '#e2e6ee' } },
+        { stroke: '#64708a', space: 70, incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600], grid: { stroke: '#eef0f4' }, ticks: { stroke: '#e2e6ee' }, values: function (u, vals) { return vals.map(clock); } },
         { stroke: '#64708a', size: 64, grid: { stroke: '#eef0f4' }, ticks: { stroke: '#e2e6ee' }, values: function (u, vals) { return vals.map(fmt); } },
       ],
-      series: [{ value: '{HH}:{mm}:{ss}' }].concat(c.series.map(function (s) {
-        return { label: s.label, stroke: s.color, width: 2, fill: s.fill, dash: s.dash, points: { show: false }, spanGaps: false, value: function (u, v) { return fmt(v); } };
+      series: [{ label: 'time', value: function (u, v, si, idx) { return idx === null || idx === undefined ? 'latest' : clock(v); } }].concat(c.series.map(function (s) {
+        // Without a cursor the legend shows the latest value.
+        return { label: s.label, stroke: s.color, width: 2, fill: s.fill, dash: s.dash, points: { show: false }, spanGaps: false,
+          value: function (u, v, si, idx) { return fmt(idx === null || idx === undefined ? latest(u.data[si]) : v); } };
       })),
     };
     var plot = new uPlot(opts, [[]].concat(c.series.map(function () { return []; })), plotEl);
@@ -249,6 +257,7 @@ export function renderPage(options: PageOptions): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>trtllm-metrics</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="dashboard/assets/uplot.min.css">
 <style>${STYLE}</style>
 </head>

@@ -165,6 +165,9 @@ public:
     std::size_t drainRecords(Fn&& fn) {
         return mRecords.drain(std::forward<Fn>(fn));
     }
+    // Copies the queued records into `out` (room for recordCapacity() records).
+    std::size_t drainRecordsInto(RequestRecord* out) { return mRecords.drainInto(out); }
+    std::size_t recordCapacity() const { return mRecords.capacity(); }
     std::size_t drainStats(std::vector<IterationStats>& out) { return mStats.drainInto(out); }
     std::size_t drainEvents(std::vector<KVCacheEvent>& out) { return mEvents.drainInto(out); }
 

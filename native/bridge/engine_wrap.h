@@ -131,6 +131,7 @@ private:
             (new StopWorker(this, deferred, std::chrono::milliseconds(graceMs)))->Queue();
         } else if (mState == State::kCreated) {
             mState = State::kClosed;
+            releaseAfterClose();
             releaseTsfn();
             deferred.Resolve(env.Undefined());
         } else if (mState == State::kStarting || mState == State::kStopping) {
@@ -143,7 +144,7 @@ private:
 
     Napi::Value counters(Napi::CallbackInfo const& info) {
         Napi::Env env = info.Env();
-        BridgeCounters c = mBridge ? mBridge->counters() : BridgeCounters{};
+        BridgeCounters c = mBridge ? mBridge->counters() : mFinalCounters;
         auto o = Napi::Object::New(env);
         auto put = [&](char const* name, StreamCountersSnapshot const& s) {
             auto so = Napi::Object::New(env);
@@ -166,7 +167,7 @@ private:
         Napi::Env env = info.Env();
         auto o = Napi::Object::New(env);
         o.Set("backend", Napi::String::New(env, Backend::kName));
-        o.Set("tokensPerBlock", js::num(env, mBridge ? mBridge->tokensPerBlock() : 0));
+        o.Set("tokensPerBlock", js::num(env, mBridge ? mBridge->tokensPerBlock() : mFinalTokensPerBlock));
         o.Set("eventBufferCapacity", js::num(env, mBridgeOptions.eventBufferCapacity));
         o.Set("epochNs", Napi::BigInt::New(env, static_cast<int64_t>(steadyEpochNs())));
         o.Set("pending", js::num(env, mBridge ? mBridge->pendingCount() : 0));
@@ -205,26 +206,15 @@ private:
                 batch.Set("chunks", chunksToJs(env));
                 any = true;
             }
-            // The ring hands over up to two runs of its swapped-out storage; they stay valid until the next
-            // drain (only this thread drains), so they are copied once, straight into one Float64Array.
-            std::pair<RequestRecord const*, std::size_t> runs[2] = {};
-            std::size_t nRuns = 0, total = 0;
-            mBridge->drainRecords([&](RequestRecord const* first, std::size_t n) {
-                runs[nRuns++] = {first, n};
-                total += n;
-            });
-            if (total > 0) {
-                // One reusable JS buffer (capacity rows): no allocation per batch. Valid during the call only.
-                if (mRecordBuffer.IsEmpty())
-                    mRecordBuffer = Napi::Persistent(Napi::Float64Array::New(env, mBridgeOptions.recordQueueCapacity * kRecordStride));
-                Napi::Float64Array arr = mRecordBuffer.Value();
-                double* out = arr.Data();
-                for (std::size_t i = 0; i < nRuns; ++i) {
-                    std::memcpy(out, runs[i].first, runs[i].second * sizeof(RequestRecord));
-                    out += runs[i].second * kRecordStride;
-                }
-                batch.Set("records", arr);
-                batch.Set("recordCount", Napi::Number::New(env, static_cast<double>(total)));
+            // Records are copied once, straight into one reusable JS buffer of capacity rows: no allocation
+            // per batch. The buffer is valid during the call only (the next batch overwrites it).
+            if (mRecordBuffer.IsEmpty())
+                mRecordBuffer = Napi::Persistent(Napi::Float64Array::New(env, mBridge->recordCapacity() * kRecordStride));
+            Napi::Float64Array records = mRecordBuffer.Value();
+            std::size_t const nRecords = mBridge->drainRecordsInto(reinterpret_cast<RequestRecord*>(records.Data()));
+            if (nRecords > 0) {
+                batch.Set("records", records);
+                batch.Set("recordCount", Napi::Number::New(env, static_cast<double>(nRecords)));
                 any = true;
             }
             mStatsScratch.clear();
@@ -316,6 +306,7 @@ private:
         }
         void OnError(Napi::Error const& error) override {
             mSelf->mState = State::kClosed;
+            mSelf->releaseAfterClose();
             mSelf->releaseTsfn();
             mDeferred.Reject(errorWithCode(Env(), error.Message(), "ERR_TRTLLM_EXECUTOR").Value());
         }
@@ -339,6 +330,7 @@ private:
             // Everything left (including the settling chunks) goes to JS now, marked closed.
             mSelf->deliver(env, mSelf->mOnBatch.Value(), true);
             mSelf->mState = State::kClosed;
+            mSelf->releaseAfterClose();
             mSelf->releaseTsfn();
             mDeferred.Resolve(env.Undefined());
         }
@@ -346,6 +338,23 @@ private:
         Napi::Promise::Deferred mDeferred;
         std::chrono::milliseconds mGrace;
     };
+
+    // After the final delivery nothing needs the bridge: free the executor and the queues now rather than when
+    // the wrapper is collected (V8 does not see native memory), keeping the final counters. Dropping the
+    // callback reference breaks the cycle wrapper -> onBatch closure -> Engine -> wrapper, which a strong
+    // reference held here would otherwise keep alive forever.
+    void releaseAfterClose() {
+        if (mBridge) {
+            mFinalCounters = mBridge->counters();
+            mFinalTokensPerBlock = mBridge->tokensPerBlock();
+            mBridge.reset();
+        }
+        mRecordBuffer.Reset();
+        mOnBatch.Reset();
+        std::vector<ResponseChunk>().swap(mChunkScratch);
+        std::vector<typename Api::IterationStats>().swap(mStatsScratch);
+        std::vector<typename Api::KVCacheEvent>().swap(mEventScratch);
+    }
 
     void releaseTsfn() {
         if (!mTsfnReleased.exchange(true)) mTsfn.Release();
@@ -376,6 +385,8 @@ private:
     std::unique_ptr<BridgeT> mBridge;
     Napi::ThreadSafeFunction mTsfn;
     Napi::FunctionReference mOnBatch;
+    BridgeCounters mFinalCounters;
+    int mFinalTokensPerBlock = 0;
     Napi::Reference<Napi::Float64Array> mRecordBuffer;
     bool mSelfRefHeld = false;
     std::atomic<bool> mTsfnReleased{false};

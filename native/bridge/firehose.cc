@@ -16,9 +16,8 @@ namespace trtllm_metrics::bridge {
 namespace {
 
 struct FirehoseRun {
-    explicit FirehoseRun(std::size_t cap) : ring(cap), capacity(cap) {}
+    explicit FirehoseRun(std::size_t capacity) : ring(capacity) {}
     RecordRing ring;
-    std::size_t capacity;
     Napi::Reference<Napi::Float64Array> buffer;
     Napi::ThreadSafeFunction tsfn;
     std::unique_ptr<Napi::Promise::Deferred> deferred;
@@ -68,20 +67,10 @@ void settle(Napi::Env env, FirehoseRun& run) {
 void deliverBatch(Napi::Env env, Napi::Function cb, std::shared_ptr<FirehoseRun> const& run) {
     run->wakePending.store(false);
     bool const done = run->producerDone.load();  // read before draining: nothing is pushed after done
-    std::pair<RequestRecord const*, std::size_t> runs[2] = {};
-    std::size_t nRuns = 0, n = 0;
-    run->ring.drain([&](RequestRecord const* first, std::size_t count) {
-        runs[nRuns++] = {first, count};
-        n += count;
-    });
+    if (run->buffer.IsEmpty()) run->buffer = Napi::Persistent(Napi::Float64Array::New(env, run->ring.capacity() * kRecordStride));
+    Napi::Float64Array arr = run->buffer.Value();
+    std::size_t const n = run->ring.drainInto(reinterpret_cast<RequestRecord*>(arr.Data()));
     if (n > 0) {
-        if (run->buffer.IsEmpty()) run->buffer = Napi::Persistent(Napi::Float64Array::New(env, run->capacity * kRecordStride));
-        Napi::Float64Array arr = run->buffer.Value();
-        double* out = arr.Data();
-        for (std::size_t i = 0; i < nRuns; ++i) {
-            std::memcpy(out, runs[i].first, runs[i].second * sizeof(RequestRecord));
-            out += runs[i].second * kRecordStride;
-        }
         try {
             cb.Call({arr, Napi::Number::New(env, static_cast<double>(n))});
         } catch (...) {

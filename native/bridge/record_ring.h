@@ -4,6 +4,7 @@
 // so the producer (the response pump) is never stalled by a copy. See scripts/bench/bridge-firehose.mjs.
 
 #include <cstdint>
+#include <cstring>
 #include <mutex>
 #include <vector>
 
@@ -54,6 +55,18 @@ public:
         if (firstRun < size) fn(mSpare.data(), size - firstRun);
         return size;
     }
+
+    // Copies every queued record, oldest first, into `out`, which has room for capacity() records.
+    std::size_t drainInto(RequestRecord* out) {
+        std::size_t copied = 0;
+        drain([&](RequestRecord const* first, std::size_t n) {
+            std::memcpy(out + copied, first, n * sizeof(RequestRecord));
+            copied += n;
+        });
+        return copied;
+    }
+
+    std::size_t capacity() const { return mCapacity; }
 
     std::size_t size() const {
         std::lock_guard<std::mutex> lock(mMutex);

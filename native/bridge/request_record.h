@@ -41,5 +41,7 @@ constexpr double kFlagHasPerf = 2;
 struct RequestRecord {
     double v[kRecordStride];
 };
+// Rows are copied into JS Float64Arrays as whole records.
+static_assert(sizeof(RequestRecord) == kRecordStride * sizeof(double), "a record is exactly one row of doubles");
 
 }  // namespace trtllm_metrics::bridge
