@@ -95,6 +95,13 @@ const SIM_KEYS = ['tokensPerBlock', 'numKvBlocks', 'maxSeqLen', 'vocabSize', 'ou
 const TIMING_KEYS = ['prefillA', 'prefillB', 'prefillC', 'decodeD2', 'decodeD1', 'decodeD0', 'decodeMinMs'] as const;
 const BRIDGE_KEYS = ['responseQueueCapacity', 'recordQueueCapacity', 'statsQueueCapacity', 'eventQueueCapacity', 'statsIntervalMs', 'responsePollMs', 'eventPollMs'] as const;
 const INT32 = 2147483647;
+/** Upper bounds of the bridge queue capacities (native/bridge/config_from_js.h has the same). */
+export const BRIDGE_CAPACITY_MAX = [
+  ['responseQueueCapacity', 1 << 20],
+  ['recordQueueCapacity', 1 << 20],
+  ['statsQueueCapacity', 1 << 16],
+  ['eventQueueCapacity', 1 << 20],
+] as const;
 
 export interface ResolvedEngineOptions {
   backend: 'sim' | 'trtllm';
@@ -147,9 +154,9 @@ export function validateEngineOptions(options: unknown): ResolvedEngineOptions {
   for (const key of TIMING_KEYS) optNum(timing[key], `sim.timing.${key}`, -1e12, 1e12);
 
   const bridge = optObject(o.bridge, 'options.bridge', BRIDGE_KEYS) ?? {};
-  for (const key of ['responseQueueCapacity', 'recordQueueCapacity', 'statsQueueCapacity', 'eventQueueCapacity'] as const) {
-    optInt(bridge[key], `bridge.${key}`, 1, 1 << 30);
-  }
+  // The rings are allocated up front (a record slot costs ~576 bytes: two native buffers and the JS one), so
+  // the bounds keep a typo from taking the machine's memory: 1M records is ~600 MB.
+  for (const [key, max] of BRIDGE_CAPACITY_MAX) optInt(bridge[key], `bridge.${key}`, 1, max);
   optInt(bridge.statsIntervalMs, 'bridge.statsIntervalMs', 1, 3_600_000);
   optInt(bridge.responsePollMs, 'bridge.responsePollMs', 1, 60_000);
   optInt(bridge.eventPollMs, 'bridge.eventPollMs', 1, 60_000);

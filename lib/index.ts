@@ -22,3 +22,4 @@ export { MetricsServer, DEFAULT_SYSTEM_PORT } from './server.js';
 export type { MetricsServerOptions, BoundAddress, HealthBody } from './server.js';
 export { renderRegistries, negotiateFormat } from './metrics/exposition.js';
 export type { ExpositionFormat } from './metrics/exposition.js';
+export { createDashboardHandler } from './dashboard/index.js';

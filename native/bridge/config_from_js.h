@@ -52,13 +52,14 @@ typename Api::ExecutorConfig executorConfigFrom(Napi::Object options) {
     return config;
 }
 
+// Capacities are bounded as in lib/engine-options.ts (BRIDGE_CAPACITY_MAX): the rings are allocated up front.
 inline BridgeOptions bridgeOptionsFrom(Napi::Object options) {
     Napi::Object o = objectOr(options, "bridge");
     BridgeOptions b;
-    if (auto v = optInteger(o, "responseQueueCapacity", 1, 1 << 30)) b.responseQueueCapacity = *v;
-    if (auto v = optInteger(o, "recordQueueCapacity", 1, 1 << 30)) b.recordQueueCapacity = *v;
-    if (auto v = optInteger(o, "statsQueueCapacity", 1, 1 << 30)) b.statsQueueCapacity = *v;
-    if (auto v = optInteger(o, "eventQueueCapacity", 1, 1 << 30)) b.eventQueueCapacity = *v;
+    if (auto v = optInteger(o, "responseQueueCapacity", 1, 1 << 20)) b.responseQueueCapacity = *v;
+    if (auto v = optInteger(o, "recordQueueCapacity", 1, 1 << 20)) b.recordQueueCapacity = *v;
+    if (auto v = optInteger(o, "statsQueueCapacity", 1, 1 << 16)) b.statsQueueCapacity = *v;
+    if (auto v = optInteger(o, "eventQueueCapacity", 1, 1 << 20)) b.eventQueueCapacity = *v;
     if (auto v = optInteger(o, "statsIntervalMs", 1, 3600000)) b.statsInterval = std::chrono::milliseconds(*v);
     if (auto v = optInteger(o, "responsePollMs", 1, 60000)) b.responsePollTimeout = std::chrono::milliseconds(*v);
     if (auto v = optInteger(o, "eventPollMs", 1, 60000)) b.eventPollTimeout = std::chrono::milliseconds(*v);
