@@ -5,6 +5,7 @@
  * flags, a JSON --config file (same names), and DYN_SYSTEM_PORT; flags win. A bad flag or value, a port in use
  * or a missing engine directory: one line on stderr and exit code 2. See docs/worker.md.
  */
+import { runBench } from './bench/cli.js';
 import { readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { EngineOptions, ExecutorConfigOptions, KvCacheConfigOptions, SimOptions } from './engine-options.js';
@@ -346,11 +347,15 @@ async function serve(args: readonly string[]): Promise<number> {
 export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
-    process.stdout.write('Usage: trtllm-metrics serve [options]   (trtllm-metrics serve --help for the options)\n');
+    process.stdout.write(
+      'Usage: trtllm-metrics serve [options]   run a worker (trtllm-metrics serve --help)\n' +
+        '       trtllm-metrics bench [options]   benchmark an engine or a server (trtllm-metrics bench --help)\n',
+    );
     return command === undefined ? EXIT_USAGE : 0;
   }
   if (command === 'serve') return serve(rest);
-  return fail(`unknown command ${JSON.stringify(command)} (available: serve)`);
+  if (command === 'bench') return runBench([...rest]);
+  return fail(`unknown command ${JSON.stringify(command)} (available: serve, bench)`);
 }
 
 if (require.main === module) {

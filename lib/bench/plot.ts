@@ -1,5 +1,6 @@
 /**
- * --plot FILE.svg: latency CDFs (client and engine side, one panel per metric) above a throughput time
+ * --plot FILE.svg: latency CDFs (client and engine side, one panel per metric; engine side only with the
+ * virtual clock, whose simulated times share no scale with the client's wall times) above a throughput time
  * series, described as a Vega-Lite spec and rendered to SVG headless by Vega (no browser, no canvas).
  * vega and vega-lite are ES modules, loaded on demand only when a plot is asked for.
  */
@@ -38,7 +39,9 @@ export function plotSpec(report: BenchReport, d: Distributions): Record<string, 
   const points: CdfPoint[] = [];
   const clientSide = 'client (wall)';
   const engineSide = report.engine ? `engine (${report.engine.clock})` : 'engine';
-  for (const key of ['ttft_s', 'tpot_s', 'itl_s', 'e2e_s'] as const) cdfPoints(d.client[key], LABELS[key]!, clientSide, points);
+  // With the virtual clock, client wall times and simulated engine times share no scale: engine side only.
+  const showClient = report.engine === null || report.engine.clock !== 'simulated';
+  if (showClient) for (const key of ['ttft_s', 'tpot_s', 'itl_s', 'e2e_s'] as const) cdfPoints(d.client[key], LABELS[key]!, clientSide, points);
   if (d.engine) for (const key of ['ttft_s', 'tpot_s', 'e2e_s', 'queue_s'] as const) cdfPoints(d.engine[key], LABELS[key]!, engineSide, points);
   const ts = report.timeseries;
   const series = ts
