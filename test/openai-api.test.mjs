@@ -256,3 +256,19 @@ test('unknown paths are 404 and wrong methods 405, with OpenAI error bodies', as
   const r = await post(`${w.api}/v1/models`, {});
   errorOf(r, assert, 405);
 });
+
+test('ignore_eos runs to max_tokens where the end id would have stopped the request earlier', async () => {
+  // With the simulator's geometric output lengths some of these seeds end early at the end id.
+  const early = [];
+  for (let seed = 0; seed < 12; seed++) {
+    const base = { model: w.model, prompt: 'Tell me a long story', max_tokens: 400, seed };
+    const normal = await w.client.completions.create(base);
+    const ignoring = await w.client.completions.create({ ...base, ignore_eos: true });
+    assert.equal(ignoring.usage.completion_tokens, 400);
+    assert.equal(ignoring.choices[0].finish_reason, 'length');
+    if (normal.choices[0].finish_reason === 'stop') early.push(seed);
+  }
+  assert.ok(early.length > 0, 'some seeds stopped at the end id without ignore_eos');
+  const bad = await post(`${w.api}/v1/completions`, { model: w.model, prompt: 'x', ignore_eos: 'yes' });
+  assert.equal(bad.status, 400);
+});

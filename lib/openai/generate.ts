@@ -54,9 +54,9 @@ export async function runGeneration(deps: GenerationDeps, kind: EndpointKind, bo
     maxTokens: p.maxTokens ?? deps.defaultMaxTokens[kind],
     streaming: p.stream,
     returnPerfMetrics: true,
-    endId: tokenizer.eosId,
     signal: io.signal,
   };
+  if (!p.ignoreEos) request.endId = tokenizer.eosId;
   if (stopWords.length > 0) request.stopWords = stopWords;
   const sampling: SamplingOptions = {};
   if (p.temperature !== undefined) sampling.temperature = p.temperature;

@@ -33,6 +33,8 @@ export interface ParsedRequest {
   stream: boolean;
   /** stream_options.include_usage. */
   includeUsage: boolean;
+  /** ignore_eos (vLLM / trtllm-serve extension): generate max_tokens tokens, never stopping at the end id. */
+  ignoreEos: boolean;
 }
 
 type Dict = Record<string, unknown>;
@@ -40,8 +42,8 @@ type Dict = Record<string, unknown>;
 const INT32_MAX = 2147483647;
 const MAX_STOP = 4;
 
-/** Fields both endpoints support. `top_k` is an extension that trtllm-serve and vLLM accept too. */
-const COMMON = ['model', 'max_tokens', 'n', 'seed', 'stop', 'stream', 'stream_options', 'temperature', 'top_p', 'top_k', 'user'];
+/** Fields both endpoints support. `top_k` and `ignore_eos` are extensions that trtllm-serve and vLLM accept too. */
+const COMMON = ['model', 'max_tokens', 'n', 'seed', 'stop', 'stream', 'stream_options', 'temperature', 'top_p', 'top_k', 'user', 'ignore_eos'];
 const COMPLETION_FIELDS = new Set([...COMMON, 'prompt']);
 const CHAT_FIELDS = new Set([...COMMON, 'messages', 'max_completion_tokens']);
 
@@ -250,7 +252,8 @@ export function parseRequest(kind: EndpointKind, body: unknown, servedModel: str
   }
   if (body.user !== undefined && body.user !== null && typeof body.user !== 'string') throw expect('user', 'a string', body.user);
 
-  const parsed: ParsedRequest = { kind, model, maxTokens, stop: parseStop(body), stream, includeUsage };
+  const ignoreEos = optBool(body, 'ignore_eos') ?? false;
+  const parsed: ParsedRequest = { kind, model, maxTokens, stop: parseStop(body), stream, includeUsage, ignoreEos };
   const temperature = optNum(body, 'temperature', 0, 2);
   if (temperature !== undefined) parsed.temperature = temperature;
   const topP = optNum(body, 'top_p', 0, 1);
