@@ -73,6 +73,7 @@ export class MetricsServer {
   private readonly limits: ResolvedLimits;
   private readonly auth: Authenticator;
   private readonly inflight: Partial<Record<ExpositionFormat, Promise<string>>> = {};
+  private readonly lastEncoded: Partial<Record<ExpositionFormat, { text: string; buf: Buffer }>> = {};
   private server: http.Server | null = null;
   private bound: BoundAddress | null = null;
   private starting: Promise<BoundAddress> | null = null;
@@ -131,7 +132,8 @@ export class MetricsServer {
         reject(err);
       };
       server.once('error', onError);
-      server.listen(this.port, this.host, () => {
+      // A deep accept backlog: a burst of scrapes must not overflow it (a dropped SYN costs the client 1 s).
+      server.listen(this.port, this.host, 2048, () => {
         server.off('error', onError);
         const a = server.address() as AddressInfo;
         const h = a.family === 'IPv6' || a.family === (6 as unknown as string) ? `[${a.address}]` : a.address;
@@ -166,6 +168,15 @@ export class MetricsServer {
     });
     this.inflight[format] = p;
     return p;
+  }
+
+  /** The UTF-8 bytes of a render, encoded once for every scrape that shares it. */
+  private encoded(format: ExpositionFormat, text: string): Buffer {
+    const last = this.lastEncoded[format];
+    if (last !== undefined && last.text === text) return last.buf;
+    const buf = Buffer.from(text, 'utf8');
+    this.lastEncoded[format] = { text, buf };
+    return buf;
   }
 
   /** The health JSON and whether the worker is ready. */
@@ -228,7 +239,7 @@ export class MetricsServer {
     if (path === '/metrics') {
       const format = negotiateFormat(req.headers.accept);
       this.render(format).then(
-        (body) => send(res, 200, format === 'openmetrics' ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE, body, head),
+        (body) => send(res, 200, format === 'openmetrics' ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE, this.encoded(format, body), head),
         (err: unknown) =>
           send(res, 500, 'text/plain; charset=utf-8', `metrics rendering failed: ${(err as Error)?.message ?? String(err)}\n`, head),
       );
@@ -239,11 +250,11 @@ export class MetricsServer {
   }
 }
 
-function send(res: http.ServerResponse, status: number, contentType: string, body: string, head: boolean): void {
+function send(res: http.ServerResponse, status: number, contentType: string, body: string | Buffer, head: boolean): void {
   if (res.destroyed) return;
   res.writeHead(status, {
     'Content-Type': contentType,
-    'Content-Length': Buffer.byteLength(body),
+    'Content-Length': typeof body === 'string' ? Buffer.byteLength(body) : body.length,
     'Cache-Control': 'no-store',
   });
   res.end(head ? undefined : body);

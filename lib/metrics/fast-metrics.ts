@@ -161,9 +161,11 @@ export class CounterChild {
     this.prefixOM = `${omName}${braces} `;
   }
 
-  /** Adds v (the caller guarantees v >= 0 and finite). */
+  /** Adds v (>= 0). NaN, a negative value or one that would make the total non-finite is ignored: a counter is never corrupted. */
   inc(v: number): void {
-    this.value += v;
+    const next = this.value + v;
+    if (!(v >= 0 && next <= Number.MAX_VALUE)) return;
+    this.value = next;
     if (!this.active) this.core.activate(this);
   }
 
@@ -315,13 +317,17 @@ export class GaugeChild {
     this.prefix = `${name}${labelStr ? `{${labelStr}}` : ''} `;
   }
 
+  /** Sets the value; NaN or an infinity (e.g. a ratio over a zero-ish denominator) is ignored. */
   set(v: number): void {
+    if (!(v <= Number.MAX_VALUE && v >= -Number.MAX_VALUE)) return;
     this.value = v;
     if (!this.active) this.core.activate(this);
   }
 
   add(v: number): void {
-    this.value += v;
+    const next = this.value + v;
+    if (!(next <= Number.MAX_VALUE && next >= -Number.MAX_VALUE)) return;
+    this.value = next;
     if (!this.active) this.core.activate(this);
   }
 
@@ -490,14 +496,16 @@ export class HistogramChild {
     this.prefixes = prefixes;
   }
 
-  /** Records one value (the caller guarantees a finite number). */
+  /** Records one value. NaN, an infinity or a value that would make the sum non-finite is ignored. */
   observe(v: number): void {
+    const sum = this.sum + v;
+    if (!(sum <= Number.MAX_VALUE && sum >= -Number.MAX_VALUE)) return;
     const b = this.bounds;
     const n = b.length;
     let i = 0;
     while (i < n && v > b[i]) i++;
     this.counts[i] += 1;
-    this.sum += v;
+    this.sum = sum;
     this.count += 1;
     this.dirty = true;
     if (!this.active) this.core.activate(this);

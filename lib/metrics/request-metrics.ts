@@ -205,7 +205,7 @@ export class RequestMetrics {
     if (!(d instanceof Float64Array)) throw new InvalidArgumentError('batch.data must be a Float64Array');
     if (!Number.isInteger(count) || count < 0 || count * STRIDE > d.length) {
       throw new InvalidArgumentError(
-        `batch.count (${count}) must be a non-negative integer with count * ${STRIDE} <= data.length (${d.length})`,
+        `batch.count (${String(count)}) must be a non-negative integer with count * ${STRIDE} <= data.length (${d.length})`,
       );
     }
     const byCode = this.successByCode;

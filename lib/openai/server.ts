@@ -158,7 +158,21 @@ export class ApiServer {
     }
   }
 
+  /** A handler that throws synchronously answers a bare 500 (never a stack trace, never a crash). */
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    try {
+      this.handleRequest(req, res);
+    } catch {
+      if (res.headersSent) res.destroy();
+      else {
+        const body = JSON.stringify(internal('Internal server error').toJSON());
+        res.writeHead(500, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), Connection: 'close' });
+        res.end(body);
+      }
+    }
+  }
+
+  private handleRequest(req: IncomingMessage, res: ServerResponse): void {
     let path: string;
     try {
       path = new URL(req.url ?? '/', 'http://localhost').pathname;
