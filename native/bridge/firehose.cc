@@ -90,7 +90,7 @@ Napi::Value firehose(Napi::CallbackInfo const& info) {
     if (!records) throw Napi::TypeError::New(env, "records is required");
     std::string mode = js::optString(o, "mode").value_or("batched");
     if (mode != "batched" && mode != "perItem") throw Napi::RangeError::New(env, "mode must be batched or perItem");
-    std::size_t capacity = static_cast<std::size_t>(js::optInteger(o, "ringCapacity", 1, 1 << 26).value_or(1 << 20));
+    std::size_t capacity = static_cast<std::size_t>(js::optInteger(o, "ringCapacity", 1, 1 << 22).value_or(1 << 20));
     std::size_t pushBatch = static_cast<std::size_t>(js::optInteger(o, "pushBatch", 1, 1 << 20).value_or(64));
 
     auto run = std::make_shared<FirehoseRun>(capacity);
