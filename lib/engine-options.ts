@@ -49,6 +49,12 @@ export interface SimOptions {
   speedupRatio?: number;
   /** Advance a virtual clock by the modelled latency instead of sleeping. */
   virtualClock?: boolean;
+  /**
+   * Closed-loop pacing (needs virtualClock): after an iteration in which a request finished, the simulator
+   * starts no other iteration until engine.resumeSimClock(), so the client can enqueue replacements (with
+   * simArrivalTimeNs = the finished request's last token time) first. See docs/simulator.md "Pacing".
+   */
+  lockstep?: boolean;
   modelSizeBytes?: number;
   kvBytesPerBlock?: number;
   /** Draft tokens per step for simulated speculative decoding (0 = off). */
@@ -91,7 +97,7 @@ export interface EngineOptions {
 const ENGINE_KEYS = ['backend', 'modelName', 'engineDir', 'executorConfig', 'sim', 'bridge', 'shutdownGraceMs', 'latestStatsCapacity', 'latestEventsCapacity'] as const;
 const EXECUTOR_KEYS = ['maxBatchSize', 'maxNumTokens', 'maxQueueSize', 'iterStatsMaxIterations', 'requestStatsMaxIterations', 'enableChunkedContext', 'capacitySchedulerPolicy', 'kvCacheConfig'] as const;
 const KV_KEYS = ['enableBlockReuse', 'maxTokens', 'freeGpuMemoryFraction', 'eventBufferMaxSize'] as const;
-const SIM_KEYS = ['tokensPerBlock', 'numKvBlocks', 'maxSeqLen', 'vocabSize', 'outputLengthMode', 'meanOutputTokens', 'seed', 'speedupRatio', 'virtualClock', 'modelSizeBytes', 'kvBytesPerBlock', 'specDraftLength', 'specAcceptanceProbability', 'timing'] as const;
+const SIM_KEYS = ['tokensPerBlock', 'numKvBlocks', 'maxSeqLen', 'vocabSize', 'outputLengthMode', 'meanOutputTokens', 'seed', 'speedupRatio', 'virtualClock', 'lockstep', 'modelSizeBytes', 'kvBytesPerBlock', 'specDraftLength', 'specAcceptanceProbability', 'timing'] as const;
 const TIMING_KEYS = ['prefillA', 'prefillB', 'prefillC', 'decodeD2', 'decodeD1', 'decodeD0', 'decodeMinMs'] as const;
 const BRIDGE_KEYS = ['responseQueueCapacity', 'recordQueueCapacity', 'statsQueueCapacity', 'eventQueueCapacity', 'statsIntervalMs', 'responsePollMs', 'eventPollMs'] as const;
 const INT32 = 2147483647;
@@ -146,6 +152,9 @@ export function validateEngineOptions(options: unknown): ResolvedEngineOptions {
   optInt(sim.seed, 'sim.seed', 0);
   optNum(sim.speedupRatio, 'sim.speedupRatio', 0, 1e9, { minExclusive: true });
   optBool(sim.virtualClock, 'sim.virtualClock');
+  if (optBool(sim.lockstep, 'sim.lockstep') === true && sim.virtualClock !== true) {
+    throw new InvalidArgumentError('sim.lockstep needs sim.virtualClock: true');
+  }
   optNum(sim.modelSizeBytes, 'sim.modelSizeBytes', 0, Number.MAX_SAFE_INTEGER);
   optNum(sim.kvBytesPerBlock, 'sim.kvBytesPerBlock', 0, Number.MAX_SAFE_INTEGER);
   optInt(sim.specDraftLength, 'sim.specDraftLength', 0, 64);
@@ -201,14 +210,20 @@ export interface GenerateRequest {
   clientId?: number;
   /** Scheduling priority in [0, 1] (default 0.5). */
   priority?: number;
-  /** The request times out (finish reason timed_out) this many ms after it was enqueued. */
+  /** The request times out (finish reason timed_out) this many ms after it was enqueued (or its simArrivalTimeNs). */
   allottedTimeMs?: number;
+  /**
+   * Simulator only: the request's scheduled arrival, in the units of record timestamps (steady-clock ns
+   * relative to engine.epochNs; see engine.simClockNs()). It enters the simulator's queue at the first
+   * iteration starting at or after that time, which is then its arrival (and enqueue) time.
+   */
+  simArrivalTimeNs?: number;
   samplingConfig?: SamplingOptions;
   /** Aborting cancels the request (finish reason cancelled). */
   signal?: AbortSignal;
 }
 
-const REQUEST_KEYS = ['inputTokenIds', 'maxTokens', 'streaming', 'returnPerfMetrics', 'endId', 'padId', 'stopWords', 'clientId', 'priority', 'allottedTimeMs', 'samplingConfig', 'signal'] as const;
+const REQUEST_KEYS = ['inputTokenIds', 'maxTokens', 'streaming', 'returnPerfMetrics', 'endId', 'padId', 'stopWords', 'clientId', 'priority', 'allottedTimeMs', 'simArrivalTimeNs', 'samplingConfig', 'signal'] as const;
 const SAMPLING_KEYS = ['beamWidth', 'temperature', 'topK', 'topP', 'seed', 'numReturnSequences'] as const;
 
 export function validateGenerateRequest(request: unknown): NativeRequest {
@@ -228,7 +243,10 @@ export function validateGenerateRequest(request: unknown): NativeRequest {
   if (padId !== undefined) out.padId = padId;
   if (r.stopWords !== undefined) {
     if (!Array.isArray(r.stopWords)) fail('request.stopWords', 'an array of token arrays', r.stopWords);
-    out.stopWords = (r.stopWords as unknown[]).map((w, i) => tokenArray(w, `request.stopWords[${i}]`, { nonEmpty: true }));
+    // A loop, not map(): map() skips the holes of a sparse array, which would reach the addon unchecked.
+    const words = r.stopWords as unknown[];
+    out.stopWords = [];
+    for (let i = 0; i < words.length; i++) out.stopWords.push(tokenArray(words[i], `request.stopWords[${i}]`, { nonEmpty: true }));
   }
   const clientId = optInt(r.clientId, 'request.clientId', 0);
   if (clientId !== undefined) out.clientId = clientId;
@@ -236,6 +254,8 @@ export function validateGenerateRequest(request: unknown): NativeRequest {
   if (priority !== undefined) out.priority = priority;
   const allotted = optInt(r.allottedTimeMs, 'request.allottedTimeMs', 1);
   if (allotted !== undefined) out.allottedTimeMs = allotted;
+  const arrival = optNum(r.simArrivalTimeNs, 'request.simArrivalTimeNs', 0, Number.MAX_SAFE_INTEGER, { minExclusive: true });
+  if (arrival !== undefined) out.simArrivalTimeNs = arrival;
   const s = optObject(r.samplingConfig, 'request.samplingConfig', SAMPLING_KEYS);
   if (s) {
     const sc: NonNullable<NativeRequest['samplingConfig']> = {};

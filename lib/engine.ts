@@ -4,7 +4,7 @@
  * this class routes them to generate() streams, listeners, iterators and the getLatest*() buffers.
  */
 import { AsyncQueue } from './async-queue.js';
-import { BackendUnavailableError, EngineClosedError, ExecutorError, RequestFailedError, TrtllmMetricsError } from './errors.js';
+import { BackendUnavailableError, EngineClosedError, ExecutorError, InvalidArgumentError, RequestFailedError, TrtllmMetricsError } from './errors.js';
 import { validateEngineOptions, validateGenerateRequest, type EngineOptions, type GenerateRequest } from './engine-options.js';
 import {
   CHUNK_FLAG_ERROR,
@@ -16,6 +16,7 @@ import {
   type NativeBatch,
   type NativeEngine,
   type NativeEngineInfo,
+  type NativeSimClockState,
 } from './native.js';
 import { RecordField, REQUEST_RECORD_STRIDE, type RequestRecordBatch } from './records.js';
 import type { BridgeCounters, IterationStats, KvCacheEvent, MetricsSource } from './types.js';
@@ -27,7 +28,7 @@ const FINISH_REASONS: readonly FinishReason[] = ['not_finished', 'end_id', 'stop
 /** RequestPerfMetrics. Times are seconds on the steady clock (the clock of process.hrtime); 0 = never set. */
 export interface RequestPerfMetrics {
   timingMetrics: {
-    /** When generate() enqueued the request (our stamp; the executor's arrival may be later). */
+    /** When generate() enqueued the request (our stamp; the executor's arrival may be later), or its simArrivalTimeNs. */
     enqueueTime: number;
     arrivalTime: number;
     firstScheduledTime: number;
@@ -108,6 +109,9 @@ export function perfMetricsFromRecord(data: Float64Array, offset: number, epochN
     cachedTokens: data[offset + RecordField.CACHED_TOKENS]!,
   };
 }
+
+/** The simulator's clock and its hold (docs/simulator.md "Pacing"). Times: ns in the units of record timestamps. */
+export type SimClockState = NativeSimClockState;
 
 /** The chunks of one request; iterate it with for-await. Leaving the loop early cancels the request. */
 export class GenerationStream implements AsyncIterable<GenerateChunk> {
@@ -249,6 +253,9 @@ export class Engine implements MetricsSource, AsyncDisposable {
    */
   generate(request: GenerateRequest): GenerationStream {
     const nativeRequest = validateGenerateRequest(request);
+    if (nativeRequest.simArrivalTimeNs !== undefined && this.backend !== 'sim') {
+      throw new InvalidArgumentError('request.simArrivalTimeNs applies only to backend "sim" (TensorRT-LLM has no scheduled arrivals)');
+    }
     if (this.state !== 'running') throw new EngineClosedError();
     let id: number;
     try {
@@ -334,6 +341,67 @@ export class Engine implements MetricsSource, AsyncDisposable {
   onKvCacheEvents(listener: Listener<readonly KvCacheEvent[]>): () => void {
     this.eventListeners.add(listener);
     return () => this.eventListeners.delete(listener);
+  }
+
+  // ---- simulator-only pacing (docs/simulator.md "Pacing"); backend "trtllm" throws ERR_TRTLLM_UNSUPPORTED ----
+
+  /**
+   * The simulator's clock now, in the units of record timestamps (steady-clock ns relative to epochNs):
+   * lay simArrivalTimeNs schedules out from it. Simulated time with sim.virtualClock.
+   */
+  simClockNs(): number {
+    this.requireSimClock('simClockNs');
+    return this.callClock(() => this.native.simClockNs());
+  }
+
+  /**
+   * Holds the virtual clock: the simulator finishes the iteration in progress and starts none at or after
+   * `atNs` (default: now), and the clock stops running at real speed while idle. Returns the hold (ns).
+   * Use it to enqueue a batch of scheduled arrivals before the clock can pass them, then move the hold on
+   * or call resumeSimClock(). Cancellations and shutdown still work while held.
+   *
+   * `unlessBacklogged`: iterations at or after the hold still run while more requests wait than one
+   * iteration can admit. That is exact (but for the queue lengths in iteration stats) when every request
+   * not sent yet arrives at or after `atNs`, has no higher priority and no allottedTimeMs: it would queue
+   * behind the waiting ones. It lets the simulation overlap the enqueueing of a long schedule.
+   */
+  holdSimClock(atNs?: number, options: { unlessBacklogged?: boolean } = {}): number {
+    this.requireSimClock('holdSimClock');
+    if (atNs !== undefined && !(typeof atNs === 'number' && Number.isFinite(atNs) && atNs > 0)) {
+      throw new InvalidArgumentError(`holdSimClock(atNs): atNs must be a positive finite number, got ${String(atNs)}`);
+    }
+    const unlessBacklogged = options.unlessBacklogged === true;
+    return this.callClock(() => this.native.holdSimClock(atNs, unlessBacklogged));
+  }
+
+  /** Clears the hold (holdSimClock's or lockstep's). A no-op when there is none or after shutdown. */
+  resumeSimClock(): void {
+    this.requireSimClock('resumeSimClock');
+    if (this.state === 'closed') return;
+    this.callClock(() => this.native.resumeSimClock());
+  }
+
+  /** Where the simulator's clock stands; `paused` means it waits at a hold for the client. */
+  simClockState(): SimClockState {
+    this.requireSimClock('simClockState');
+    return this.callClock(() => this.native.simClockState());
+  }
+
+  private requireSimClock(method: string): void {
+    if (this.backend !== 'sim') {
+      throw new TrtllmMetricsError('ERR_TRTLLM_UNSUPPORTED', `engine.${method}() applies only to backend "sim"`);
+    }
+  }
+
+  private callClock<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (cause) {
+      const code = (cause as { code?: string }).code;
+      if (code === 'ERR_TRTLLM_ENGINE_CLOSED') throw new EngineClosedError();
+      if (code === 'ERR_TRTLLM_UNSUPPORTED') throw new TrtllmMetricsError(code, (cause as Error).message, { cause });
+      throw new ExecutorError((cause as Error).message, { cause });
+    }
   }
 
   /** produced / delivered / dropped / queued per bridge stream. */

@@ -1,6 +1,6 @@
 /** trtllm-metrics: drive the TensorRT-LLM executor from Node.js and expose what it measures. */
 export { Engine, GenerationStream, perfMetricsFromRecord } from './engine.js';
-export type { FinishReason, GenerateChunk, GenerateResult, RequestPerfMetrics } from './engine.js';
+export type { FinishReason, GenerateChunk, GenerateResult, RequestPerfMetrics, SimClockState } from './engine.js';
 export type {
   EngineOptions,
   ExecutorConfigOptions,

@@ -62,6 +62,8 @@ export interface NativeRequest {
   clientId?: number;
   priority?: number;
   allottedTimeMs?: number;
+  /** Simulator only: scheduled arrival, steady ns relative to epochNs. */
+  simArrivalTimeNs?: number;
   samplingConfig?: {
     beamWidth?: number;
     temperature?: number;
@@ -81,6 +83,24 @@ export interface NativeEngineInfo {
   pending: number;
 }
 
+/** The simulator's clock and its hold (simulator-only pacing). Times: steady ns relative to epochNs. */
+export interface NativeSimClockState {
+  nowNs: number;
+  /** No iteration starts at or after it; null when there is no hold. */
+  holdNs: number | null;
+  /** The hold was set with unlessBacklogged. */
+  holdUnlessBacklogged: boolean;
+  /** The executor has work but waits at the hold for the client. */
+  paused: boolean;
+  /** Real ms the current pause has lasted (0 when not paused). */
+  pausedForMs: number;
+  /** Times the executor started waiting at a hold; resumeSimClock() calls. */
+  pauses: number;
+  resumes: number;
+  /** Requests with a simArrivalTimeNs that have not arrived yet. */
+  scheduled: number;
+}
+
 /** An engine instance of one backend (SimEngine, TrtllmEngine). */
 export interface NativeEngine {
   /** Builds the executor off the JS thread and starts the pump threads. */
@@ -95,6 +115,14 @@ export interface NativeEngine {
   /** Keep the process alive while requests are in flight. */
   ref(): void;
   unref(): void;
+  /** The executor's clock (steady ns relative to epochNs). Throws ERR_TRTLLM_ENGINE_CLOSED when not running. */
+  simClockNs(): number;
+  /** Simulator only (ERR_TRTLLM_UNSUPPORTED elsewhere): holds the clock at atNs (default now); returns the hold. */
+  holdSimClock(atNs?: number, unlessBacklogged?: boolean): number;
+  /** Simulator only: clears the hold. A no-op once closed. */
+  resumeSimClock(): void;
+  /** Simulator only. */
+  simClockState(): NativeSimClockState;
 }
 
 export type NativeEngineConstructor = new (options: object, onBatch: (batch: NativeBatch) => void) => NativeEngine;

@@ -10,7 +10,10 @@
 export const RecordField = {
   /** Executor request id. */
   REQUEST_ID: 0,
-  /** When the caller enqueued the request (our stamp, taken just before enqueueRequest), ns. */
+  /**
+   * When the caller enqueued the request (our stamp, taken just before enqueueRequest), ns; for a request
+   * with a scheduled arrival (the simulator's simArrivalTimeNs), that arrival.
+   */
   ENQUEUE_TIME_NS: 1,
   /** RequestPerfMetrics.timingMetrics.arrivalTime (stamped by the executor when it fetched the request), ns. */
   ARRIVAL_TIME_NS: 2,

@@ -101,6 +101,8 @@ export async function runBenchWithOptions(o: BenchOptions, io: RunBenchIo = {}):
         model: o.model ?? DEFAULTS.model,
         streaming: o.stream,
         virtualClock: o.virtualClock,
+        // Closed loop on the virtual clock: the simulator waits for each replacement (lockstep).
+        lockstep: o.virtualClock && o.concurrency < o.numRequests,
         speedupRatio: o.speedupRatio,
         seed: o.seed,
         maxBatchSize: o.maxBatchSize,
@@ -113,7 +115,6 @@ export async function runBenchWithOptions(o: BenchOptions, io: RunBenchIo = {}):
     );
     if (o.virtualClock) {
       notes.push('virtual clock: the client-side table is wall time, the engine-side table simulated time; they are not comparable');
-      if (Number.isFinite(o.requestRate)) notes.push('virtual clock: arrivals follow --request-rate on the wall clock, so the simulated arrival process is not Poisson at that rate');
     }
     if (!o.stream) notes.push('non-streaming: client-side TTFT, TPOT and ITL are not measured (see the engine side)');
   }
@@ -141,6 +142,9 @@ export async function runBenchWithOptions(o: BenchOptions, io: RunBenchIo = {}):
   try {
     timing = await runWorkload(workload, target, { concurrency: o.concurrency });
     progress.stop();
+    if (timing.lockstepStalls) {
+      notes.push(`virtual clock: ${timing.lockstepStalls} lockstep pause(s) were released by the watchdog (a replacement was not sent in time); the closed loop is approximate there`);
+    }
     final = await target.finish();
   } catch (e) {
     progress.stop();

@@ -89,7 +89,7 @@ const HELP: Array<[string, Array<[string, FlagHelp]>]> = [
   [
     'Simulator (in-process)',
     [
-      ['virtual-clock', { help: 'advance a virtual clock instead of sleeping: runs as fast as the CPU allows' }],
+      ['virtual-clock', { help: 'advance a virtual clock instead of sleeping (fast); rate and concurrency apply on it' }],
       ['speedup-ratio', { arg: 'X', help: 'divide the modelled latencies by X' }],
       ['stream', { help: 'stream tokens (client TTFT/ITL); default on, except with --virtual-clock' }],
       ['no-stream', { help: 'one final chunk per request (fastest; client side measures E2E only)' }],

@@ -8,19 +8,26 @@
  * from the engine's perf metrics). Streaming costs a JS chunk per token, about ten times the per-request
  * cost, so it is off by default with --virtual-clock (where client wall times say nothing about the
  * simulated timeline anyway) and on otherwise.
+ *
+ * Virtual clock: the target paces the simulator (SimPacing; docs/bench.md "The virtual clock"): requests
+ * carry scheduled arrivals on the simulated clock, and with `lockstep` (closed loop) the simulator holds its
+ * clock after each iteration in which a request finished until the runner has sent the replacements.
  */
-import { Engine, type FinishReason } from '../engine.js';
-import type { EngineOptions } from '../engine-options.js';
+import { Engine, type FinishReason, type SimClockState } from '../engine.js';
+import type { EngineOptions, GenerateRequest } from '../engine-options.js';
 import { MetricsCollector } from '../metrics/collector.js';
+import { RecordField, REQUEST_RECORD_STRIDE, type RequestRecordBatch } from '../records.js';
 import type { ClientResults } from './client-results.js';
 import { RecordStore } from './engine-records.js';
-import type { Target, TargetFinal } from './target.js';
+import type { SimPacing, Target, TargetFinal } from './target.js';
 import type { Workload } from './workload.js';
 
 export interface EngineTargetOptions {
   model: string;
   streaming: boolean;
   virtualClock: boolean;
+  /** Virtual clock, closed loop (--concurrency): the simulator's lockstep mode. */
+  lockstep?: boolean;
   speedupRatio?: number;
   seed: number;
   maxBatchSize?: number;
@@ -41,14 +48,19 @@ const REASON_LABEL: Record<FinishReason, string> = {
 
 const DEFAULT_SIM_MAX_SEQ_LEN = 8192;
 
-export class EngineTarget implements Target {
+export class EngineTarget implements Target, SimPacing {
   readonly description: string;
   readonly engineClock: 'simulated' | 'steady';
   readonly streaming: boolean;
   readonly model: string;
+  readonly pacing: SimPacing | null;
+  readonly lockstep: boolean;
   private engine: Engine | null = null;
   private collector: MetricsCollector | null = null;
   private readonly store: RecordStore;
+  /** Lockstep: request id of each workload request, and the last token time (ns) of each request id. */
+  private readonly idOf: Float64Array;
+  private lastTokenById: Float64Array;
 
   constructor(
     private readonly o: EngineTargetOptions,
@@ -59,8 +71,13 @@ export class EngineTarget implements Target {
     this.streaming = o.streaming;
     this.engineClock = o.virtualClock ? 'simulated' : 'steady';
     const clock = o.virtualClock ? 'virtual clock' : `real clock${o.speedupRatio !== undefined ? `, speedup ${o.speedupRatio}x` : ''}`;
-    this.description = `in-process simulator (${clock}, ${o.streaming ? 'streaming' : 'non-streaming'})`;
+    this.lockstep = o.virtualClock && o.lockstep === true;
+    const pacing = o.virtualClock ? (this.lockstep ? ', lockstep' : ', scheduled arrivals') : '';
+    this.description = `in-process simulator (${clock}${pacing}, ${o.streaming ? 'streaming' : 'non-streaming'})`;
     this.store = new RecordStore(Math.min(workload.numRequests, 1 << 20));
+    this.pacing = o.virtualClock ? this : null;
+    this.idOf = new Float64Array(this.lockstep ? workload.numRequests : 0);
+    this.lastTokenById = new Float64Array(this.lockstep ? workload.numRequests + 1 : 0);
   }
 
   engineOptions(): EngineOptions {
@@ -74,6 +91,7 @@ export class EngineTarget implements Target {
       seed: o.seed,
       maxSeqLen: Math.max(DEFAULT_SIM_MAX_SEQ_LEN, longest),
     };
+    if (this.lockstep) sim.lockstep = true;
     if (o.speedupRatio !== undefined) sim.speedupRatio = o.speedupRatio;
     if (o.kvBlocks !== undefined) sim.numKvBlocks = o.kvBlocks;
     if (o.tokensPerBlock !== undefined) sim.tokensPerBlock = o.tokensPerBlock;
@@ -89,9 +107,50 @@ export class EngineTarget implements Target {
     this.collector = new MetricsCollector({ model_name: this.model });
     this.collector.attach(engine);
     engine.onRequestFinished(this.store.onRecords);
+    if (this.lockstep) engine.onRequestFinished(this.onLastTokens);
   }
 
-  async send(i: number, t0: number): Promise<void> {
+  // ---- SimPacing (virtual clock) ----
+  holdClock(atNs?: number, unlessBacklogged = false): number {
+    return this.engine!.holdSimClock(atNs, { unlessBacklogged });
+  }
+
+  resumeClock(): void {
+    this.engine?.resumeSimClock();
+  }
+
+  clockNs(): number {
+    return this.engine!.simClockNs();
+  }
+
+  clockState(): SimClockState {
+    return this.engine!.simClockState();
+  }
+
+  lastTokenNs(i: number): number {
+    const id = this.idOf[i] ?? 0;
+    const v = id > 0 && id < this.lastTokenById.length ? this.lastTokenById[id]! : 0;
+    return v > 0 ? v : Number.NaN;
+  }
+
+  /**
+   * Lockstep: the last token time of each finished request, by request id. A batch's records are delivered
+   * (in the same engine batch or an earlier one) before the final chunk of the same request reaches send().
+   */
+  private readonly onLastTokens = (batch: RequestRecordBatch): void => {
+    const d = batch.data;
+    for (let k = 0, o = 0; k < batch.count; k++, o += REQUEST_RECORD_STRIDE) {
+      const id = d[o + RecordField.REQUEST_ID]!;
+      if (id >= this.lastTokenById.length) {
+        const next = new Float64Array(Math.max(id + 1, this.lastTokenById.length * 2));
+        next.set(this.lastTokenById);
+        this.lastTokenById = next;
+      }
+      this.lastTokenById[id] = d[o + RecordField.LAST_TOKEN_TIME_NS]!;
+    }
+  };
+
+  async send(i: number, t0: number, simArrivalNs?: number): Promise<void> {
     const engine = this.engine!;
     const r = this.results;
     const w = this.workload;
@@ -100,8 +159,11 @@ export class EngineTarget implements Target {
     const sent = (performance.now() - t0) / 1000;
     r.sendTime[i] = sent;
     let stream;
+    const request: GenerateRequest = { inputTokenIds: prompt, maxTokens: w.outputLens[i]!, streaming: this.streaming };
+    if (simArrivalNs !== undefined) request.simArrivalTimeNs = simArrivalNs;
     try {
-      stream = engine.generate({ inputTokenIds: prompt, maxTokens: w.outputLens[i]!, streaming: this.streaming });
+      stream = engine.generate(request);
+      if (this.lockstep) this.idOf[i] = stream.requestId;
     } catch (err) {
       r.fail(i, (err as Error).message, sent);
       return;

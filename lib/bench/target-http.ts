@@ -47,6 +47,8 @@ export class HttpTarget implements Target {
   readonly description: string;
   readonly engineClock: 'steady' | null;
   readonly streaming = true;
+  /** A server runs on the wall clock: requests are sent at their arrival times. */
+  readonly pacing = null;
   model: string;
   private readonly base: string;
   private expositionBefore: string | null = null;

@@ -43,6 +43,7 @@ struct SimBackend {
         if (auto v = optInteger(s, "seed", 0, 9007199254740991.0)) sim.seed = static_cast<std::uint64_t>(*v);
         if (auto v = optNumber(s, "speedupRatio")) sim.speedupRatio = *v;
         if (auto v = optBool(s, "virtualClock")) sim.virtualClock = *v;
+        if (auto v = optBool(s, "lockstep")) sim.lockstep = *v;
         if (auto v = optNumber(s, "modelSizeBytes")) sim.modelSizeBytes = static_cast<std::size_t>(*v);
         if (auto v = optNumber(s, "kvBytesPerBlock")) sim.kvBytesPerBlock = static_cast<std::size_t>(*v);
         if (auto v = optInteger(s, "specDraftLength", 0, 64)) sim.specDraftLength = static_cast<int>(*v);

@@ -5,6 +5,7 @@
 #include <napi.h>
 
 #include <chrono>
+#include <cmath>
 #include <limits>
 #include <list>
 
@@ -99,6 +100,12 @@ typename Api::Request requestFrom(Napi::Object o, RequestMeta& meta) {
     if (auto v = optNumber(o, "priority")) request.setPriority(static_cast<float>(*v));
     if (auto v = optInteger(o, "allottedTimeMs", 0, 9007199254740991.0))
         request.setAllottedTimeMs(std::chrono::milliseconds(*v));
+    // Simulator-only: the bridge sets it on the request (or rejects it) in Bridge::enqueue.
+    if (auto v = optNumber(o, "simArrivalTimeNs")) {
+        if (!std::isfinite(*v) || *v <= 0 || *v > 9007199254740991.0)
+            throw Napi::RangeError::New(env, "simArrivalTimeNs must be a positive number of nanoseconds");
+        meta.simArrivalNs = *v;
+    }
     Napi::Value stop = o.Get("stopWords");
     if (!stop.IsUndefined() && !stop.IsNull()) {
         if (!stop.IsArray()) throw Napi::TypeError::New(env, "stopWords must be an array of token arrays");

@@ -6,6 +6,7 @@
 #include <napi.h>
 
 #include <atomic>
+#include <cmath>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -43,6 +44,10 @@ public:
                                            EngineWrap::InstanceMethod("info", &EngineWrap::info),
                                            EngineWrap::InstanceMethod("ref", &EngineWrap::ref),
                                            EngineWrap::InstanceMethod("unref", &EngineWrap::unref),
+                                           EngineWrap::InstanceMethod("simClockNs", &EngineWrap::simClockNs),
+                                           EngineWrap::InstanceMethod("holdSimClock", &EngineWrap::holdSimClock),
+                                           EngineWrap::InstanceMethod("resumeSimClock", &EngineWrap::resumeSimClock),
+                                           EngineWrap::InstanceMethod("simClockState", &EngineWrap::simClockState),
                                        });
     }
 
@@ -103,9 +108,74 @@ private:
             return Napi::Number::New(env, static_cast<double>(id));
         } catch (BridgeClosedError const& e) {
             throw errorWithCode(env, e.what(), "ERR_TRTLLM_ENGINE_CLOSED");
+        } catch (BridgeUnsupportedError const& e) {
+            throw errorWithCode(env, e.what(), "ERR_TRTLLM_UNSUPPORTED");
         } catch (std::exception const& e) {
             throw errorWithCode(env, e.what(), "ERR_TRTLLM_EXECUTOR");
         }
+    }
+
+    // ---- the simulator's clock (simulator-only pacing; ERR_TRTLLM_UNSUPPORTED on other backends) ----------
+    // Runs `fn` on the running bridge, converting exceptions into JS errors with a code.
+    template <typename Fn>
+    Napi::Value withClock(Napi::Env env, Fn&& fn) {
+        if (mState != State::kRunning || !mBridge) throw errorWithCode(env, "the engine is not running", "ERR_TRTLLM_ENGINE_CLOSED");
+        try {
+            return fn();
+        } catch (BridgeUnsupportedError const& e) {
+            throw errorWithCode(env, e.what(), "ERR_TRTLLM_UNSUPPORTED");
+        } catch (Napi::Error const&) {
+            throw;
+        } catch (std::exception const& e) {
+            throw errorWithCode(env, e.what(), "ERR_TRTLLM_EXECUTOR");
+        }
+    }
+
+    // simClockNs(): the executor's clock, steady ns relative to epochNs.
+    Napi::Value simClockNs(Napi::CallbackInfo const& info) {
+        Napi::Env env = info.Env();
+        return withClock(env, [&] { return Napi::Number::New(env, mBridge->clockNs()); });
+    }
+
+    // holdSimClock(atNs?, unlessBacklogged?): returns the hold (ns relative to epochNs).
+    Napi::Value holdSimClock(Napi::CallbackInfo const& info) {
+        Napi::Env env = info.Env();
+        std::optional<double> at;
+        if (info.Length() > 0 && !info[0].IsUndefined() && !info[0].IsNull()) {
+            if (!info[0].IsNumber()) throw Napi::TypeError::New(env, "expected a time in ns or nothing");
+            double const v = info[0].As<Napi::Number>().DoubleValue();
+            if (!std::isfinite(v) || v <= 0) throw Napi::RangeError::New(env, "the hold must be a positive time in ns");
+            at = v;
+        }
+        bool const unlessBacklogged = info.Length() > 1 && info[1].ToBoolean().Value();
+        return withClock(env, [&] { return Napi::Number::New(env, mBridge->holdClock(at, unlessBacklogged)); });
+    }
+
+    // resumeSimClock(): clears the hold. A no-op once the engine is closed.
+    Napi::Value resumeSimClock(Napi::CallbackInfo const& info) {
+        Napi::Env env = info.Env();
+        if (mState != State::kRunning || !mBridge) return env.Undefined();
+        return withClock(env, [&] {
+            mBridge->resumeClock();
+            return env.Undefined();
+        });
+    }
+
+    Napi::Value simClockState(Napi::CallbackInfo const& info) {
+        Napi::Env env = info.Env();
+        return withClock(env, [&]() -> Napi::Value {
+            SimClockInfo const c = mBridge->clockState();
+            auto o = Napi::Object::New(env);
+            o.Set("nowNs", js::num(env, c.nowNs));
+            o.Set("holdNs", c.holdNs ? js::num(env, *c.holdNs) : env.Null());
+            o.Set("holdUnlessBacklogged", Napi::Boolean::New(env, c.holdUnlessBacklogged));
+            o.Set("paused", Napi::Boolean::New(env, c.paused));
+            o.Set("pausedForMs", js::num(env, c.pausedForMs));
+            o.Set("pauses", js::num(env, c.pauses));
+            o.Set("resumes", js::num(env, c.resumes));
+            o.Set("scheduled", js::num(env, c.scheduled));
+            return o;
+        });
     }
 
     Napi::Value cancel(Napi::CallbackInfo const& info) {

@@ -4,7 +4,8 @@
 //   iteration's modelled latency (no sleeping, so benchmarks run faster than real time); while the
 //   executor is idle (no work, waiting for requests) it runs at real speed. It starts at the real
 //   steady time of its construction, is monotonic, and never falls behind real time as long as every
-//   modelled latency exceeds the real time spent computing it.
+//   modelled latency exceeds the real time spent computing it. Pacing (docs/simulator.md): it jumps to
+//   scheduled arrivals (jumpTo) and stands still while the executor is held (freeze), so it may run ahead.
 #pragma once
 
 #include <chrono>
@@ -75,6 +76,39 @@ public:
         }
         std::lock_guard<std::mutex> lock(mMutex);
         mFrozen += d;
+    }
+
+    /// Virtual clock: stops running at real speed (if idle) and returns the time it stopped at; the clock then
+    /// moves only by advance() / jumpTo() until setIdle(true). Returns now() on a real clock. Any thread.
+    TimePoint freeze()
+    {
+        auto const real = std::chrono::steady_clock::now();
+        if (!mVirtual)
+        {
+            return real;
+        }
+        std::lock_guard<std::mutex> lock(mMutex);
+        if (mIdle)
+        {
+            mFrozen += real - mIdleSince;
+            mIdle = false;
+        }
+        return mFrozen;
+    }
+
+    /// Virtual clock: jumps forward to t (never backward) while not idle. No effect on a real clock.
+    /// Executor thread only.
+    void jumpTo(TimePoint t)
+    {
+        if (!mVirtual)
+        {
+            return;
+        }
+        std::lock_guard<std::mutex> lock(mMutex);
+        if (!mIdle && t > mFrozen)
+        {
+            mFrozen = t;
+        }
     }
 
     /// The wall-clock time corresponding to a time point of this clock.

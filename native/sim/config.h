@@ -144,6 +144,10 @@ struct SimConfig
     /// true: the clock jumps by the modelled latency without sleeping; false: the executor thread sleeps
     /// the modelled latency on the real steady clock.
     bool virtualClock{false};
+    /// Closed-loop pacing (virtual clock only): after an iteration in which any request finished, the
+    /// executor holds the clock (starts no other iteration) until Executor::resumeClock(), so the client can
+    /// enqueue replacements arriving at the finished requests' last token time. See docs/simulator.md "Pacing".
+    bool lockstep{false};
 
     // --- simulated memory (reported in IterationStats; nothing is allocated) ---
     std::size_t modelSizeBytes{16ull << 30};

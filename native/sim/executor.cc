@@ -13,6 +13,7 @@
 #include <condition_variable>
 #include <ctime>
 #include <iterator>
+#include <map>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -94,6 +95,10 @@ Limits validateConfig(SimConfig const& sim, ModelType modelType, ExecutorConfig 
     if (!(sim.specAcceptanceProbability >= 0.0 && sim.specAcceptanceProbability <= 1.0))
     {
         fail("specAcceptanceProbability must be in [0, 1]");
+    }
+    if (sim.lockstep && !sim.virtualClock)
+    {
+        fail("lockstep needs virtualClock");
     }
     if (!(sim.specDraftMsPerToken >= 0.0) || !(sim.decodeMinMs >= 0.0))
     {
@@ -205,13 +210,14 @@ public:
             r = makeLlmRequest(request);
         }
         IdType id = 0;
+        bool wake = true;
         {
             std::lock_guard<std::mutex> lock(mMutex);
             if (mShutdown)
             {
                 throw TllmException("enqueueRequest called after shutdown");
             }
-            if (r && mLimits.maxQueueSize > 0
+            if (r && !r->simArrival && mLimits.maxQueueSize > 0
                 && static_cast<SizeType64>(mIncoming.size()) + mNumWaiting >= mLimits.maxQueueSize)
             {
                 throw TllmException("Maximum queue size of " + std::to_string(mLimits.maxQueueSize)
@@ -221,12 +227,27 @@ public:
             if (r)
             {
                 r->id = id;
-                mIncoming.push_back(std::move(r));
+                // Scheduled arrivals wait for their time apart from the queue (and outside maxQueueSize).
+                (r->simArrival ? mIncomingScheduled : mIncoming).push_back(std::move(r));
+                if (mBlockedAtHold)
+                {
+                    // Nothing can start before the hold moves: no need to wake the executor thread (a
+                    // context switch per request while a client enqueues a schedule). It has work now.
+                    wake = false;
+                    setPausedLocked(true);
+                }
+                else
+                {
+                    ++mSignalSeq;
+                }
             }
         }
         if (error.empty())
         {
-            mWorkCv.notify_one();
+            if (wake)
+            {
+                mWorkCv.notify_one();
+            }
         }
         else
         {
@@ -295,6 +316,7 @@ public:
         {
             std::lock_guard<std::mutex> lock(mMutex);
             mCancels.push_back(requestId);
+            ++mSignalSeq;
         }
         mWorkCv.notify_one();
     }
@@ -305,6 +327,7 @@ public:
         {
             std::lock_guard<std::mutex> lock(mMutex);
             mShutdown = true;
+            ++mSignalSeq;
         }
         mShutdownFlag.store(true);
         mWorkCv.notify_all();
@@ -380,6 +403,62 @@ public:
     {
         std::lock_guard<std::mutex> lock(mStatsMutex);
         return mViolations;
+    }
+
+    Clock::time_point holdClock(std::optional<Clock::time_point> const& until, bool unlessBacklogged)
+    {
+        checkAlive("holdClock");
+        if (!mClock.isVirtual())
+        {
+            throw TllmException("holdClock needs the virtual clock (SimConfig::virtualClock)");
+        }
+        Clock::time_point hold;
+        {
+            std::lock_guard<std::mutex> lock(mMutex);
+            if (mShutdown)
+            {
+                throw TllmException("holdClock called after shutdown");
+            }
+            // While a hold is set the virtual clock never runs at real speed: stop it now, so that a hold
+            // at "now" is exactly the time the caller reads.
+            Clock::time_point const now = mClock.freeze();
+            hold = until ? *until : now;
+            mHold = hold;
+            mHoldUnlessBacklogged = unlessBacklogged;
+            ++mSignalSeq;
+        }
+        mWorkCv.notify_one();
+        return hold;
+    }
+
+    void resumeClock()
+    {
+        {
+            std::lock_guard<std::mutex> lock(mMutex);
+            mHold.reset();
+            mHoldUnlessBacklogged = false;
+            ++mNumResumes;
+            ++mSignalSeq;
+        }
+        mWorkCv.notify_one();
+    }
+
+    SimClockState getClockState() const
+    {
+        SimClockState s;
+        std::lock_guard<std::mutex> lock(mMutex);
+        s.now = mClock.now();
+        s.hold = mHold;
+        s.holdUnlessBacklogged = mHold && mHoldUnlessBacklogged;
+        s.paused = mClockPaused;
+        if (mClockPaused)
+        {
+            s.pausedFor = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - mPausedSince);
+        }
+        s.numPauses = mNumPauses;
+        s.numResumes = mNumResumes;
+        s.numScheduled = mNumScheduled + mIncomingScheduled.size();
+        return s;
     }
 
 private:
@@ -519,6 +598,10 @@ private:
             err << "priority must be in [0, 1] (got " << priority << ")";
             return err.str();
         }
+        if (auto const arrival = request.getSimArrivalTime(); arrival && arrival->time_since_epoch().count() <= 0)
+        {
+            return "simArrivalTime must be a time point of the simulator's clock (after its epoch)";
+        }
         if (auto const allotted = request.getAllottedTimeMs(); allotted && allotted->count() < 0)
         {
             err << "allottedTimeMs must be >= 0 (got " << allotted->count() << ")";
@@ -611,7 +694,8 @@ private:
         {
             r->endAfter = mSampler.geometricLength(r->sequenceSeed, mSim.meanOutputTokens);
         }
-        r->enqueueTime = mClock.now();
+        r->simArrival = request.getSimArrivalTime();
+        r->enqueueTime = r->simArrival ? *r->simArrival : mClock.now();
         if (auto const allotted = request.getAllottedTimeMs())
         {
             r->deadline = r->enqueueTime + *allotted;
@@ -632,23 +716,10 @@ private:
         bool stalled = false;
         while (true)
         {
-            bool const haveWork = !mWaiting.empty() || !mActive.empty();
+            bool heldPass = false;
             {
                 std::unique_lock<std::mutex> lock(mMutex);
-                auto const wake = [this] { return mShutdown || !mIncoming.empty() || !mCancels.empty(); };
-                if (!haveWork && !wake())
-                {
-                    mClock.setIdle(true); // a virtual clock runs at real speed while nothing happens
-                    mWorkCv.wait(lock, wake);
-                }
-                else if (stalled)
-                {
-                    // Work exists but nothing could run: do not spin.
-                    mClock.setIdle(true);
-                    mWorkCv.wait_for(lock, std::chrono::milliseconds(1), wake);
-                }
-                mClock.setIdle(false);
-                if (mShutdown)
+                if (!waitForIteration(lock, stalled, heldPass))
                 {
                     break;
                 }
@@ -658,7 +729,7 @@ private:
             }
             try
             {
-                stalled = !runIteration(incoming, cancels);
+                stalled = !runIteration(incoming, cancels, heldPass);
             }
             catch (std::exception const& e)
             {
@@ -668,6 +739,147 @@ private:
             }
             incoming.clear();
             cancels.clear();
+        }
+    }
+
+    /// Waits on mWorkCv until something changes (an enqueue, a cancel, a hold or resume, shutdown).
+    void waitForSignal(std::unique_lock<std::mutex>& lock)
+    {
+        auto const seq = mSignalSeq;
+        mWorkCv.wait(lock, [&] { return mShutdown || mSignalSeq != seq; });
+    }
+
+    /// Executor thread, under mMutex: moves newly enqueued scheduled arrivals into the schedule.
+    void takeScheduledLocked()
+    {
+        for (auto& owned : mIncomingScheduled)
+        {
+            LlmRequest* r = owned.get();
+            r->pendingArrival = true;
+            if (r->deadline)
+            {
+                ++mNumWithDeadline;
+            }
+            mScheduled.emplace(std::make_pair(*r->simArrival, r->id), r);
+            mRequests.emplace(r->id, std::move(owned));
+        }
+        mIncomingScheduled.clear();
+        mNumScheduled = mScheduled.size();
+    }
+
+    /// Executor thread, under mMutex: the executor waits at a hold while it has something to do (or not).
+    void setPausedLocked(bool paused)
+    {
+        if (paused && !mClockPaused)
+        {
+            mClockPaused = true;
+            ++mNumPauses;
+            mPausedSince = Clock::now();
+        }
+        else if (!paused)
+        {
+            mClockPaused = false;
+        }
+    }
+
+    /// Executor thread, under mMutex: more requests would be waiting at an iteration starting at `now` than it
+    /// could admit (free batch slots), so a request not sent yet that would queue behind them could not be
+    /// admitted in it either (holdClock's unlessBacklogged).
+    bool backloggedLocked(Clock::time_point now) const
+    {
+        bool const staticBusy = mLimits.policy == CapacitySchedulerPolicy::kSTATIC_BATCH && !mActive.empty();
+        std::size_t const active = mActive.size();
+        std::size_t const maxBatch = static_cast<std::size_t>(mLimits.maxBatchSize);
+        std::size_t const freeSlots = staticBusy || active >= maxBatch ? 0 : maxBatch - active;
+        std::size_t queued = mWaiting.size() + mIncoming.size();
+        for (auto it = mScheduled.begin(); queued <= freeSlots && it != mScheduled.end() && it->first.first <= now; ++it)
+        {
+            ++queued;
+        }
+        return queued > freeSlots;
+    }
+
+    /// Executor thread, under mMutex: waits until an iteration may run. Returns false at shutdown. Sets
+    /// heldPass when the clock is held and cancellations are pending: the iteration then only takes
+    /// arrivals and ends cancelled requests (no scheduling, no forward step, no time).
+    bool waitForIteration(std::unique_lock<std::mutex>& lock, bool stalled, bool& heldPass)
+    {
+        heldPass = false;
+        while (true)
+        {
+            if (mShutdown)
+            {
+                return false;
+            }
+            takeScheduledLocked();
+            bool const work = !mWaiting.empty() || !mActive.empty() || !mIncoming.empty();
+            bool const hasNext = !mScheduled.empty();
+            Clock::time_point const next = hasNext ? mScheduled.begin()->first.first : Clock::time_point{};
+            bool const held = mHold.has_value();
+            // While held the virtual clock never runs at real speed.
+            Clock::time_point const now = held ? mClock.freeze() : mClock.now();
+            bool const canStart = !held || now < *mHold || (mHoldUnlessBacklogged && backloggedLocked(now));
+            bool const due = work || (hasNext && next <= now);
+            if (canStart && due)
+            {
+                setPausedLocked(false);
+                if (stalled)
+                {
+                    // Work exists but nothing could run: do not spin.
+                    if (!held)
+                    {
+                        mClock.setIdle(true);
+                    }
+                    auto const seq = mSignalSeq;
+                    mWorkCv.wait_for(lock, std::chrono::milliseconds(1), [&] { return mShutdown || mSignalSeq != seq; });
+                    stalled = false;
+                    continue;
+                }
+                mClock.setIdle(false);
+                return true;
+            }
+            if (canStart && hasNext && (!held || next < *mHold))
+            {
+                // Idle until the next scheduled arrival: the virtual clock jumps to it, the real one waits.
+                setPausedLocked(false);
+                if (mClock.isVirtual())
+                {
+                    mClock.setIdle(false);
+                    mClock.jumpTo(next);
+                    return true;
+                }
+                if (!mCancels.empty())
+                {
+                    return true;
+                }
+                auto const seq = mSignalSeq;
+                mWorkCv.wait_until(lock, next, [&] { return mShutdown || mSignalSeq != seq; });
+                continue;
+            }
+            if (!mCancels.empty())
+            {
+                // Cancellations are handled even while held (the paused state is kept).
+                heldPass = !canStart;
+                if (!held)
+                {
+                    mClock.setIdle(false);
+                }
+                return true;
+            }
+            if (held)
+            {
+                // Waiting for the client (resumeClock, a later hold); paused if anything is left to do.
+                setPausedLocked(work || hasNext);
+            }
+            else
+            {
+                setPausedLocked(false);
+                mClock.setIdle(true); // a virtual clock runs at real speed while nothing happens
+            }
+            // An enqueue may end a backlog-exempt wait (the queue grows): only a strict one skips the wake-up.
+            mBlockedAtHold = held && !canStart && !mHoldUnlessBacklogged;
+            waitForSignal(lock);
+            mBlockedAtHold = false;
         }
     }
 
@@ -681,6 +893,7 @@ private:
             out.emplace_back(id, message, r->clientId);
         }
         mRequests.clear();
+        mScheduled.clear();
         mWaiting.clear();
         mActive.clear();
         mAdmitted.clear();
@@ -691,6 +904,7 @@ private:
         {
             std::lock_guard<std::mutex> lock(mMutex);
             mNumWaiting = 0;
+            mNumScheduled = 0;
         }
         publishResponses(out);
     }
@@ -895,7 +1109,8 @@ private:
     }
 
     /// One iteration; returns false when nothing happened (no arrival, completion or scheduled work).
-    bool runIteration(std::vector<std::unique_ptr<LlmRequest>>& incoming, std::vector<IdType> const& cancels)
+    bool runIteration(
+        std::vector<std::unique_ptr<LlmRequest>>& incoming, std::vector<IdType> const& cancels, bool heldPass)
     {
         Clock::time_point const start = mClock.now();
         IterationType const iter = mIter;
@@ -903,7 +1118,18 @@ private:
         mAdmitted.clear();
         mPaused.clear();
 
-        bool const hadArrivals = !incoming.empty();
+        // Scheduled arrivals whose time has come, in arrival order (FCFS among equal times), before the
+        // requests enqueued without one (whose arrival, this iteration's start, is later or equal).
+        bool hadArrivals = !incoming.empty();
+        while (!mScheduled.empty() && mScheduled.begin()->first.first <= start)
+        {
+            LlmRequest* r = mScheduled.begin()->second;
+            mScheduled.erase(mScheduled.begin());
+            r->pendingArrival = false;
+            r->perf.timingMetrics.arrivalTime = *r->simArrival;
+            insertWaiting(r);
+            hadArrivals = true;
+        }
         for (auto& owned : incoming)
         {
             LlmRequest* r = owned.get();
@@ -920,9 +1146,22 @@ private:
         for (IdType const id : cancels)
         {
             auto const it = mRequests.find(id);
-            if (it != mRequests.end())
+            if (it == mRequests.end() || it->second->isFinished())
             {
-                it->second->cancelRequested = true;
+                continue;
+            }
+            LlmRequest* r = it->second.get();
+            if (r->pendingArrival)
+            {
+                // Cancelled before its scheduled arrival: it ends now without ever entering the queue.
+                mScheduled.erase(std::make_pair(*r->simArrival, r->id));
+                r->pendingArrival = false;
+                r->finishReason = FinishReason::kCANCELLED;
+                mFinished.push_back(r);
+            }
+            else
+            {
+                r->cancelRequested = true;
                 anyCancel = true;
             }
         }
@@ -931,16 +1170,21 @@ private:
             terminateExpired(start);
         }
 
-        mScheduler.admit(mWaiting, mActive, mKv, mAdmitted);
-        if (mLimits.policy == CapacitySchedulerPolicy::kSTATIC_BATCH && !mAdmitted.empty())
+        MicroBatch batch;
+        if (!heldPass)
         {
-            mStaticBatchSize = static_cast<SizeType32>(mActive.size());
+            mScheduler.admit(mWaiting, mActive, mKv, mAdmitted);
+            if (mLimits.policy == CapacitySchedulerPolicy::kSTATIC_BATCH && !mAdmitted.empty())
+            {
+                mStaticBatchSize = static_cast<SizeType32>(mActive.size());
+            }
+            batch = mScheduler.formMicroBatch(mActive);
+            mScheduler.fitBlocks(batch, mActive, mWaiting, mKv, mPaused);
         }
-        MicroBatch batch = mScheduler.formMicroBatch(mActive);
-        mScheduler.fitBlocks(batch, mActive, mWaiting, mKv, mPaused);
         {
             std::lock_guard<std::mutex> lock(mMutex);
             mNumWaiting = static_cast<SizeType64>(mWaiting.size());
+            mNumScheduled = mScheduled.size();
         }
         auto const numActive = static_cast<SizeType32>(mActive.size());
 
@@ -1086,6 +1330,13 @@ private:
                 mEventScratch.clear();
             }
             ++mIter;
+        }
+        if (mSim.lockstep && !mFinished.empty())
+        {
+            // Hold before the responses go out: a client that reacts to them always finds the hold set.
+            std::lock_guard<std::mutex> lock(mMutex);
+            mHold = mHold ? std::min(*mHold, end) : end;
+            mHoldUnlessBacklogged = false;
         }
         publishResponses(mOutResponses);
 
@@ -1234,6 +1485,8 @@ private:
     std::unordered_map<IdType, std::unique_ptr<LlmRequest>> mRequests; // owns every accepted live request
     std::deque<LlmRequest*> mWaiting;
     std::vector<LlmRequest*> mActive;
+    /// Scheduled arrivals by (arrival time, id): a min-heap that also allows removal on cancel.
+    std::map<std::pair<Clock::time_point, IdType>, LlmRequest*> mScheduled;
     std::vector<LlmRequest*> mAdmitted;
     std::vector<LlmRequest*> mPaused;
     std::vector<LlmRequest*> mFinished;
@@ -1247,7 +1500,22 @@ private:
     mutable std::mutex mMutex;
     std::condition_variable mWorkCv;
     std::vector<std::unique_ptr<LlmRequest>> mIncoming;
+    /// Enqueued with a scheduled arrival, not yet taken into mScheduled by the executor thread.
+    std::vector<std::unique_ptr<LlmRequest>> mIncomingScheduled;
     std::vector<IdType> mCancels;
+    /// Bumped by every change the executor thread may wait for (enqueue, cancel, hold, resume, shutdown).
+    std::uint64_t mSignalSeq{0};
+    /// Pacing: no iteration starts at or after the hold.
+    std::optional<Clock::time_point> mHold;
+    /// The hold does not apply while the queue is backlogged (backloggedLocked).
+    bool mHoldUnlessBacklogged{false};
+    bool mClockPaused{false};
+    /// The executor thread waits at a hold that no enqueue can lift (now >= hold).
+    bool mBlockedAtHold{false};
+    Clock::time_point mPausedSince{}; // real steady time
+    std::uint64_t mNumPauses{0};
+    std::uint64_t mNumResumes{0};
+    std::size_t mNumScheduled{0};
     SizeType64 mNumWaiting{0};
     IdType mNextRequestId{1};
     bool mShutdown{false};
@@ -1373,6 +1641,22 @@ SizeType32 Executor::getMaxNumBlocks() const
 std::vector<std::string> Executor::getInvariantViolations() const
 {
     return mImpl->getInvariantViolations();
+}
+
+RequestPerfMetrics::TimePoint Executor::holdClock(
+    std::optional<RequestPerfMetrics::TimePoint> const& until, bool unlessBacklogged)
+{
+    return mImpl->holdClock(until, unlessBacklogged);
+}
+
+void Executor::resumeClock()
+{
+    mImpl->resumeClock();
+}
+
+SimClockState Executor::getClockState() const
+{
+    return mImpl->getClockState();
 }
 
 } // namespace trtllm_sim::executor

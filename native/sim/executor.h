@@ -11,6 +11,7 @@
 #include "sim/types.h"
 
 #include <chrono>
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <optional>
@@ -19,6 +20,29 @@
 
 namespace trtllm_sim::executor
 {
+
+/// Where the simulator's clock stands (Executor::getClockState, simulator-only; docs/simulator.md "Pacing").
+struct SimClockState
+{
+    using TimePoint = RequestPerfMetrics::TimePoint;
+
+    /// Executor::now().
+    TimePoint now;
+    /// The current hold (holdClock or lockstep): no iteration starts at or after it. Unset when none.
+    std::optional<TimePoint> hold;
+    /// The hold was set with unlessBacklogged.
+    bool holdUnlessBacklogged{false};
+    /// True while the executor has work (requests queued, running, or scheduled to arrive) but waits at the
+    /// hold for the client: nothing moves until resumeClock() or holdClock() with a later time.
+    bool paused{false};
+    /// Real (wall) time the current pause has lasted; 0 when not paused.
+    std::chrono::nanoseconds pausedFor{0};
+    /// Times the executor started waiting at a hold, and resumeClock() calls, since construction.
+    std::uint64_t numPauses{0};
+    std::uint64_t numResumes{0};
+    /// Requests with a scheduled arrival (Request::setSimArrivalTime) that have not entered the queue yet.
+    std::size_t numScheduled{0};
+};
 
 class Executor
 {
@@ -82,6 +106,21 @@ public:
     /// When SimConfig::checkInvariants is set, the invariant violations the executor thread detected
     /// (block accounting, GUARANTEED_NO_EVICT reservations, event consistency); empty when all held.
     [[nodiscard]] std::vector<std::string> getInvariantViolations() const;
+
+    // ---- simulator-only pacing (docs/simulator.md "Pacing"): virtual clock only ----
+    /// Holds the clock: the executor finishes the iteration in progress and starts no iteration at or after
+    /// `until` (default: now), and while held the virtual clock never runs at real speed. Replaces the current
+    /// hold (the lockstep one included). Returns the hold. Cancellations are still handled while held (in a
+    /// zero-length iteration that schedules nothing). Throws TllmException on a real clock or after shutdown.
+    /// With `unlessBacklogged`, iterations at or after `until` still run while more requests wait than one
+    /// iteration can admit: exact when every request not sent yet arrives at or after `until` with no higher
+    /// priority and no allottedTimeMs (it would queue behind them), except for the queue lengths in the stats.
+    RequestPerfMetrics::TimePoint holdClock(
+        std::optional<RequestPerfMetrics::TimePoint> const& until = std::nullopt, bool unlessBacklogged = false);
+    /// Clears any hold (holdClock's or lockstep's); a no-op when there is none, or after shutdown.
+    void resumeClock();
+    /// The clock, the hold and whether the executor is waiting at it (works after shutdown).
+    [[nodiscard]] SimClockState getClockState() const;
 
     class Impl;
 

@@ -35,8 +35,13 @@ struct LlmRequest
     std::uint64_t sequenceSeed{0};
     /// Generated tokens before the end id is drawn (-1: the end id is never drawn).
     std::int64_t endAfter{-1};
+    /// Our enqueue stamp: the scheduled arrival when there is one, else the clock at enqueueRequest.
     TimePoint enqueueTime{};
     std::optional<TimePoint> deadline;
+    /// Request::getSimArrivalTime(): the scheduled arrival (simulator-only pacing).
+    std::optional<TimePoint> simArrival;
+    /// Waiting in the executor's schedule for its arrival time (not in the queue yet).
+    bool pendingArrival{false};
 
     // --- progress ---
     /// Prompt followed by the generated tokens.

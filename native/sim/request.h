@@ -5,6 +5,7 @@
 
 #include "sim/types.h"
 
+#include <chrono>
 #include <list>
 #include <optional>
 #include <utility>
@@ -121,6 +122,8 @@ class Request
 {
 public:
     static constexpr PriorityType kDefaultPriority = 0.5f;
+    /// The executor's clock type (RequestPerfMetrics::TimePoint).
+    using TimePoint = std::chrono::steady_clock::time_point;
 
     Request(VecTokens inputTokenIds, SizeType32 maxTokens, bool streaming = false,
         SamplingConfig const& samplingConfig = SamplingConfig(), OutputConfig const& outputConfig = OutputConfig(),
@@ -162,6 +165,13 @@ public:
     void setAllottedTimeMs(MillisecondsType const& allottedTimeMs) { mAllottedTimeMs = allottedTimeMs; }
     void setKvCacheRetentionConfig(KvCacheRetentionConfig const& config) { mKvCacheRetentionConfig = config; }
 
+    // ---- simulator-only (tensorrt_llm::executor::Request has no such member; docs/simulator.md "Pacing") ----
+    /// Scheduled arrival on the simulator's clock (Executor::now()): the request enters the waiting queue at
+    /// the first iteration that starts at or after it, with RequestPerfMetrics arrivalTime = this time; its
+    /// allottedTimeMs counts from it. When unset the executor stamps the arrival when it pulls the request.
+    void setSimArrivalTime(TimePoint const& arrivalTime) { mSimArrivalTime = arrivalTime; }
+    [[nodiscard]] std::optional<TimePoint> getSimArrivalTime() const { return mSimArrivalTime; }
+
 private:
     VecTokens mInputTokenIds;
     SizeType32 mMaxTokens;
@@ -175,6 +185,7 @@ private:
     PriorityType mPriority{kDefaultPriority};
     std::optional<MillisecondsType> mAllottedTimeMs;
     std::optional<KvCacheRetentionConfig> mKvCacheRetentionConfig;
+    std::optional<TimePoint> mSimArrivalTime;
 };
 
 } // namespace trtllm_sim::executor
