@@ -1,6 +1,7 @@
 #pragma once
 // A bounded FIFO that never blocks its producer: when full, the oldest item is overwritten and counted.
 // One mutex guards it; producers push whole batches under one lock so the per-item cost is a move.
+// (Finished-request records use the specialised RecordRing.)
 
 #include <cstdint>
 #include <mutex>
@@ -43,21 +44,6 @@ public:
         for (std::size_t i = 0; i < n; ++i) {
             out.push_back(std::move(*mSlots[mHead]));
             mSlots[mHead].reset();
-            mHead = (mHead + 1) % mSlots.size();
-        }
-        mSize = 0;
-        mDelivered += n;
-        return n;
-    }
-
-    // Calls fn(item) for each queued item under the lock, oldest first, then empties the ring.
-    // For trivially copyable records that are copied straight into a JS buffer.
-    template <typename Fn>
-    std::size_t drainWith(Fn&& fn) {
-        std::lock_guard<std::mutex> lock(mMutex);
-        std::size_t const n = mSize;
-        for (std::size_t i = 0; i < n; ++i) {
-            fn(*mSlots[mHead]);
             mHead = (mHead + 1) % mSlots.size();
         }
         mSize = 0;
