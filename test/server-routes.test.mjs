@@ -58,15 +58,41 @@ describe('routes', () => {
   });
 
   test('HEAD /metrics: headers of GET, no body', async () => {
-    const get = await fetch(`${base}/metrics`);
+    const identity = { 'accept-encoding': 'identity' };
+    const get = await fetch(`${base}/metrics`, { headers: identity });
     const body = await get.text();
-    const head = await fetch(`${base}/metrics`, { method: 'HEAD' });
+    const head = await fetch(`${base}/metrics`, { method: 'HEAD', headers: identity });
     assert.equal(head.status, 200);
     assert.equal(head.headers.get('content-type'), PROM);
     assert.equal(Number(head.headers.get('content-length')), Buffer.byteLength(body));
     assert.equal(await head.text(), '');
     const headOm = await fetch(`${base}/metrics`, { method: 'HEAD', headers: { accept: PROMETHEUS_ACCEPT } });
     assert.equal(headOm.headers.get('content-type'), OM);
+  });
+
+  test('GET /metrics with Accept-Encoding: gzip: the same exposition, compressed', async () => {
+    const { request } = await import('node:http');
+    const { gunzipSync } = await import('node:zlib');
+    const raw = (encoding) =>
+      new Promise((resolve, reject) => {
+        const req = request(`${base}/metrics`, { headers: { 'accept-encoding': encoding } }, (res) => {
+          const parts = [];
+          res.on('data', (d) => parts.push(d));
+          res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(parts) }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    const plain = await raw('identity');
+    const zipped = await raw('gzip, deflate');
+    assert.equal(plain.headers['content-encoding'], undefined);
+    assert.equal(zipped.headers['content-encoding'], 'gzip');
+    assert.equal(zipped.headers.vary, 'Accept-Encoding');
+    assert.ok(zipped.body.length < plain.body.length);
+    const families = (text) => text.split('\n').filter((l) => l.startsWith('# TYPE')).join('\n');
+    assert.equal(families(gunzipSync(zipped.body).toString('utf8')), families(plain.body.toString('utf8')));
+    const refused = await raw('gzip;q=0, identity');
+    assert.equal(refused.headers['content-encoding'], undefined);
   });
 
   test('/health and /live: 503 notready, then 200 ready, Dynamo JSON', async () => {
