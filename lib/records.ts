@@ -90,6 +90,15 @@ export const FINISHED_REASON_LABELS: readonly string[] = [
   'error', // an error Response (never counted as success)
 ];
 
+/**
+ * The arrival the metrics use (REFERENCE.md section 1): the executor stamps arrivalTime when it fetches the
+ * request, later than the caller's enqueue, so the earlier of the two timestamps that are set (nonzero) wins.
+ * Returns 0 when neither is set. Units as given (ns in records, seconds in objects).
+ */
+export function effectiveArrival(enqueueTime: number, arrivalTime: number): number {
+  return enqueueTime !== 0 && (arrivalTime === 0 || enqueueTime < arrivalTime) ? enqueueTime : arrivalTime;
+}
+
 /** A batch of finished-request records: `count` rows of REQUEST_RECORD_STRIDE in `data` (which may be longer). */
 export interface RequestRecordBatch {
   readonly data: Float64Array;

@@ -16,8 +16,8 @@
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { spawnServe } from '../test/helpers/serve-process.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -38,22 +38,12 @@ const SLOW = Number(values.slow);
 const LOAD = Number(values.load);
 const TARGET = Number(values['target-ms']);
 const deadline = Date.now() + Number(values['max-seconds']) * 1000;
-const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 
-const child = spawn(
-  process.execPath,
-  [CLI, 'serve', '--port', '0', '--http-port', '0', '--speedup-ratio', '10', '--max-connections', String(SCRAPES + SLOW + LOAD + 256), '--shutdown-grace-ms', '0'],
-  { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, DYN_SYSTEM_PORT: '' } },
-);
-const { api, metrics } = await new Promise((resolve, reject) => {
-  let out = '';
-  child.stdout.on('data', (d) => {
-    out += d;
-    const m = /api=(\S+) metrics=(\S+)/.exec(out);
-    if (m) resolve({ api: new URL(m[1]), metrics: new URL(m[2]) });
-  });
-  child.on('exit', (code) => reject(new Error(`serve exited with ${code}`)));
-});
+const served = await spawnServe(['--port', '0', '--http-port', '0', '--speedup-ratio', '10', '--max-connections', String(SCRAPES + SLOW + LOAD + 256), '--shutdown-grace-ms', '0'], { stderr: 'inherit' });
+if (served.exited) throw new Error(`serve exited with ${served.exited.code}`);
+const { child } = served;
+const api = new URL(served.api);
+const metrics = new URL(served.metrics);
 const watchdog = setInterval(() => {
   if (Date.now() > deadline) {
     console.error(`load-scrape: over --max-seconds ${values['max-seconds']}, stopping`);
@@ -153,7 +143,7 @@ for (const s of slowSockets) s.destroy();
 await Promise.race([Promise.all(loaders), new Promise((r) => setTimeout(r, 5000))]);
 loadAgent.destroy();
 child.kill('SIGTERM');
-const exit = await new Promise((r) => child.on('exit', (code) => r(code)));
+const exit = (await served.done).code;
 clearInterval(watchdog);
 
 function pct(sorted, p) {

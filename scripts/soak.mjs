@@ -10,11 +10,10 @@
 // W defaults to 20% of the run, at least 0.5 and at most 2 minutes. The baseline is the median of the first
 // three samples after the warm-up; every later sample, smoothed as the median of three, must stay within
 // baseline * (1 +- tolerance).
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { spawnServe } from '../test/helpers/serve-process.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -31,21 +30,12 @@ const CONCURRENCY = Number(values.concurrency);
 const SAMPLE_S = Number(values['sample-seconds']);
 const TOLERANCE = Number(values.tolerance);
 if (!(MINUTES > WARMUP)) throw new Error(`--minutes (${MINUTES}) must exceed the warm-up (${WARMUP})`);
-const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 
-const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--http-port', '0', '--virtual-clock', '--max-batch-size', '64', '--shutdown-grace-ms', '1000'], {
-  stdio: ['ignore', 'pipe', 'inherit'],
-  env: { ...process.env, DYN_SYSTEM_PORT: '' },
-});
-const { api, metrics } = await new Promise((resolve, reject) => {
-  let out = '';
-  child.stdout.on('data', (d) => {
-    out += d;
-    const m = /api=(\S+) metrics=(\S+)/.exec(out);
-    if (m) resolve({ api: new URL(m[1]), metrics: new URL(m[2]) });
-  });
-  child.on('exit', (code) => reject(new Error(`serve exited with ${code}`)));
-});
+const served = await spawnServe(['--port', '0', '--http-port', '0', '--virtual-clock', '--max-batch-size', '64', '--shutdown-grace-ms', '1000'], { stderr: 'inherit' });
+if (served.exited) throw new Error(`serve exited with ${served.exited.code}`);
+const { child } = served;
+const api = new URL(served.api);
+const metrics = new URL(served.metrics);
 const rssMiB = () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))[1]) / 1024;
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY + 4 });
@@ -133,7 +123,7 @@ stop = true;
 await Promise.race([Promise.all(workers), new Promise((r) => setTimeout(r, 10_000))]);
 agent.destroy();
 child.kill('SIGTERM');
-const exit = await new Promise((r) => child.on('exit', (code) => r(code)));
+const exit = (await served.done).code;
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const after = samples.filter((s) => s.warm);

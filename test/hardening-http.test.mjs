@@ -3,9 +3,8 @@
 // the bind address, and no stack traces in answers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawnServe } from './helpers/serve-process.mjs';
 import net from 'node:net';
-import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
 import { Gauge, Registry } from 'prom-client';
 import { Worker } from '../dist/worker.js';
@@ -14,7 +13,6 @@ import { ApiServer } from '../dist/openai/server.js';
 import { ByteTokenizer } from '../dist/tokenizer.js';
 import { rawRequest } from './helpers/fuzz-properties.mjs';
 
-const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const TOKEN = 'test-token-123';
 const LIMITS = { maxHeaderBytes: 4096, headersTimeoutMs: 600, requestTimeoutMs: 1200, keepAliveTimeoutMs: 400, maxConnections: 8 };
 
@@ -232,21 +230,9 @@ test('no stack traces: a failing render and a throwing engine answer a bare 500'
   }
 });
 
-/** Runs the CLI until its startup line (or exit); returns { child, line, done }. */
+/** Runs the CLI until its startup line (or exit): { child, api, metrics, done } or { exited }. */
 function cli(args, env = {}) {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, 'serve', ...args], { env: { ...process.env, DYN_SYSTEM_PORT: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    const done = new Promise((r) => child.on('close', (code) => r({ code, out, err })));
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = /api=(\S+) metrics=(\S+)/.exec(out);
-      if (m) resolve({ child, api: m[1], metrics: m[2], done });
-    });
-    child.stderr.on('data', (d) => (err += d));
-    done.then((r) => resolve({ exited: r }));
-  });
+  return spawnServe(args, { env });
 }
 
 test('CLI: --auth-token, TRTLLM_METRICS_BASIC_AUTH, limit flags, --host; bad values exit 2', async () => {
@@ -271,7 +257,7 @@ test('CLI: --auth-token, TRTLLM_METRICS_BASIC_AUTH, limit flags, --host; bad val
   ]) {
     const r = await cli(['--port', '0', '--http-port', '0', ...args]);
     assert.ok(r.exited, `${args.join(' ')} should not start`);
-    assert.equal(r.exited.code, 2, `${args.join(' ')}: ${r.exited.err}`);
-    assert.match(r.exited.err, pattern);
+    assert.equal(r.exited.code, 2, `${args.join(' ')}: ${r.exited.stderr}`);
+    assert.match(r.exited.stderr, pattern);
   }
 });

@@ -3,11 +3,11 @@
 // `trtllm-metrics serve` while SSE streams are open.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnServe } from './helpers/serve-process.mjs';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const INDEX = JSON.stringify(fileURLToPath(new URL('../dist/index.js', import.meta.url)));
 
 /** Runs `node args` (or `node -e code`); resolves with { code, signal, stdout, stderr, ms }. */
@@ -99,20 +99,10 @@ test('a script that just ends: an idle live engine does not keep the process ali
 });
 
 /** Starts `trtllm-metrics serve`; resolves with { child, api, metrics, done } once its startup line is out. */
-function serve(args) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'serve', ...args], { cwd: ROOT, env: { ...process.env, DYN_SYSTEM_PORT: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const done = new Promise((r) => child.on('close', (code, signal) => r({ code, signal, stdout, stderr })));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.stdout.on('data', (d) => {
-      stdout += d;
-      const m = /api=(\S+) metrics=(\S+)/.exec(stdout);
-      if (m) resolve({ child, api: m[1], metrics: m[2], done });
-    });
-    done.then((r) => reject(new Error(`serve exited early: ${JSON.stringify(r)}`)));
-  });
+async function serve(args) {
+  const s = await spawnServe(args);
+  if (s.exited) throw new Error(`serve exited early: ${JSON.stringify(s.exited)}`);
+  return s;
 }
 
 async function readAll(reader) {

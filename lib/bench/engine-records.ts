@@ -9,6 +9,7 @@
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import {
+  effectiveArrival,
   ERROR_FINISH_CODE,
   FINISHED_REASON_LABELS,
   RECORD_FLAG_ERROR,
@@ -107,9 +108,7 @@ export class RecordStore {
       kv.newAllocatedBlocks += d[o + F.KV_NEW_ALLOCATED_BLOCKS]!;
       kv.reusedBlocks += d[o + F.KV_REUSED_BLOCKS]!;
       kv.missedBlocks += d[o + F.KV_MISSED_BLOCKS]!;
-      const enq = d[o + F.ENQUEUE_TIME_NS]!;
-      let arrival = d[o + F.ARRIVAL_TIME_NS]!;
-      if (enq !== 0 && (arrival === 0 || enq < arrival)) arrival = enq;
+      const arrival = effectiveArrival(d[o + F.ENQUEUE_TIME_NS]!, d[o + F.ARRIVAL_TIME_NS]!);
       const sched = d[o + F.FIRST_SCHEDULED_TIME_NS]!;
       const first = d[o + F.FIRST_TOKEN_TIME_NS]!;
       const last = d[o + F.LAST_TOKEN_TIME_NS]!;
@@ -201,9 +200,7 @@ export class RecordStore {
         const flags = d[o + F.FLAGS]!;
         const code = d[o + F.FINISH_REASON]!;
         const isError = (flags & RECORD_FLAG_ERROR) !== 0 || code === ERROR_FINISH_CODE;
-        const enq = d[o + F.ENQUEUE_TIME_NS]!;
-        let arrival = d[o + F.ARRIVAL_TIME_NS]!;
-        if (enq !== 0 && (arrival === 0 || enq < arrival)) arrival = enq;
+        const arrival = effectiveArrival(d[o + F.ENQUEUE_TIME_NS]!, d[o + F.ARRIVAL_TIME_NS]!);
         const line = {
           request_id: d[o + F.REQUEST_ID]!,
           timing_metrics: {

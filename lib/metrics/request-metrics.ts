@@ -5,6 +5,7 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import {
+  effectiveArrival,
   ERROR_FINISH_CODE,
   FINISHED_REASON_LABELS,
   RECORD_FLAG_ERROR,
@@ -285,8 +286,7 @@ export class RequestMetrics {
    * skipped, and so is every value <= 0 (or NaN), except a queue time of exactly 0 in the full profile.
    */
   private timings(enq: number, arr: number, sched: number, first: number, last: number, out: number, nseq: number, div: number): void {
-    let arrival = arr;
-    if (enq !== 0 && (arrival === 0 || enq < arrival)) arrival = enq;
+    const arrival = effectiveArrival(enq, arr);
     if (arrival !== 0) {
       if (first !== 0) {
         const ttft = (first - arrival) / div;

@@ -194,8 +194,6 @@ public:
         notify();
     }
 
-    bool stopping() const { return mStopping.load(); }
-
     // ---- the simulator's clock (simulator-only pacing; BridgeUnsupportedError elsewhere) -------------------
     // The executor's clock now, relative steady ns (the real steady clock for TensorRT-LLM).
     double clockNs() const { return toRelativeNs(Api::now(*mExecutor)); }
@@ -265,7 +263,6 @@ public:
         std::lock_guard<std::mutex> lock(mPendingMutex);
         return mPending.size();
     }
-    Executor& executor() { return *mExecutor; }
 
 private:
     struct Pending {
