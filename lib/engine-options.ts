@@ -73,7 +73,12 @@ export interface BridgeOptions {
   eventQueueCapacity?: number;
   /** How often iteration stats are read from the executor, ms (default 100). */
   statsIntervalMs?: number;
+  /**
+   * Timeout of the response pump's awaitResponses(), ms (default 20; at most 1000). Responses wake the pump at
+   * once; the timeout only bounds how long shutdown waits for the pump to notice it should stop.
+   */
   responsePollMs?: number;
+  /** Timeout of the event pump's getLatestEvents(), ms (default 50; at most 1000, for the same reason). */
   eventPollMs?: number;
 }
 
@@ -167,8 +172,8 @@ export function validateEngineOptions(options: unknown): ResolvedEngineOptions {
   // the bounds keep a typo from taking the machine's memory: 1M records is ~600 MB.
   for (const [key, max] of BRIDGE_CAPACITY_MAX) optInt(bridge[key], `bridge.${key}`, 1, max);
   optInt(bridge.statsIntervalMs, 'bridge.statsIntervalMs', 1, 3_600_000);
-  optInt(bridge.responsePollMs, 'bridge.responsePollMs', 1, 60_000);
-  optInt(bridge.eventPollMs, 'bridge.eventPollMs', 1, 60_000);
+  optInt(bridge.responsePollMs, 'bridge.responsePollMs', 1, 1000);
+  optInt(bridge.eventPollMs, 'bridge.eventPollMs', 1, 1000);
 
   const shutdownGraceMs = optInt(o.shutdownGraceMs, 'options.shutdownGraceMs', 0, 3_600_000) ?? 2000;
   const latestStatsCapacity = optInt(o.latestStatsCapacity, 'options.latestStatsCapacity', 1, 1 << 24) ?? 1000;

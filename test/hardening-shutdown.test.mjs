@@ -140,3 +140,28 @@ test('SIGTERM to serve with 8 SSE streams and 4 plain requests open: every strea
   }
   assert.doesNotMatch(exit.stderr, /error|warning/i);
 });
+
+test('pump poll timeouts are bounded, so shutdown never waits long for a pump blocked in its poll', async () => {
+  const { Engine } = await import('../dist/index.js');
+  // Found by the fuzzer: with responsePollMs 51696, shutdown() waited ~52 s for the response pump.
+  for (const key of ['responsePollMs', 'eventPollMs']) {
+    for (const value of [1001, 60_000]) {
+      await assert.rejects(Engine.create({ bridge: { [key]: value } }), { code: 'ERR_TRTLLM_INVALID_ARGUMENT', message: new RegExp(`bridge\\.${key}`) });
+    }
+  }
+  const engine = await Engine.create({
+    sim: { speedupRatio: 5, outputLengthMode: 'maxTokens' },
+    bridge: { responsePollMs: 1000, eventPollMs: 1000 },
+    shutdownGraceMs: 100,
+  });
+  const prompt = Array.from({ length: 16 }, (_, i) => 3 + i);
+  const settled = Array.from({ length: 8 }, () => engine.complete({ inputTokenIds: prompt, maxTokens: 4000 }).then((r) => r.finishReason, (e) => e.code));
+  await new Promise((r) => setTimeout(r, 200));
+  const t0 = performance.now();
+  await engine.shutdown();
+  const ms = performance.now() - t0;
+  const reasons = await Promise.all(settled);
+  assert.ok(reasons.every((r) => r === 'cancelled' || r === 'ERR_TRTLLM_ENGINE_CLOSED'), reasons.join());
+  // Grace (100 ms) plus at most one poll (1000 ms) per pump, with room for a loaded CI machine.
+  assert.ok(ms < 4000, `shutdown took ${ms.toFixed(0)} ms`);
+});

@@ -62,8 +62,10 @@ inline BridgeOptions bridgeOptionsFrom(Napi::Object options) {
     if (auto v = optInteger(o, "statsQueueCapacity", 1, 1 << 16)) b.statsQueueCapacity = *v;
     if (auto v = optInteger(o, "eventQueueCapacity", 1, 1 << 20)) b.eventQueueCapacity = *v;
     if (auto v = optInteger(o, "statsIntervalMs", 1, 3600000)) b.statsInterval = std::chrono::milliseconds(*v);
-    if (auto v = optInteger(o, "responsePollMs", 1, 60000)) b.responsePollTimeout = std::chrono::milliseconds(*v);
-    if (auto v = optInteger(o, "eventPollMs", 1, 60000)) b.eventPollTimeout = std::chrono::milliseconds(*v);
+    // A pump blocked in its poll holds shutdown until the poll times out (the executor cannot be shut down
+    // before the pumps stop: its last responses and events are read after them), so polls stay short.
+    if (auto v = optInteger(o, "responsePollMs", 1, 1000)) b.responsePollTimeout = std::chrono::milliseconds(*v);
+    if (auto v = optInteger(o, "eventPollMs", 1, 1000)) b.eventPollTimeout = std::chrono::milliseconds(*v);
     return b;
 }
 
