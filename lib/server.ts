@@ -3,25 +3,34 @@
  * OpenMetrics 1.0 when the Accept header asks for application/openmetrics-text), /health and /live (Dynamo's
  * JSON: 200 when ready, 503 when not), 404 for other paths, 405 for other methods. Port 8081 by default;
  * DYN_SYSTEM_PORT / DYN_SYSTEM_HOST are honoured when the options do not set port / host.
+ *
+ * The port is served by a thread of its own (lib/server-thread.ts): scrapes are answered while the main
+ * thread streams tokens, and a burst of scrapes costs the main thread one render per group of waiting
+ * scrapes, not the HTTP work of each. The metrics themselves stay here, where they are recorded; this class
+ * renders them when the thread asks (docs/metrics.md, "The metrics port").
  */
-import { gzipSync } from 'node:zlib';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { Worker as Thread } from 'node:worker_threads';
 import { register as globalRegistry, type Registry } from 'prom-client';
 import { InvalidArgumentError } from './errors.js';
-import { applyLimits, Authenticator, declaredLength, discardBody, resolveLimits, serverOptions, type HttpAuthOptions, type HttpLimits, type ResolvedLimits } from './http-guard.js';
-import {
-  negotiateFormat,
-  OPENMETRICS_CONTENT_TYPE,
-  PROMETHEUS_CONTENT_TYPE,
-  renderRegistries,
-  type ExpositionFormat,
-} from './metrics/exposition.js';
+import { Authenticator, resolveLimits, type HttpAuthOptions, type HttpLimits, type ResolvedLimits } from './http-guard.js';
+import { renderRegistries, type ExpositionFormat } from './metrics/exposition.js';
+import type { EndpointStatus, HealthBody, MainToThread, RouteRequest, RouteResponse, ThreadConfig, ThreadToMain } from './server-protocol.js';
+
+export { acceptsGzip } from './metrics/exposition.js';
+export type { EndpointStatus, HealthBody, RouteRequest, RouteResponse } from './server-protocol.js';
 
 export const DEFAULT_SYSTEM_PORT = 8081;
 export const DEFAULT_SYSTEM_HOST = '0.0.0.0';
+/** Default of MetricsServerOptions.answerTimeoutMs. */
+export const DEFAULT_ANSWER_TIMEOUT_MS = 10_000;
 
-export type EndpointStatus = 'ready' | 'notready';
+/**
+ * An extra route on the metrics port (e.g. lib/dashboard's GET /dashboard): called on the main thread for
+ * every path that is not /metrics, /health or /live; returns the answer (or a promise of it), or undefined
+ * when the path is not its own (then 404).
+ */
+export type ExtraRoutes = (request: RouteRequest) => RouteResponse | undefined | Promise<RouteResponse | undefined>;
 
 export interface MetricsServerOptions {
   /** The registries to serve, in order (default: prom-client's global registry). */
@@ -42,8 +51,13 @@ export interface MetricsServerOptions {
   auth?: HttpAuthOptions;
   /** Size limits, timeouts and connection cap (lib/http-guard.ts; maxBodyBytes default 16 KiB, socketTimeoutMs 60000). */
   limits?: HttpLimits;
-  /** Extra routes (e.g. lib/dashboard's GET /dashboard), consulted before the 404; return true when handled. */
-  extraRoutes?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
+  /** Extra routes, consulted before the 404. */
+  extraRoutes?: ExtraRoutes;
+  /**
+   * How long a scrape, probe or extra route waits for the main thread (where the metrics are rendered and
+   * readiness is known) before it is answered 503, ms (default 10000: Prometheus' default scrape timeout).
+   */
+  answerTimeoutMs?: number;
 }
 
 export interface BoundAddress {
@@ -54,14 +68,9 @@ export interface BoundAddress {
   url: string;
 }
 
-export interface HealthBody {
-  status: EndpointStatus;
-  /** Seconds since the server was created. */
-  uptime: number;
-  endpoints: Record<string, EndpointStatus>;
-}
-
-const ALLOW = 'GET, HEAD';
+const THREAD_FILE = path.join(__dirname, 'server-thread.js');
+/** How long close() waits for the thread to close its connections before it terminates it, ms. */
+const CLOSE_GRACE_MS = 5000;
 
 export class MetricsServer {
   readonly host: string;
@@ -69,16 +78,16 @@ export class MetricsServer {
   private readonly registries: readonly Registry[];
   private readonly readyFn: () => boolean;
   private readonly endpointsFn: (ready: boolean) => Record<string, EndpointStatus>;
-  private readonly extraRoutes: MetricsServerOptions['extraRoutes'];
+  private readonly extraRoutes: ExtraRoutes | undefined;
   private readonly createdAt = process.hrtime.bigint();
   private readonly limits: ResolvedLimits;
-  private readonly auth: Authenticator;
-  private readonly inflight: Partial<Record<ExpositionFormat, Promise<string>>> = {};
-  private readonly lastEncoded: Partial<Record<ExpositionFormat, { text: string; buf: Buffer; gzip?: Buffer }>> = {};
-  private server: http.Server | null = null;
+  private readonly auth: HttpAuthOptions | undefined;
+  private readonly answerTimeoutMs: number;
+  private thread: Thread | null = null;
   private bound: BoundAddress | null = null;
   private starting: Promise<BoundAddress> | null = null;
-  /** Renders started (concurrent scrapes share one). */
+  private closing: Promise<void> | null = null;
+  /** Renders done for the HTTP thread (scrapes that wait together share one). */
   renders = 0;
 
   constructor(options: MetricsServerOptions = {}) {
@@ -109,9 +118,18 @@ export class MetricsServer {
       throw new InvalidArgumentError('endpoints must be a function');
     }
     this.endpointsFn = endpoints ?? ((r) => ({ [endpointName]: r ? 'ready' : 'notready' }));
+    if (options.extraRoutes !== undefined && typeof options.extraRoutes !== 'function') {
+      throw new InvalidArgumentError('extraRoutes must be a function');
+    }
     this.extraRoutes = options.extraRoutes;
+    const timeout = options.answerTimeoutMs ?? DEFAULT_ANSWER_TIMEOUT_MS;
+    if (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout < 1 || timeout > 3_600_000) {
+      throw new InvalidArgumentError(`answerTimeoutMs must be an integer in [1, 3600000], got ${String(timeout)}`);
+    }
+    this.answerTimeoutMs = timeout;
     this.limits = resolveLimits(options.limits, { maxBodyBytes: 16 * 1024, socketTimeoutMs: 60_000 });
-    this.auth = new Authenticator(options.auth);
+    new Authenticator(options.auth); // validates here, where the caller can catch it; the thread builds its own
+    this.auth = options.auth === undefined ? undefined : { ...options.auth };
   }
 
   /** The bound address once started, else null. */
@@ -119,71 +137,76 @@ export class MetricsServer {
     return this.bound;
   }
 
-  /** Starts listening; resolves with the bound address. Calling it again returns the same address. */
+  /** Starts the HTTP thread listening; resolves with the bound address. Calling it again returns the same address. */
   start(): Promise<BoundAddress> {
     if (this.bound !== null) return Promise.resolve(this.bound);
     if (this.starting !== null) return this.starting;
-    const server = http.createServer(serverOptions(this.limits), (req, res) => this.guard(req, res));
-    applyLimits(server, this.limits);
-    this.server = server;
+    const config: ThreadConfig = {
+      host: this.host,
+      port: this.port,
+      backlog: 2048,
+      limits: this.limits,
+      auth: this.auth,
+      hasExtraRoutes: this.extraRoutes !== undefined,
+      answerTimeoutMs: this.answerTimeoutMs,
+    };
+    const thread = new Thread(THREAD_FILE, { workerData: { metricsHttpThread: config }, stdout: false, stderr: false });
+    this.thread = thread;
     this.starting = new Promise<BoundAddress>((resolve, reject) => {
-      const onError = (err: Error): void => {
-        this.server = null;
+      const fail = (err: Error): void => {
+        if (this.thread === thread) this.thread = null;
         this.starting = null;
         reject(err);
       };
-      server.once('error', onError);
-      // A deep accept backlog: a burst of scrapes must not overflow it (a dropped SYN costs the client 1 s).
-      server.listen(this.port, this.host, 2048, () => {
-        server.off('error', onError);
-        const a = server.address() as AddressInfo;
-        const h = a.family === 'IPv6' || a.family === (6 as unknown as string) ? `[${a.address}]` : a.address;
-        this.bound = { host: a.address, port: a.port, family: String(a.family), url: `http://${h}:${a.port}` };
-        this.starting = null;
-        resolve(this.bound);
+      thread.on('message', (m: ThreadToMain) => {
+        if (m.type === 'listening') {
+          const h = m.family === 'IPv6' || m.family === '6' ? `[${m.address}]` : m.address;
+          this.bound = { host: m.address, port: m.port, family: m.family, url: `http://${h}:${m.port}` };
+          this.starting = null;
+          resolve(this.bound);
+        } else if (m.type === 'listen-error') {
+          fail(Object.assign(new Error(m.message), { code: m.code }));
+        } else this.onAsk(thread, m);
+      });
+      thread.on('error', (err) => {
+        if (this.starting !== null) fail(err);
+        else process.emitWarning(`trtllm-metrics: the metrics server thread failed: ${err.message}`, 'MetricsServerWarning');
+      });
+      thread.on('exit', () => {
+        if (this.thread === thread) {
+          this.thread = null;
+          this.bound = null;
+        }
+        if (this.starting !== null) fail(new Error('the metrics server thread exited before it listened'));
       });
     });
     return this.starting;
   }
 
   /** Stops listening and closes open connections. Idempotent. */
-  async close(): Promise<void> {
-    const server = this.server;
-    if (server === null) return;
-    if (this.starting !== null) await this.starting.catch(() => undefined);
-    this.server = null;
-    this.bound = null;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections?.();
+  close(): Promise<void> {
+    if (this.closing !== null) return this.closing;
+    const thread = this.thread;
+    if (thread === null) return Promise.resolve();
+    this.closing = (async () => {
+      if (this.starting !== null) await this.starting.catch(() => undefined);
+      const exited = new Promise<void>((resolve) => thread.once('exit', () => resolve()));
+      thread.postMessage({ type: 'close' } satisfies MainToThread);
+      const timer = setTimeout(() => void thread.terminate(), CLOSE_GRACE_MS);
+      await exited;
+      clearTimeout(timer);
+      this.thread = null;
+      this.bound = null;
+    })().finally(() => {
+      this.closing = null;
     });
+    return this.closing;
   }
 
-  /** Renders the exposition; concurrent calls for one format share the render in flight. */
+  /** Renders the exposition of the registries (a fresh render per call). */
   render(format: ExpositionFormat = 'prometheus'): Promise<string> {
-    const current = this.inflight[format];
-    if (current !== undefined) return current;
     this.renders++;
-    const p: Promise<string> = renderRegistries(this.registries, format).finally(() => {
-      if (this.inflight[format] === p) delete this.inflight[format];
-    });
-    this.inflight[format] = p;
-    return p;
-  }
-
-  /**
-   * The bytes of a render, encoded once for every scrape that shares it; gzip-compressed (also once) for
-   * scrapers that accept it, as Prometheus does: a tenth of the bytes to write per scrape.
-   */
-  private encoded(format: ExpositionFormat, text: string, gzip: boolean): Buffer {
-    let last = this.lastEncoded[format];
-    if (last === undefined || last.text !== text) {
-      last = { text, buf: Buffer.from(text, 'utf8') };
-      this.lastEncoded[format] = last;
-    }
-    if (!gzip) return last.buf;
-    if (last.gzip === undefined) last.gzip = gzipSync(last.buf, { level: 1 });
-    return last.gzip;
+    return renderRegistries(this.registries, format);
   }
 
   /** The health JSON and whether the worker is ready. */
@@ -201,88 +224,43 @@ export class MetricsServer {
     };
   }
 
-  /** Body limit and credentials first; any exception becomes a bare 500 (never a stack trace, never a crash). */
-  private guard(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const head = req.method === 'HEAD';
+  /** Answers the thread's ask; a failure is answered as one (the thread turns it into a 500). */
+  private onAsk(thread: Thread, m: ThreadToMain): void {
+    if (m.type !== 'render' && m.type !== 'health' && m.type !== 'route') return;
+    const id = m.id;
+    const post = (answer: MainToThread): void => {
+      if (this.thread === thread) thread.postMessage(answer);
+    };
+    const failed = (err: unknown): void => post({ type: 'failed', id, message: (err as Error)?.message ?? String(err) });
     try {
-      const declared = declaredLength(req);
-      if (declared !== undefined && declared > this.limits.maxBodyBytes) {
-        res.setHeader('Connection', 'close');
-        send(res, 413, 'text/plain; charset=utf-8', 'Payload Too Large\n', head);
-        return;
+      if (m.type === 'render') {
+        this.render(m.format).then((text) => post({ type: 'rendered', id, text }), failed);
+      } else if (m.type === 'health') {
+        post({ type: 'health', id, body: this.health() });
+      } else {
+        const routes = this.extraRoutes;
+        if (routes === undefined) return post({ type: 'route', id, response: null });
+        Promise.resolve(routes(m.request)).then((response) => {
+          if (response === undefined) return post({ type: 'route', id, response: null });
+          const problem = invalidRouteResponse(response);
+          if (problem !== null) return failed(new Error(`extraRoutes answered ${m.request.path} with ${problem}`));
+          post({ type: 'route', id, response });
+        }, failed);
       }
-      discardBody(req, this.limits.maxBodyBytes); // no route here reads a body
-      const url = req.url ?? '/';
-      const q = url.indexOf('?');
-      const path = q >= 0 ? url.slice(0, q) : url;
-      if (path !== '/health' && path !== '/live' && !this.auth.check(req)) {
-        res.setHeader('WWW-Authenticate', this.auth.challenge);
-        send(res, 401, 'text/plain; charset=utf-8', 'Unauthorized\n', head);
-        return;
-      }
-      this.handle(req, res);
-    } catch {
-      if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'Internal Server Error\n', head);
-      else res.destroy();
+    } catch (err) {
+      failed(err);
     }
-  }
-
-  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const path = q >= 0 ? url.slice(0, q) : url;
-    const isRoute = path === '/metrics' || path === '/health' || path === '/live';
-    if (!isRoute) {
-      if (this.extraRoutes?.(req, res) === true) return;
-      send(res, 404, 'text/plain; charset=utf-8', 'Not Found\n', req.method === 'HEAD');
-      return;
-    }
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.setHeader('Allow', ALLOW);
-      send(res, 405, 'text/plain; charset=utf-8', 'Method Not Allowed\n', false);
-      return;
-    }
-    const head = req.method === 'HEAD';
-    if (path === '/metrics') {
-      const format = negotiateFormat(req.headers.accept);
-      const gzip = acceptsGzip(req.headers['accept-encoding']);
-      this.render(format).then(
-        (body) => {
-          if (gzip) res.setHeader('Content-Encoding', 'gzip');
-          res.setHeader('Vary', 'Accept-Encoding');
-          send(res, 200, format === 'openmetrics' ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE, this.encoded(format, body, gzip), head);
-        },
-        (err: unknown) =>
-          send(res, 500, 'text/plain; charset=utf-8', `metrics rendering failed: ${(err as Error)?.message ?? String(err)}\n`, head),
-      );
-      return;
-    }
-    const body = this.health();
-    send(res, body.status === 'ready' ? 200 : 503, 'application/json', `${JSON.stringify(body)}\n`, head);
   }
 }
 
-/** True when the Accept-Encoding header lists gzip without q=0. */
-export function acceptsGzip(header: string | string[] | undefined): boolean {
-  const value = Array.isArray(header) ? header.join(',') : header;
-  if (!value) return false;
-  for (const part of value.split(',')) {
-    const [coding, ...params] = part.trim().toLowerCase().split(';');
-    if (coding !== 'gzip' && coding !== 'x-gzip') continue;
-    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
-    return q === undefined || Number(q.slice(2)) > 0;
-  }
-  return false;
-}
-
-function send(res: http.ServerResponse, status: number, contentType: string, body: string | Buffer, head: boolean): void {
-  if (res.destroyed) return;
-  res.writeHead(status, {
-    'Content-Type': contentType,
-    'Content-Length': typeof body === 'string' ? Buffer.byteLength(body) : body.length,
-    'Cache-Control': 'no-store',
-  });
-  res.end(head ? undefined : body);
+/** Why a route answer cannot be sent, or null. */
+function invalidRouteResponse(r: unknown): string | null {
+  if (r === null || typeof r !== 'object') return 'a non-object';
+  const { status, body, headers } = r as RouteResponse;
+  if (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 599) return `status ${String(status)}`;
+  if (typeof body !== 'string' && !(body instanceof Uint8Array)) return 'a body that is neither a string nor bytes';
+  if (headers !== undefined && (headers === null || typeof headers !== 'object')) return 'headers that are not an object';
+  return null;
 }
 
 function resolvePort(option: number | undefined, env: string | undefined): number {

@@ -178,7 +178,7 @@ test('an Engine-like object with a ready getter drives readiness; a throwing cal
   assert.equal(s2.health().status, 'notready');
 });
 
-test('concurrent scrapes share one render in flight; a later scrape renders again', async () => {
+test('scrapes that wait together share one render; none is answered with a render older than its arrival', async () => {
   const registry = new Registry();
   let collects = 0;
   new Gauge({
@@ -189,23 +189,87 @@ test('concurrent scrapes share one render in flight; a later scrape renders agai
       this.set(collects);
     },
   });
-  const c = new MetricsCollector({ model_name: 'm' }, { registry, profile: 'basic' });
-  c.logRequestRecords(recordBatch([{ reason: 3 }]));
+  // A plain gauge is read when a render begins: it shows which renders began after a change.
+  const marker = new Gauge({ name: 'marker', help: 'set by the test', registers: [registry] });
+  marker.set(1);
   const server = new MetricsServer({ registry, host: '127.0.0.1', port: 0 });
   const { url } = await server.start();
   try {
     const bodies = await Promise.all(Array.from({ length: 8 }, () => fetch(`${url}/metrics`).then((r) => r.text())));
-    assert.equal(collects, 1);
-    assert.equal(server.renders, 1);
-    assert.ok(bodies.every((b) => b === bodies[0]));
-    assert.match(bodies[0], /^slow_gauge 1$/m);
+    // The first scrape asks at once; the others arrive while that render is in flight and share the next one.
+    assert.ok(server.renders >= 1 && server.renders <= 2, `8 concurrent scrapes took ${server.renders} renders`);
+    assert.equal(collects, server.renders);
+    assert.equal(new Set(bodies).size, server.renders);
+
+    // A scrape that arrives while a render is in flight is not answered with it: it sees the marker set after
+    // that render began.
+    const before = server.renders;
+    const first = fetch(`${url}/metrics`).then((r) => r.text());
+    while (server.renders === before) await new Promise((r) => setTimeout(r, 1));
+    marker.set(2);
+    const second = await (await fetch(`${url}/metrics`)).text();
+    assert.match(await first, /^marker 1$/m);
+    assert.match(second, /^marker 2$/m);
+    assert.equal(server.renders, before + 2);
+
     // the two formats are rendered separately
+    const n = server.renders;
     await Promise.all([fetch(`${url}/metrics`).then((r) => r.text()), fetch(`${url}/metrics`, { headers: { accept: 'application/openmetrics-text' } }).then((r) => r.text())]);
-    assert.equal(server.renders, 3);
-    const later = await (await fetch(`${url}/metrics`)).text();
-    assert.match(later, /^slow_gauge 4$/m);
+    assert.equal(server.renders, n + 2);
   } finally {
     await server.close();
+  }
+});
+
+test('a scrape or probe that the main thread cannot answer in time gets a 503, and the port stays up', async () => {
+  // A child process whose main thread is blocked for 1.5 s after it starts its server.
+  const { spawn } = await import('node:child_process');
+  const script = `
+    const { Registry, Gauge } = require('prom-client');
+    const { MetricsServer } = require(${JSON.stringify(new URL('../dist/server.js', import.meta.url).pathname)});
+    const registry = new Registry();
+    new Gauge({ name: 'g', help: 'h', registers: [registry] }).set(7);
+    const server = new MetricsServer({ registry, host: '127.0.0.1', port: 0, answerTimeoutMs: 200 });
+    server.start().then((a) => {
+      console.log(a.url);
+      process.stdin.once('data', () => {
+        const end = Date.now() + 1500;
+        while (Date.now() < end);
+        process.stdout.write('unblocked\\n');
+      });
+      process.stdin.once('end', () => server.close());
+    });`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['pipe', 'pipe', 'inherit'], cwd: new URL('..', import.meta.url).pathname });
+  const lines = [];
+  let wake;
+  child.stdout.on('data', (d) => {
+    lines.push(...String(d).trim().split('\n'));
+    wake?.();
+  });
+  const line = async (i) => {
+    while (lines.length <= i) await new Promise((r) => (wake = r));
+    return lines[i];
+  };
+  try {
+    const url = await line(0);
+    assert.match(await (await fetch(`${url}/metrics`)).text(), /^g 7$/m);
+    child.stdin.write('block\n');
+    await new Promise((r) => setTimeout(r, 100));
+    const t0 = performance.now();
+    const [metrics, health] = await Promise.all([fetch(`${url}/metrics`), fetch(`${url}/health`)]);
+    const waited = performance.now() - t0;
+    assert.equal(metrics.status, 503);
+    assert.match(await metrics.text(), /main thread did not answer within 200 ms/);
+    assert.equal(health.status, 503);
+    assert.equal((await health.json()).status, 'notready');
+    assert.ok(waited < 1200, `answered after ${waited.toFixed(0)} ms, while the main thread was still blocked`);
+    assert.equal(await line(1), 'unblocked');
+    const again = await fetch(`${url}/metrics`);
+    assert.equal(again.status, 200);
+    assert.match(await again.text(), /^g 7$/m);
+  } finally {
+    child.stdin.end();
+    await new Promise((r) => child.once('close', r));
   }
 });
 
@@ -258,4 +322,60 @@ test('a port in use rejects start()', async () => {
     await a.close();
     await b.close();
   }
+});
+
+test('extra routes are answered by the main thread: answers, 404, HEAD, and a 500 for a broken route', async () => {
+  const seen = [];
+  const server = new MetricsServer({
+    registry: new Registry(), host: '127.0.0.1', port: 0,
+    extraRoutes: async (req) => {
+      seen.push(`${req.method} ${req.url} ${req.path} ${req.headers['x-test'] ?? ''}`);
+      if (req.path === '/hello') return { status: 200, headers: { 'Content-Type': 'text/plain', 'X-Route': 'yes' }, body: 'hi\n' };
+      if (req.path === '/bytes') return { status: 201, body: new Uint8Array([1, 2, 3]) };
+      if (req.path === '/throws') throw new Error('route exploded');
+      if (req.path === '/bad-status') return { status: 999, body: '' };
+      if (req.path === '/bad-body') return { status: 200, body: 42 };
+      if (req.path === '/bad-header') return { status: 200, headers: { 'X-Bad': 'a\nb' }, body: 'x' };
+      return undefined;
+    },
+  });
+  const { url } = await server.start();
+  try {
+    const hello = await fetch(`${url}/hello?x=1`, { headers: { 'x-test': 't' } });
+    assert.equal(hello.status, 200);
+    assert.equal(hello.headers.get('x-route'), 'yes');
+    assert.equal(hello.headers.get('content-length'), '3');
+    assert.equal(hello.headers.get('cache-control'), 'no-store');
+    assert.equal(await hello.text(), 'hi\n');
+    assert.equal(seen[0], 'GET /hello?x=1 /hello t');
+    const head = await fetch(`${url}/hello`, { method: 'HEAD' });
+    assert.equal(head.status, 200);
+    assert.equal(head.headers.get('content-length'), '3');
+    assert.equal(await head.text(), '');
+    const bytes = await fetch(`${url}/bytes`);
+    assert.equal(bytes.status, 201);
+    assert.deepEqual([...new Uint8Array(await bytes.arrayBuffer())], [1, 2, 3]);
+    const missing = await fetch(`${url}/nothing-here`);
+    assert.equal(missing.status, 404);
+    assert.equal(await missing.text(), 'Not Found\n');
+    for (const [path, message] of [
+      ['/throws', /route exploded/],
+      ['/bad-status', /extraRoutes answered \/bad-status with status 999/],
+      ['/bad-body', /neither a string nor bytes/],
+      ['/bad-header', /invalid status or headers/],
+    ]) {
+      const res = await fetch(`${url}${path}`);
+      assert.equal(res.status, 500, path);
+      const text = await res.text();
+      assert.match(text, message);
+      assert.doesNotMatch(text, /at .*\.js:\d+/, 'no stack trace');
+    }
+    // The port keeps serving after broken routes.
+    assert.equal((await fetch(`${url}/metrics`)).status, 200);
+  } finally {
+    await server.close();
+  }
+  assert.throws(() => new MetricsServer({ extraRoutes: 'x' }), { code: 'ERR_TRTLLM_INVALID_ARGUMENT', message: /extraRoutes must be a function/ });
+  assert.throws(() => new MetricsServer({ answerTimeoutMs: 0 }), { code: 'ERR_TRTLLM_INVALID_ARGUMENT', message: /answerTimeoutMs/ });
+  assert.throws(() => new MetricsServer({ auth: { token: '' } }), { code: 'ERR_TRTLLM_INVALID_ARGUMENT', message: /auth.token/ });
 });

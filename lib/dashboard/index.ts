@@ -11,11 +11,11 @@
  *   /dashboard/assets/uplot.min.css      uPlot's stylesheet
  */
 import { readFileSync } from 'node:fs';
-import type * as http from 'node:http';
 import type { Registry } from 'prom-client';
 import type { MetricsCollector } from '../metrics/collector.js';
 import { DashboardSampler } from './data.js';
 import { renderPage } from './page.js';
+import type { ExtraRoutes, RouteRequest, RouteResponse } from '../server.js';
 
 export { DashboardSampler, histogramQuantile, SERIES } from './data.js';
 export type { Buckets, DashboardData, SamplerOptions, SeriesName, Snapshot } from './data.js';
@@ -34,8 +34,8 @@ export interface DashboardOptions {
   minIntervalMs?: number;
 }
 
-/** Handles a request when it is one of the dashboard's; returns false (and touches nothing) otherwise. */
-export type DashboardHandler = ((req: http.IncomingMessage, res: http.ServerResponse) => boolean) & {
+/** Answers a request when it is one of the dashboard's; returns undefined (and touches nothing) otherwise. */
+export type DashboardHandler = ExtraRoutes & {
   readonly sampler: DashboardSampler;
 };
 
@@ -69,72 +69,47 @@ export function createDashboardHandler(options: DashboardOptions): DashboardHand
   });
   let page: string | null = null;
 
-  const handler = (req: http.IncomingMessage, res: http.ServerResponse): boolean => {
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const path = q >= 0 ? url.slice(0, q) : url;
-    if (path !== '/dashboard' && !path.startsWith('/dashboard/')) return false;
+  const handler = (req: RouteRequest): RouteResponse | Promise<RouteResponse> | undefined => {
+    const { url, path } = req;
+    if (path !== '/dashboard' && !path.startsWith('/dashboard/')) return undefined;
     const sub = path.slice('/dashboard'.length);
     const known = sub === '' || sub === '/' || sub === '/data' || (sub.startsWith('/assets/') && sub.slice(8) in ASSETS);
-    if (!known) {
-      reply(res, 404, 'text/plain; charset=utf-8', 'Not Found\n', req.method === 'HEAD');
-      return true;
-    }
+    if (!known) return reply(404, 'text/plain; charset=utf-8', 'Not Found\n');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.setHeader('Allow', 'GET, HEAD');
-      reply(res, 405, 'text/plain; charset=utf-8', 'Method Not Allowed\n', false);
-      return true;
+      return reply(405, 'text/plain; charset=utf-8', 'Method Not Allowed\n', { Allow: 'GET, HEAD' });
     }
-    const head = req.method === 'HEAD';
     if (sub === '') {
       page ??= renderPage({ pollMs: sampler.pollMs, windowSeconds: sampler.windowSeconds });
-      reply(res, 200, 'text/html; charset=utf-8', page, head);
-    } else if (sub === '/') {
-      res.setHeader('Location', '../dashboard');
-      reply(res, 308, 'text/plain; charset=utf-8', 'see /dashboard\n', head);
-    } else if (sub === '/data') {
+      return reply(200, 'text/html; charset=utf-8', page);
+    }
+    if (sub === '/') return reply(308, 'text/plain; charset=utf-8', 'see /dashboard\n', { Location: '../dashboard' });
+    if (sub === '/data') {
+      const q = url.indexOf('?');
       const params = new URLSearchParams(q >= 0 ? url.slice(q + 1) : '');
       const raw = params.get('since');
       const since = raw === null || raw === '' ? -Infinity : Number(raw);
       if (Number.isNaN(since)) {
-        reply(res, 400, 'application/json', `${JSON.stringify({ error: 'since must be a number (seconds since the epoch)' })}\n`, head);
-        return true;
+        return reply(400, 'application/json', `${JSON.stringify({ error: 'since must be a number (seconds since the epoch)' })}\n`);
       }
-      sampler.data(since).then(
-        (data) => reply(res, 200, 'application/json', JSON.stringify(data), head),
-        (err: unknown) =>
-          reply(res, 500, 'application/json', `${JSON.stringify({ error: (err as Error)?.message ?? String(err) })}\n`, head),
+      return sampler.data(since).then(
+        (data) => reply(200, 'application/json', JSON.stringify(data)),
+        (err: unknown) => reply(500, 'application/json', `${JSON.stringify({ error: (err as Error)?.message ?? String(err) })}\n`),
       );
-    } else {
-      const name = sub.slice(8);
-      let body: Buffer;
-      try {
-        body = asset(name);
-      } catch (err) {
-        reply(res, 500, 'text/plain; charset=utf-8', `asset unavailable: ${(err as Error).message}\n`, head);
-        return true;
-      }
-      reply(res, 200, ASSETS[name].type, body, head, 'public, max-age=3600');
     }
-    return true;
+    const name = sub.slice(8);
+    try {
+      return reply(200, ASSETS[name].type, asset(name), { 'Cache-Control': 'public, max-age=3600' });
+    } catch (err) {
+      return reply(500, 'text/plain; charset=utf-8', `asset unavailable: ${(err as Error).message}\n`);
+    }
   };
   return Object.assign(handler, { sampler });
 }
 
-function reply(
-  res: http.ServerResponse,
-  status: number,
-  contentType: string,
-  body: string | Buffer,
-  head: boolean,
-  cache = 'no-store',
-): void {
-  if (res.destroyed) return;
-  res.writeHead(status, {
-    'Content-Type': contentType,
-    'Content-Length': Buffer.byteLength(body),
-    'Cache-Control': cache,
-    'X-Content-Type-Options': 'nosniff',
-  });
-  res.end(head ? undefined : body);
+function reply(status: number, contentType: string, body: string | Buffer, extra?: Record<string, string>): RouteResponse {
+  return {
+    status,
+    headers: { 'Content-Type': contentType, 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff', ...extra },
+    body,
+  };
 }

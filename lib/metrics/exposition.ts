@@ -197,3 +197,16 @@ export function negotiateFormat(accept: string | undefined): ExpositionFormat {
   }
   return omQ > 0 && omQ >= textQ ? 'openmetrics' : 'prometheus';
 }
+
+/** True when the Accept-Encoding header lists gzip without q=0. */
+export function acceptsGzip(header: string | string[] | undefined): boolean {
+  const value = Array.isArray(header) ? header.join(',') : header;
+  if (!value) return false;
+  for (const part of value.split(',')) {
+    const [coding, ...params] = part.trim().toLowerCase().split(';');
+    if (coding !== 'gzip' && coding !== 'x-gzip') continue;
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    return q === undefined || Number(q.slice(2)) > 0;
+  }
+  return false;
+}
