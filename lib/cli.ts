@@ -70,6 +70,7 @@ const SPECS: Record<string, Spec> = {
   'vocab-size': { kind: 'int', min: BYTE_VOCAB_SIZE, max: INT32, arg: 'N', help: `simulated vocabulary (default 32000; >= ${BYTE_VOCAB_SIZE}, the byte tokenizer's ids)`, simOnly: true, group: 'sim' },
   'max-seq-len': { kind: 'int', min: 2, max: INT32, arg: 'N', help: 'limit on prompt + max_tokens (default 8192)', simOnly: true, group: 'sim' },
   'metrics-profile': { kind: 'enum', choices: ['full', 'basic'], help: 'full (default: the extended trtllm_ set) or basic (the five seed metrics)', group: 'metrics' },
+  'metrics-max-age-ms': { kind: 'int', min: 0, max: 60_000, arg: 'MS', help: 'answer a scrape with a render begun at most MS before it (default 0: always a fresh render; e.g. 250 for scrape storms)', group: 'metrics' },
 };
 
 type Values = Record<string, string | number | boolean>;
@@ -251,6 +252,7 @@ export function resolveServeOptions(args: readonly string[], env: Readonly<Recor
     shutdownGraceMs: (v['shutdown-grace-ms'] as number | undefined) ?? 5000,
     perfMetricsMaxRequests: (v['perf-metrics-max-requests'] as number | undefined) ?? 1000,
   };
+  if (v['metrics-max-age-ms'] !== undefined) out.metricsMaxAgeMs = v['metrics-max-age-ms'] as number;
   const token = (v['auth-token'] as string | undefined) ?? nonEmpty(env.TRTLLM_METRICS_AUTH_TOKEN);
   const basic = (v['basic-auth'] as string | undefined) ?? nonEmpty(env.TRTLLM_METRICS_BASIC_AUTH);
   if (token !== undefined && !/^[\x21-\x7e]+$/.test(token)) throw new UsageError('--auth-token / TRTLLM_METRICS_AUTH_TOKEN must be visible ASCII characters without spaces');

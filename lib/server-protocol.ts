@@ -18,6 +18,8 @@ export interface ThreadConfig {
   hasExtraRoutes: boolean;
   /** How long a request waits for the main thread's answer before it is answered 503, ms. */
   answerTimeoutMs: number;
+  /** A scrape may be answered with a render begun at most this long before it arrived, ms (0: never). */
+  maxRenderAgeMs: number;
 }
 
 export type EndpointStatus = 'ready' | 'notready';
@@ -56,7 +58,8 @@ export type ThreadToMain =
   | { type: 'closed' };
 
 export type MainToThread =
-  | { type: 'rendered'; id: number; text: string }
+  /** `begunAtMs`: when the render began, on the process's monotonic clock (process.hrtime), ms. */
+  | { type: 'rendered'; id: number; text: string; begunAtMs: number }
   | { type: 'health'; id: number; body: HealthBody }
   | { type: 'route'; id: number; response: RouteResponse | null }
   | { type: 'failed'; id: number; message: string }

@@ -5,9 +5,11 @@
  * main thread is asked only for what lives there: one render per group of waiting scrapes, the health
  * answer, and extra routes (lib/server-protocol.ts).
  *
- * Freshness: a scrape is answered with a render that the main thread began after the scrape arrived (the ask
- * is posted after it, and the main thread handles messages in order). A client that changed a metric and then
- * scraped sees its change; scrapes that arrive while a render is in flight share the next one.
+ * Freshness: by default a scrape is answered with a render that the main thread began after the scrape
+ * arrived (the ask is posted after it, and the main thread handles messages in order). A client that changed
+ * a metric and then scraped sees its change; scrapes that arrive while a render is in flight share the next
+ * one. With maxRenderAgeMs > 0, a scrape may instead take the newest render if it began at most that long
+ * before the scrape arrived: a scrape storm is then answered without waiting for the main thread at all.
  */
 import http from 'node:http';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -22,7 +24,11 @@ const TEXT = 'text/plain; charset=utf-8';
 /** One render as the thread serves it: encoded once, gzip-compressed once on first demand. */
 class Rendered {
   private gz: Buffer | undefined;
-  constructor(readonly body: Buffer) {}
+  constructor(
+    readonly body: Buffer,
+    /** When the main thread began it (process.hrtime clock), ms. */
+    readonly begunAtMs: number,
+  ) {}
   gzip(): Buffer {
     // Level 1: a tenth of the bytes for a fraction of the time of the default level.
     this.gz ??= gzipSync(this.body, { level: 1 });
@@ -107,6 +113,11 @@ class Batcher<T> {
     });
   }
 
+  /** Starts an ask for nobody in particular when none is in flight (a refresh of a cache kept elsewhere). */
+  refresh(): void {
+    if (!this.inflight) this.flush();
+  }
+
   private flush(): void {
     const batch = this.waiting;
     this.waiting = [];
@@ -122,6 +133,10 @@ class Batcher<T> {
     for (const w of batch) fn(w);
     if (this.waiting.length > 0) this.flush();
   }
+}
+
+function nowMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
 }
 
 function pathOf(url: string): string {
@@ -146,6 +161,8 @@ export class MetricsHttpThread {
   private readonly auth: Authenticator;
   private readonly main: MainThread;
   private readonly renders: Record<ExpositionFormat, Batcher<Rendered>>;
+  /** The newest render of each format (kept only when maxRenderAgeMs > 0). */
+  private readonly newest: Partial<Record<ExpositionFormat, Rendered>> = {};
   private readonly healths: Batcher<HealthBody>;
 
   constructor(
@@ -155,8 +172,13 @@ export class MetricsHttpThread {
     this.auth = new Authenticator(config.auth);
     this.main = new MainThread(port, config.answerTimeoutMs);
     const render = (format: ExpositionFormat) => async (): Promise<Rendered> => {
-      const answer = await this.main.ask({ type: 'render', id: this.main.newId(), format });
-      return new Rendered(Buffer.from((answer as { text: string }).text, 'utf8'));
+      const answer = (await this.main.ask({ type: 'render', id: this.main.newId(), format })) as { text: string; begunAtMs: number };
+      const r = new Rendered(Buffer.from(answer.text, 'utf8'), answer.begunAtMs);
+      if (config.maxRenderAgeMs > 0) {
+        const prev = this.newest[format];
+        if (prev === undefined || prev.begunAtMs < r.begunAtMs) this.newest[format] = r;
+      }
+      return r;
     };
     this.renders = { prometheus: new Batcher(render('prometheus')), openmetrics: new Batcher(render('openmetrics')) };
     this.healths = new Batcher(async () => ((await this.main.ask({ type: 'health', id: this.main.newId() })) as { body: HealthBody }).body);
@@ -232,12 +254,23 @@ export class MetricsHttpThread {
     if (path === '/metrics') {
       const format = negotiateFormat(req.headers.accept);
       const gzip = acceptsGzip(req.headers['accept-encoding']);
+      const serve = (r: Rendered): void => {
+        const headers: Record<string, string> = { 'Content-Type': format === 'openmetrics' ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE, Vary: 'Accept-Encoding' };
+        if (gzip) headers['Content-Encoding'] = 'gzip';
+        send(res, 200, headers, gzip ? r.gzip() : r.body, head);
+      };
+      const newest = this.newest[format];
+      if (newest !== undefined) {
+        const age = nowMs() - newest.begunAtMs;
+        if (age <= this.config.maxRenderAgeMs) {
+          // Past half its allowed age, refresh it in the background, so that a storm never finds it too old.
+          if (age * 2 > this.config.maxRenderAgeMs) this.renders[format].refresh();
+          serve(newest);
+          return;
+        }
+      }
       this.renders[format].get().then(
-        (r) => {
-          const headers: Record<string, string> = { 'Content-Type': format === 'openmetrics' ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE, Vary: 'Accept-Encoding' };
-          if (gzip) headers['Content-Encoding'] = 'gzip';
-          send(res, 200, headers, gzip ? r.gzip() : r.body, head);
-        },
+        serve,
         (err: AskError) =>
           err.timedOut ? sendText(res, 503, `metrics unavailable: ${err.message}\n`, head) : sendText(res, 500, `metrics rendering failed: ${err.message}\n`, head),
       );

@@ -54,6 +54,12 @@ export interface MetricsServerOptions {
   /** Extra routes, consulted before the 404. */
   extraRoutes?: ExtraRoutes;
   /**
+   * A scrape may be answered with the newest render if that render began at most this long before the scrape
+   * arrived, ms (default 0: every scrape gets a render begun after it arrived, so a client sees its own
+   * changes). Set it (e.g. 250) where scrape storms must not wait for a busy main thread; see docs/metrics.md.
+   */
+  maxRenderAgeMs?: number;
+  /**
    * How long a scrape, probe or extra route waits for the main thread (where the metrics are rendered and
    * readiness is known) before it is answered 503, ms (default 10000: Prometheus' default scrape timeout).
    */
@@ -83,6 +89,7 @@ export class MetricsServer {
   private readonly limits: ResolvedLimits;
   private readonly auth: HttpAuthOptions | undefined;
   private readonly answerTimeoutMs: number;
+  private readonly maxRenderAgeMs: number;
   private thread: Thread | null = null;
   private bound: BoundAddress | null = null;
   private starting: Promise<BoundAddress> | null = null;
@@ -127,6 +134,11 @@ export class MetricsServer {
       throw new InvalidArgumentError(`answerTimeoutMs must be an integer in [1, 3600000], got ${String(timeout)}`);
     }
     this.answerTimeoutMs = timeout;
+    const maxAge = options.maxRenderAgeMs ?? 0;
+    if (typeof maxAge !== 'number' || !Number.isInteger(maxAge) || maxAge < 0 || maxAge > 60_000) {
+      throw new InvalidArgumentError(`maxRenderAgeMs must be an integer in [0, 60000], got ${String(maxAge)}`);
+    }
+    this.maxRenderAgeMs = maxAge;
     this.limits = resolveLimits(options.limits, { maxBodyBytes: 16 * 1024, socketTimeoutMs: 60_000 });
     new Authenticator(options.auth); // validates here, where the caller can catch it; the thread builds its own
     this.auth = options.auth === undefined ? undefined : { ...options.auth };
@@ -149,6 +161,7 @@ export class MetricsServer {
       auth: this.auth,
       hasExtraRoutes: this.extraRoutes !== undefined,
       answerTimeoutMs: this.answerTimeoutMs,
+      maxRenderAgeMs: this.maxRenderAgeMs,
     };
     const thread = new Thread(THREAD_FILE, { workerData: { metricsHttpThread: config }, stdout: false, stderr: false });
     this.thread = thread;
@@ -234,7 +247,8 @@ export class MetricsServer {
     const failed = (err: unknown): void => post({ type: 'failed', id, message: (err as Error)?.message ?? String(err) });
     try {
       if (m.type === 'render') {
-        this.render(m.format).then((text) => post({ type: 'rendered', id, text }), failed);
+        const begunAtMs = Number(process.hrtime.bigint()) / 1e6;
+        this.render(m.format).then((text) => post({ type: 'rendered', id, text, begunAtMs }), failed);
       } else if (m.type === 'health') {
         post({ type: 'health', id, body: this.health() });
       } else {

@@ -33,6 +33,8 @@ export interface WorkerOptions {
   maxBodyBytes?: number;
   /** Credentials both servers require (every route but the health probes); default none. */
   auth?: HttpAuthOptions;
+  /** A scrape may be answered with a render begun at most this long before it arrived, ms (default 0: always fresh). */
+  metricsMaxAgeMs?: number;
   /** Header size limit, timeouts and connection cap of both servers (lib/http-guard.ts); maxBodyBytes applies to the API. */
   limits?: HttpLimits;
   tokenizer?: Tokenizer;
@@ -112,6 +114,7 @@ export class Worker {
       ...(options.auth !== undefined ? { auth: options.auth } : {}),
       ...(options.limits !== undefined ? { limits: withoutBodyLimit(options.limits) } : {}),
       extraRoutes: createDashboardHandler({ collector: this.collector }),
+      ...(options.metricsMaxAgeMs !== undefined ? { maxRenderAgeMs: options.metricsMaxAgeMs } : {}),
     });
     const apiOptions: ConstructorParameters<typeof ApiServer>[0] = {
       tokenizer: options.tokenizer ?? new ByteTokenizer(),

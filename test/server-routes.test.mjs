@@ -379,3 +379,37 @@ test('extra routes are answered by the main thread: answers, 404, HEAD, and a 50
   assert.throws(() => new MetricsServer({ answerTimeoutMs: 0 }), { code: 'ERR_TRTLLM_INVALID_ARGUMENT', message: /answerTimeoutMs/ });
   assert.throws(() => new MetricsServer({ auth: { token: '' } }), { code: 'ERR_TRTLLM_INVALID_ARGUMENT', message: /auth.token/ });
 });
+
+test('maxRenderAgeMs: a scrape may take the newest render within the bound, which a background refresh keeps young', async () => {
+  const registry = new Registry();
+  const marker = new Gauge({ name: 'marker', help: 'set by the test', registers: [registry] });
+  const server = new MetricsServer({ registry, host: '127.0.0.1', port: 0, maxRenderAgeMs: 2000 });
+  const { url } = await server.start();
+  const scrape = async () => /^marker (\d+)$/m.exec(await (await fetch(`${url}/metrics`)).text())[1];
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  try {
+    marker.set(1);
+    assert.equal(await scrape(), '1', 'nothing cached yet: a fresh render');
+    assert.equal(server.renders, 1);
+    marker.set(2);
+    assert.equal(await scrape(), '1', 'within 2 s of the newest render: answered with it, without the main thread');
+    assert.equal(server.renders, 1);
+    await sleep(1100);
+    assert.equal(await scrape(), '1', 'still within the bound, past half of it: answered with it, and a refresh starts');
+    while (server.renders < 2) await sleep(5);
+    assert.equal(await scrape(), '2', 'the refreshed render');
+    assert.equal(server.renders, 2);
+    marker.set(3);
+    await sleep(2100);
+    assert.equal(await scrape(), '3', 'the newest render is too old: a fresh one');
+    assert.equal(server.renders, 3);
+    // Each format keeps its own.
+    const om = await (await fetch(`${url}/metrics`, { headers: { accept: 'application/openmetrics-text' } })).text();
+    assert.match(om, /^marker 3$/m);
+    assert.equal(server.renders, 4);
+  } finally {
+    await server.close();
+  }
+  assert.throws(() => new MetricsServer({ maxRenderAgeMs: -1 }), { code: 'ERR_TRTLLM_INVALID_ARGUMENT', message: /maxRenderAgeMs/ });
+  assert.throws(() => new MetricsServer({ maxRenderAgeMs: 60_001 }), { code: 'ERR_TRTLLM_INVALID_ARGUMENT', message: /maxRenderAgeMs/ });
+});
