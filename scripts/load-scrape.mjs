@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 // Scrapes under load, on loopback, bounded in count and time. Starts `trtllm-metrics serve` (a child process),
-// keeps its engine busy with streamed completions, holds slow clients open against the metrics port the whole
+// keeps its engine busy with streamed completions, holds slow clients open against every target the whole
 // time (half send their headers a byte every 100 ms, half pipeline requests and never read the answers;
 // those the server's timeouts close are replaced), and fires rounds of concurrent scrapes of /metrics with
 // h2load, a C client (Debian: nghttp2-client), so that the client's own cost does not dominate the figures.
 //
 // The same rounds, under the same load, go to baselines that answer the same bytes with no metrics code at
 // all: a static Node server and, when it is installed, nginx. Targets take turns round by round, so noise
-// falls on all of them alike. Prints the latency percentiles of each; exits 1 when the worker's p99 is not
-// under --target-ms or a scrape failed (unless --no-fail).
+// falls on all of them alike. Prints the latency percentiles of each (pooled over the rounds, and the median
+// of the rounds' p99s), and the rate h2load measured (median over the rounds); exits 1 when a scrape of the worker
+// failed, when it did not exit cleanly, or when its p99 is not under --target-ms (--no-fail waives only the
+// last, for shared machines where a latency figure must not fail a build).
 //
 //   node scripts/load-scrape.mjs [--scrapes 1000] [--rounds 10] [--warmup 2] [--modes burst,sustained]
 //       [--encodings plain,gzip] [--per-connection 5] [--slow 100] [--load 64] [--speedup 1]
@@ -105,7 +107,7 @@ const watchdog = setInterval(() => {
 
 // ---- the worker --------------------------------------------------------------------------------------------
 const served = await spawnServe(
-  ['--port', '0', '--http-port', '0', '--speedup-ratio', String(SPEEDUP), '--max-connections', String(SCRAPES + 2 * SLOW + LOAD + 256), '--shutdown-grace-ms', '0', '--metrics-max-age-ms', String(MAX_AGE)],
+  ['--port', '0', '--http-port', '0', '--speedup-ratio', String(SPEEDUP), '--max-connections', String(SCRAPES + 2 * SLOW + LOAD + 256), '--shutdown-grace-ms', '0', ...(MAX_AGE > 0 ? ['--metrics-max-age-ms', String(MAX_AGE)] : [])],
   { stderr: 'inherit' },
 );
 if (served.exited) throw new Error(`serve exited with ${served.exited.code}`);
@@ -139,40 +141,6 @@ const loaders = Array.from({ length: LOAD }, async () => {
   while (!stopping) await completion();
 });
 
-// ---- slow clients, replaced when the server's timeouts close them -------------------------------------------
-const slowSockets = new Set();
-let slowReplaced = 0;
-function slowClient(i) {
-  if (stopping) return;
-  const s = net.connect(metrics.port, metrics.hostname);
-  slowSockets.add(s);
-  s.on('error', () => undefined);
-  s.on('close', () => {
-    slowSockets.delete(s);
-    if (!stopping) {
-      slowReplaced++;
-      setTimeout(() => slowClient(i), 50);
-    }
-  });
-  if (i % 2 === 0) {
-    // Slowloris: the request line and headers, one byte every 100 ms (the headers timeout ends it).
-    const text = `GET /metrics HTTP/1.1\r\nHost: ${metrics.host}\r\nX-Slow: ${'s'.repeat(200)}\r\n\r\n`;
-    let at = 0;
-    const t = setInterval(() => {
-      if (s.destroyed || at >= text.length) return clearInterval(t);
-      s.write(text[at++]);
-    }, 100);
-    s.on('close', () => clearInterval(t));
-  } else {
-    // A reader that never reads: pipelined requests whose answers fill the socket buffers, unread.
-    s.on('connect', () => {
-      for (let k = 0; k < 20; k++) s.write(`GET /metrics HTTP/1.1\r\nHost: ${metrics.host}\r\n\r\n`);
-      s.pause();
-    });
-  }
-}
-for (let i = 0; i < SLOW; i++) slowClient(i);
-
 // ---- baselines: the same bytes, no metrics code --------------------------------------------------------------
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'load-scrape-'));
 fs.chmodSync(tmp, 0o755); // nginx workers may run as another user
@@ -200,7 +168,7 @@ if (BASELINES.includes('node')) {
       r.writeHead(200, h);
       r.end(b);
     });
-    s.maxConnections = ${SCRAPES + 256};
+    s.maxConnections = ${SCRAPES + 2 * SLOW + 256};
     s.listen(0, '127.0.0.1', 2048, () => console.log(s.address().port));`;
   const node = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
   cleanups.push(() => node.kill());
@@ -213,7 +181,7 @@ if (BASELINES.includes('nginx')) {
   fs.writeFileSync(
     conf,
     `worker_processes 1; daemon off; pid ${tmp}/nginx.pid; error_log ${tmp}/nginx-error.log;
-events { worker_connections ${SCRAPES + 512}; }
+events { worker_connections ${SCRAPES + 2 * SLOW + 512}; }
 http {
   access_log off; client_body_temp_path ${tmp}/cb; proxy_temp_path ${tmp}/p; fastcgi_temp_path ${tmp}/f; uwsgi_temp_path ${tmp}/u; scgi_temp_path ${tmp}/s;
   server {
@@ -227,6 +195,44 @@ http {
   cleanups.push(() => ngx.kill());
   await waitForPort(port);
   targets.push({ name: 'nginx', url: (enc) => `http://127.0.0.1:${port}/${enc}`, encHeader: false });
+}
+
+// ---- slow clients against every target, replaced when a server's timeouts close them --------------------
+const slowSockets = new Set();
+let slowReplaced = 0;
+function slowClient(i, target, pathName) {
+  if (stopping) return;
+  const s = net.connect(target.port, target.hostname);
+  slowSockets.add(s);
+  s.on('error', () => undefined);
+  s.on('close', () => {
+    slowSockets.delete(s);
+    if (!stopping) {
+      slowReplaced++;
+      setTimeout(() => slowClient(i, target, pathName), 50);
+    }
+  });
+  if (i % 2 === 0) {
+    // Slowloris: the request line and headers, one byte every 100 ms (the headers timeout ends it).
+    const text = `GET ${pathName} HTTP/1.1\r\nHost: ${target.host}\r\nX-Slow: ${'s'.repeat(200)}\r\n\r\n`;
+    let at = 0;
+    const t = setInterval(() => {
+      if (s.destroyed || at >= text.length) return clearInterval(t);
+      s.write(text[at++]);
+    }, 100);
+    s.on('close', () => clearInterval(t));
+  } else {
+    // A reader that never reads: pipelined requests whose answers fill the socket buffers, unread.
+    s.on('connect', () => {
+      for (let k = 0; k < 20; k++) s.write(`GET ${pathName} HTTP/1.1\r\nHost: ${target.host}\r\n\r\n`);
+      s.pause();
+    });
+  }
+}
+// Each target gets the same slow clients, so that they are compared under the same conditions.
+for (const t of targets) {
+  const u = new URL(t.url('plain'));
+  for (let i = 0; i < SLOW; i++) slowClient(i, u, u.pathname);
 }
 
 // ---- the rounds --------------------------------------------------------------------------------------------
@@ -254,7 +260,8 @@ function h2load(url, mode, enc, target) {
       const m = /requests: (\d+) total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/.exec(out);
       const failed = m ? Number(m[1]) - Number(m[3]) : n;
       const bytes = /traffic: [^(]*\((\d+)\) total/.exec(out);
-      resolve({ ms, failed: Math.max(failed, bad), requested: n, bytes: bytes ? Number(bytes[1]) : 0, output: m ? '' : out });
+      const rate = /finished in [^,]+, ([\d.]+) req\/s/.exec(out);
+      resolve({ ms, failed: Math.max(failed, bad), requested: n, bytes: bytes ? Number(bytes[1]) : 0, rate: rate ? Number(rate[1]) : NaN, output: m ? '' : out });
     });
   });
 }
@@ -275,10 +282,11 @@ const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim
 
 await new Promise((r) => setTimeout(r, 2000)); // the load ramps up
 const results = [];
-let workerFailed = false;
+let scrapesFailed = false;
+let targetMissed = false;
 for (const mode of MODES) {
   for (const enc of ENCODINGS) {
-    const per = targets.map(() => ({ ms: [], failed: 0, requested: 0, warm: [], roundP99: [] }));
+    const per = targets.map(() => ({ ms: [], failed: 0, requested: 0, warm: [], roundP99: [], rates: [] }));
     const t0 = Date.now();
     const cpu0 = cpuTicks(child.pid);
     const tokens0 = tokenEvents;
@@ -291,6 +299,7 @@ for (const mode of MODES) {
           continue;
         }
         per[t].roundP99.push(pct([...r.ms].sort((a, b) => a - b), 99));
+        per[t].rates.push(r.rate);
         per[t].ms.push(...r.ms);
         per[t].failed += r.failed;
         per[t].requested += r.requested;
@@ -304,23 +313,24 @@ for (const mode of MODES) {
     const what = mode === 'burst' ? `${SCRAPES} scrapes at once, each on a new connection` : `${SCRAPES} keep-alive connections x ${PER_CONNECTION} scrapes back to back`;
     console.log(`\n${mode}, ${enc}: ${ROUNDS} rounds (after ${WARMUP} warm-up) of ${what}; ~${(per[0].bytesPerScrape / 1024).toFixed(1)} KiB per answer`);
     console.log(`  worker: --metrics-max-age-ms ${MAX_AGE}${MAX_AGE === 0 ? ' (every scrape answered with a render begun after it arrived)' : ''}`);
-    console.log(`  while: ${LOAD} streams of engine load at speedup ${SPEEDUP} (${Math.round(tokensPerS).toLocaleString('en-US')} tokens/s streamed), ${SLOW} slow clients (${slowSockets.size} open now), worker process at ${workerCpu.toFixed(0)}% of a core`);
-    console.log(`  ${'target'.padEnd(16)}${['p50', 'p90', 'p99', 'max'].map((h) => h.padStart(9)).join('')}   round p99: median  (range)       ok/requested   warm-up p99`);
+    console.log(`  while: ${LOAD} streams of engine load at speedup ${SPEEDUP} (${Math.round(tokensPerS).toLocaleString('en-US')} tokens/s streamed), ${SLOW} slow clients against each target (${slowSockets.size} open now), worker process at ${workerCpu.toFixed(0)}% of a core`);
+    console.log(`  ${'target'.padEnd(16)}${['p50', 'p90', 'p99', 'max'].map((h) => h.padStart(9)).join('')}   round p99: median  (range)     scrapes/s   ok/requested   warm-up p99`);
     const row = { mode, encoding: enc, tokensPerS, workerCpuPercent: workerCpu, targets: {} };
     per.forEach((p, t) => {
       const s = p.ms.sort((a, b) => a - b);
       const rounds = [...p.roundP99].sort((a, b) => a - b);
-      const fig = { p50: pct(s, 50), p90: pct(s, 90), p99: pct(s, 99), max: s.at(-1), roundP99Median: pct(rounds, 50), roundP99: p.roundP99, ok: s.length, requested: p.requested, failed: p.failed, warmupP99: p.warm };
+      const rate = pct([...p.rates].sort((a, b) => a - b), 50);
+      const fig = { p50: pct(s, 50), p90: pct(s, 90), p99: pct(s, 99), max: s.at(-1), roundP99Median: pct(rounds, 50), roundP99: p.roundP99, scrapesPerS: rate, ok: s.length, requested: p.requested, failed: p.failed, warmupP99: p.warm };
       row.targets[targets[t].name] = fig;
       const range = `(${rounds[0].toFixed(0)}-${rounds.at(-1).toFixed(0)})`;
-      console.log(`  ${targets[t].name.padEnd(16)}${[fig.p50, fig.p90, fig.p99, fig.max].map((v) => `${v.toFixed(1)}`.padStart(9)).join('')}   ${fig.roundP99Median.toFixed(1).padStart(16)}  ${range.padEnd(12)}   ${`${fig.ok}/${fig.requested}`.padStart(12)}   ${p.warm.map((v) => v.toFixed(0)).join(', ')}`);
+      console.log(`  ${targets[t].name.padEnd(16)}${[fig.p50, fig.p90, fig.p99, fig.max].map((v) => `${v.toFixed(1)}`.padStart(9)).join('')}   ${fig.roundP99Median.toFixed(1).padStart(16)}  ${range.padEnd(10)}${Math.round(rate).toLocaleString('en-US').padStart(10)}   ${`${fig.ok}/${fig.requested}`.padStart(12)}   ${p.warm.map((v) => v.toFixed(0)).join(', ')}`);
     });
     const ours = row.targets['trtllm-metrics'];
     const ratios = targets.slice(1).map((t) => `${(ours.p99 / row.targets[t.name].p99).toFixed(2)}x ${t.name}`);
     if (ratios.length > 0) console.log(`  p99 of trtllm-metrics: ${ratios.join(', ')}`);
-    const ok = ours.ok === ours.requested && ours.p99 < TARGET;
-    console.log(`  target p99 < ${TARGET} ms, every scrape 200: ${ok ? 'met' : 'NOT met'}`);
-    if (!ok) workerFailed = true;
+    if (ours.ok !== ours.requested) scrapesFailed = true;
+    if (!(ours.p99 < TARGET)) targetMissed = true;
+    console.log(`  every scrape 200: ${ours.ok === ours.requested ? 'yes' : `NO (${ours.requested - ours.ok} failed)`}; target p99 < ${TARGET} ms: ${ours.p99 < TARGET ? 'met' : 'NOT met'}`);
     results.push(row);
   }
 }
@@ -336,8 +346,12 @@ for (const c of cleanups.slice(1)) c(false);
 clearInterval(watchdog);
 console.log(`\nload-scrape: ${completions.toLocaleString('en-US')} completions streamed, ${slowReplaced} slow clients replaced after the server closed them; serve exited ${exit}`);
 if (values.json) fs.writeFileSync(values.json, `${JSON.stringify({ scrapes: SCRAPES, rounds: ROUNDS, warmup: WARMUP, slow: SLOW, load: LOAD, speedup: SPEEDUP, maxAgeMs: MAX_AGE, targetMs: TARGET, results }, null, 2)}\n`);
-if ((workerFailed || exit !== 0) && !values['no-fail']) {
-  console.error(`load-scrape: FAILED (target p99 < ${TARGET} ms with every scrape 200 in every scenario, and a clean exit)`);
+if (scrapesFailed || exit !== 0) {
+  console.error(`load-scrape: FAILED (${scrapesFailed ? 'scrapes of the worker failed' : `serve exited ${exit}`})`);
+  process.exit(1);
+}
+if (targetMissed && !values['no-fail']) {
+  console.error(`load-scrape: FAILED (target p99 < ${TARGET} ms in every scenario)`);
   process.exit(1);
 }
 
