@@ -19,7 +19,7 @@ export type { MetricsProfile, CollectorLabels, MetricsCollectorOptions } from '.
 export { RuntimeMetrics, RuntimeRequest } from './metrics/runtime-metrics.js';
 export type { RuntimeMetricsOptions, RequestEnd } from './metrics/runtime-metrics.js';
 export { MetricsServer, DEFAULT_SYSTEM_PORT } from './server.js';
-export type { MetricsServerOptions, BoundAddress, HealthBody } from './server.js';
+export type { MetricsServerOptions, BoundAddress, HealthBody, ExtraRoutes, RouteRequest, RouteResponse } from './server.js';
 export { renderRegistries, negotiateFormat } from './metrics/exposition.js';
 export type { ExpositionFormat } from './metrics/exposition.js';
 export { createDashboardHandler } from './dashboard/index.js';

@@ -146,8 +146,15 @@ function pathOf(url: string): string {
 
 function send(res: http.ServerResponse, status: number, headers: Record<string, string>, body: string | Uint8Array, head: boolean): void {
   if (res.destroyed) return;
+  // Header names are case-insensitive: ours replace a route's Content-Length, and yield to its Cache-Control.
+  let cacheControl = false;
+  for (const name of Object.keys(headers)) {
+    const lower = name.toLowerCase();
+    if (lower === 'content-length') delete headers[name];
+    else if (lower === 'cache-control') cacheControl = true;
+  }
   headers['Content-Length'] = String(typeof body === 'string' ? Buffer.byteLength(body) : body.length);
-  headers['Cache-Control'] ??= 'no-store';
+  if (!cacheControl) headers['Cache-Control'] = 'no-store';
   res.writeHead(status, headers);
   res.end(head ? undefined : body);
 }

@@ -201,9 +201,11 @@ export class MetricsServer {
     if (this.closing !== null) return this.closing;
     const thread = this.thread;
     if (thread === null) return Promise.resolve();
+    // Listen for the exit first: the thread has not exited yet (its exit handler would have cleared this.thread),
+    // but it may while a failed start() settles.
+    const exited = new Promise<void>((resolve) => thread.once('exit', () => resolve()));
     this.closing = (async () => {
       if (this.starting !== null) await this.starting.catch(() => undefined);
-      const exited = new Promise<void>((resolve) => thread.once('exit', () => resolve()));
       thread.postMessage({ type: 'close' } satisfies MainToThread);
       const timer = setTimeout(() => void thread.terminate(), CLOSE_GRACE_MS);
       await exited;

@@ -318,6 +318,11 @@ test('a port in use rejects start()', async () => {
   const b = new MetricsServer({ registry: new Registry(), host: '127.0.0.1', port });
   try {
     await assert.rejects(b.start(), { code: 'EADDRINUSE' });
+    // close() while a start that will fail is in flight settles too.
+    const c = new MetricsServer({ registry: new Registry(), host: '127.0.0.1', port });
+    const starting = c.start();
+    await Promise.all([assert.rejects(starting, { code: 'EADDRINUSE' }), c.close()]);
+    assert.equal(c.address, null);
   } finally {
     await a.close();
     await b.close();
@@ -332,6 +337,7 @@ test('extra routes are answered by the main thread: answers, 404, HEAD, and a 50
       seen.push(`${req.method} ${req.url} ${req.path} ${req.headers['x-test'] ?? ''}`);
       if (req.path === '/hello') return { status: 200, headers: { 'Content-Type': 'text/plain', 'X-Route': 'yes' }, body: 'hi\n' };
       if (req.path === '/bytes') return { status: 201, body: new Uint8Array([1, 2, 3]) };
+      if (req.path === '/lower') return { status: 200, headers: { 'content-length': '999', 'cache-control': 'max-age=5' }, body: 'ab' };
       if (req.path === '/throws') throw new Error('route exploded');
       if (req.path === '/bad-status') return { status: 999, body: '' };
       if (req.path === '/bad-body') return { status: 200, body: 42 };
@@ -355,6 +361,10 @@ test('extra routes are answered by the main thread: answers, 404, HEAD, and a 50
     const bytes = await fetch(`${url}/bytes`);
     assert.equal(bytes.status, 201);
     assert.deepEqual([...new Uint8Array(await bytes.arrayBuffer())], [1, 2, 3]);
+    const lower = await fetch(`${url}/lower`);
+    assert.equal(lower.headers.get('content-length'), '2', 'the real length, whatever the route said');
+    assert.equal(lower.headers.get('cache-control'), 'max-age=5', "the route's own, not a second one");
+    assert.equal(await lower.text(), 'ab');
     const missing = await fetch(`${url}/nothing-here`);
     assert.equal(missing.status, 404);
     assert.equal(await missing.text(), 'Not Found\n');
