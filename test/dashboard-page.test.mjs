@@ -145,6 +145,10 @@ describe('routes', () => {
     assert.match(await css.text(), /\.uplot/);
     assert.equal((await fetch(`${base}/dashboard/assets/../../package.json`)).status, 404);
     assert.equal((await fetch(`${base}/dashboard/assets/other.js`)).status, 404);
+    // Names an object has by inheritance are not assets either (they were 500s).
+    for (const name of ['toString', '__proto__', 'constructor', 'hasOwnProperty']) {
+      assert.equal((await fetch(`${base}/dashboard/assets/${name}`)).status, 404, name);
+    }
   });
 
   test('/dashboard/data: JSON; since must be a number', async () => {

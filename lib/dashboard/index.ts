@@ -73,7 +73,7 @@ export function createDashboardHandler(options: DashboardOptions): DashboardHand
     const { url, path } = req;
     if (path !== '/dashboard' && !path.startsWith('/dashboard/')) return undefined;
     const sub = path.slice('/dashboard'.length);
-    const known = sub === '' || sub === '/' || sub === '/data' || (sub.startsWith('/assets/') && sub.slice(8) in ASSETS);
+    const known = sub === '' || sub === '/' || sub === '/data' || (sub.startsWith('/assets/') && Object.hasOwn(ASSETS, sub.slice(8)));
     if (!known) return reply(404, 'text/plain; charset=utf-8', 'Not Found\n');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return reply(405, 'text/plain; charset=utf-8', 'Method Not Allowed\n', { Allow: 'GET, HEAD' });
