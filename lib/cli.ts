@@ -163,7 +163,8 @@ function readConfig(file: string): Values {
   const out: Values = {};
   for (const [key, value] of Object.entries(json as Record<string, unknown>)) {
     const name = kebab(key);
-    const spec = SPECS[name];
+    // Own keys only: "__proto__" or "constructor" would otherwise find Object.prototype's.
+    const spec = Object.hasOwn(SPECS, name) ? SPECS[name] : undefined;
     if (!spec) throw new UsageError(`config file ${file}: unknown option "${key}" (see trtllm-metrics serve --help)`);
     if (value === null) continue;
     out[name] = parseValue(`config file ${file}: "${key}"`, spec, value, false);

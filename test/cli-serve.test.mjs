@@ -112,6 +112,10 @@ test('config file: same options, flags override, unknown keys are exit code 2', 
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, JSON.stringify({ 'max-batch-sise': 8 }));
     await expectUsageError(['serve', '--config', bad], /unknown option "max-batch-sise"/);
+    for (const key of ['__proto__', 'constructor', 'toString']) {
+      writeFileSync(bad, `{"${key}": 1}`);
+      await expectUsageError(['serve', '--config', bad], new RegExp(`unknown option "${key}"`));
+    }
     writeFileSync(bad, JSON.stringify({ port: '8081' }));
     await expectUsageError(['serve', '--config', bad], /"port" must be an integer/);
     writeFileSync(bad, '{ not json');
