@@ -46,6 +46,10 @@ class AskError extends Error {
   }
 }
 
+/** An ask as the thread writes it; MainThread.ask gives it its id. */
+type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
+type Ask = WithoutId<Extract<ThreadToMain, { id: number }>>;
+
 interface Pending {
   resolve(value: MainToThread): void;
   reject(err: AskError): void;
@@ -62,20 +66,16 @@ class MainThread {
     private readonly timeoutMs: number,
   ) {}
 
-  ask(message: ThreadToMain & { id: number }): Promise<MainToThread> {
+  ask(message: Ask): Promise<MainToThread> {
     return new Promise((resolve, reject) => {
-      const id = message.id;
+      const id = this.nextId++;
       const timer = setTimeout(() => {
         this.pending.delete(id);
         reject(new AskError(`the worker's main thread did not answer within ${this.timeoutMs} ms`, true));
       }, this.timeoutMs);
       this.pending.set(id, { resolve, reject, timer });
-      this.port.postMessage(message);
+      this.port.postMessage({ ...message, id } as ThreadToMain);
     });
-  }
-
-  newId(): number {
-    return this.nextId++;
   }
 
   answer(message: MainToThread & { id: number }): void {
@@ -100,8 +100,10 @@ class MainThread {
  * Shares one ask among the requests that wait for it: the first request asks at once; requests that arrive
  * while that ask is in flight wait for the next one, asked as soon as the first is answered.
  */
+type Waiter<T> = [resolve: (v: T) => void, reject: (e: AskError) => void];
+
 class Batcher<T> {
-  private waiting: Array<[(v: T) => void, (e: AskError) => void]> = [];
+  private waiting: Array<Waiter<T>> = [];
   private inflight = false;
 
   constructor(private readonly fetch: () => Promise<T>) {}
@@ -128,7 +130,7 @@ class Batcher<T> {
     );
   }
 
-  private settle(batch: Array<[(v: T) => void, (e: AskError) => void]>, fn: (w: [(v: T) => void, (e: AskError) => void]) => void): void {
+  private settle(batch: Array<Waiter<T>>, fn: (w: Waiter<T>) => void): void {
     this.inflight = false;
     for (const w of batch) fn(w);
     if (this.waiting.length > 0) this.flush();
@@ -179,7 +181,7 @@ export class MetricsHttpThread {
     this.auth = new Authenticator(config.auth);
     this.main = new MainThread(port, config.answerTimeoutMs);
     const render = (format: ExpositionFormat) => async (): Promise<Rendered> => {
-      const answer = (await this.main.ask({ type: 'render', id: this.main.newId(), format })) as { text: string; begunAtMs: number };
+      const answer = (await this.main.ask({ type: 'render', format })) as { text: string; begunAtMs: number };
       const r = new Rendered(Buffer.from(answer.text, 'utf8'), answer.begunAtMs);
       if (config.maxRenderAgeMs > 0) {
         const prev = this.newest[format];
@@ -188,7 +190,7 @@ export class MetricsHttpThread {
       return r;
     };
     this.renders = { prometheus: new Batcher(render('prometheus')), openmetrics: new Batcher(render('openmetrics')) };
-    this.healths = new Batcher(async () => ((await this.main.ask({ type: 'health', id: this.main.newId() })) as { body: HealthBody }).body);
+    this.healths = new Batcher(async () => ((await this.main.ask({ type: 'health' })) as { body: HealthBody }).body);
     this.server = http.createServer(serverOptions(config.limits), (req, res) => this.guard(req, res));
     applyLimits(this.server, config.limits);
     port.on('message', (m: MainToThread) => this.onMessage(m));
@@ -292,7 +294,7 @@ export class MetricsHttpThread {
 
   private extraRoute(req: http.IncomingMessage, res: http.ServerResponse, url: string, path: string, head: boolean): void {
     const request = { method: req.method ?? 'GET', url, path, headers: req.headers };
-    this.main.ask({ type: 'route', id: this.main.newId(), request }).then(
+    this.main.ask({ type: 'route', request }).then(
       (answer) => {
         const response = (answer as { response: RouteResponse | null }).response;
         if (response === null) sendText(res, 404, 'Not Found\n', head);

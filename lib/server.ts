@@ -15,6 +15,7 @@ import { register as globalRegistry, type Registry } from 'prom-client';
 import { InvalidArgumentError } from './errors.js';
 import { Authenticator, resolveLimits, type HttpAuthOptions, type HttpLimits, type ResolvedLimits } from './http-guard.js';
 import { renderRegistries, type ExpositionFormat } from './metrics/exposition.js';
+import { optInt } from './validate.js';
 import type { EndpointStatus, HealthBody, MainToThread, RouteRequest, RouteResponse, ThreadConfig, ThreadToMain } from './server-protocol.js';
 
 export { acceptsGzip } from './metrics/exposition.js';
@@ -129,16 +130,8 @@ export class MetricsServer {
       throw new InvalidArgumentError('extraRoutes must be a function');
     }
     this.extraRoutes = options.extraRoutes;
-    const timeout = options.answerTimeoutMs ?? DEFAULT_ANSWER_TIMEOUT_MS;
-    if (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout < 1 || timeout > 3_600_000) {
-      throw new InvalidArgumentError(`answerTimeoutMs must be an integer in [1, 3600000], got ${String(timeout)}`);
-    }
-    this.answerTimeoutMs = timeout;
-    const maxAge = options.maxRenderAgeMs ?? 0;
-    if (typeof maxAge !== 'number' || !Number.isInteger(maxAge) || maxAge < 0 || maxAge > 60_000) {
-      throw new InvalidArgumentError(`maxRenderAgeMs must be an integer in [0, 60000], got ${String(maxAge)}`);
-    }
-    this.maxRenderAgeMs = maxAge;
+    this.answerTimeoutMs = optInt(options.answerTimeoutMs, 'answerTimeoutMs', 1, 3_600_000) ?? DEFAULT_ANSWER_TIMEOUT_MS;
+    this.maxRenderAgeMs = optInt(options.maxRenderAgeMs, 'maxRenderAgeMs', 0, 60_000) ?? 0;
     this.limits = resolveLimits(options.limits, { maxBodyBytes: 16 * 1024, socketTimeoutMs: 60_000 });
     new Authenticator(options.auth); // validates here, where the caller can catch it; the thread builds its own
     this.auth = options.auth === undefined ? undefined : { ...options.auth };
@@ -208,10 +201,8 @@ export class MetricsServer {
       if (this.starting !== null) await this.starting.catch(() => undefined);
       thread.postMessage({ type: 'close' } satisfies MainToThread);
       const timer = setTimeout(() => void thread.terminate(), CLOSE_GRACE_MS);
-      await exited;
+      await exited; // its exit handler has cleared thread and bound
       clearTimeout(timer);
-      this.thread = null;
-      this.bound = null;
     })().finally(() => {
       this.closing = null;
     });
