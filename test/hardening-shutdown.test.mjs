@@ -121,7 +121,15 @@ test('SIGTERM to serve with 8 SSE streams and 4 plain requests open: every strea
   const readers = streams.map((r) => r.body.getReader());
   await Promise.all(readers.map((r) => r.read())); // every stream has started
   const plain = Array.from({ length: 4 }, () => post({}).then(async (r) => ({ status: r.status, json: await r.json() })));
-  await new Promise((r) => setTimeout(r, 100));
+  // Signal only once the worker has all 12 in flight: a request still connecting when the worker stops
+  // accepting would fail to connect, which is not what this test is about (a fixed wait lost that race
+  // under ASan).
+  for (let i = 0; ; i++) {
+    const text = await (await fetch(`${s.metrics}/metrics`)).text();
+    if (Number(/^dynamo_component_inflight_requests\{[^}]*dynamo_endpoint="generate"[^}]*\} (\d+)$/m.exec(text)?.[1]) === 12) break;
+    if (i === 500) throw new Error(`the worker never had the 12 requests in flight:\n${text}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
   const t0 = Date.now();
   s.child.kill('SIGTERM');
   const bodies = await Promise.all(readers.map(readAll));
