@@ -5,7 +5,8 @@
  */
 import { AsyncQueue } from './async-queue.js';
 import { BackendUnavailableError, EngineClosedError, ExecutorError, InvalidArgumentError, RequestFailedError, TrtllmMetricsError } from './errors.js';
-import { validateEngineOptions, validateGenerateRequest, type EngineOptions, type GenerateRequest } from './engine-options.js';
+import { validateEngineOptions, type EngineOptions } from './engine-options.js';
+import { validateGenerateRequest, type GenerateRequest } from './request-options.js';
 import {
   CHUNK_FLAG_ERROR,
   CHUNK_FLAG_FINAL,

@@ -51,3 +51,10 @@ export class AddonLoadError extends TrtllmMetricsError {
     super('ERR_TRTLLM_ADDON_LOAD', message, options);
   }
 }
+
+/** A bad command line, config file or environment variable of the CLI; the message is one line naming it (exit code 2). */
+export class UsageError extends TrtllmMetricsError {
+  constructor(message: string) {
+    super('ERR_TRTLLM_USAGE', message);
+  }
+}

@@ -5,62 +5,18 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, Server, ServerOptions } from 'node:http';
-import { InvalidArgumentError } from './errors.js';
+import { resolveTree } from './options/check.js';
+import type { OptionsOf } from './options/define.js';
+import { HTTP_AUTH, HTTP_LIMITS } from './options/server-table.js';
 
-export interface HttpLimits {
-  /** Request line + headers beyond this many bytes: Node answers 431 (default 16384). */
-  maxHeaderBytes?: number;
-  /** Request bodies beyond this many bytes: 413 (default: 1 MiB on the API, 16 KiB on the metrics server). */
-  maxBodyBytes?: number;
-  /** The request headers must arrive within this time, else 408 (default 20000 ms). */
-  headersTimeoutMs?: number;
-  /** The whole request (headers and body) must arrive within this time, else 408 (default 60000 ms; 0 = none). Not a limit on the response: a stream may run longer. */
-  requestTimeoutMs?: number;
-  /** An idle keep-alive connection is closed after this time (default 5000 ms). */
-  keepAliveTimeoutMs?: number;
-  /** Open connections beyond this are closed at once (default 2048; 0 = no cap). */
-  maxConnections?: number;
-  /** A socket with no traffic in either direction for this long is closed (default 0 = never; the metrics server uses 60000). */
-  socketTimeoutMs?: number;
-}
+/** Size limits, timeouts and the connection cap (lib/options/server-table.ts has each one's range, unit and default). */
+export type HttpLimits = OptionsOf<typeof HTTP_LIMITS>;
 
 export type ResolvedLimits = Required<HttpLimits>;
 
-export const DEFAULT_LIMITS: Readonly<Omit<ResolvedLimits, 'maxBodyBytes' | 'socketTimeoutMs'>> = Object.freeze({
-  maxHeaderBytes: 16 * 1024,
-  headersTimeoutMs: 20_000,
-  requestTimeoutMs: 60_000,
-  keepAliveTimeoutMs: 5_000,
-  maxConnections: 2048,
-});
-
-const LIMIT_KEYS: ReadonlyArray<[keyof HttpLimits, number, number]> = [
-  ['maxHeaderBytes', 1024, 1 << 24],
-  ['maxBodyBytes', 0, 1 << 30],
-  ['headersTimeoutMs', 1, 3_600_000],
-  ['requestTimeoutMs', 0, 3_600_000],
-  ['keepAliveTimeoutMs', 1, 3_600_000],
-  ['maxConnections', 0, 1 << 20],
-  ['socketTimeoutMs', 0, 3_600_000],
-];
-
-/** Validates `limits` and fills in the defaults (`maxBodyBytes` and `socketTimeoutMs` are per server). */
+/** Validates `limits` against the table and fills in the defaults (`maxBodyBytes` and `socketTimeoutMs` are per server). */
 export function resolveLimits(limits: HttpLimits | undefined, defaults: { maxBodyBytes: number; socketTimeoutMs: number }): ResolvedLimits {
-  if (limits !== undefined && (limits === null || typeof limits !== 'object' || Array.isArray(limits))) {
-    throw new InvalidArgumentError('limits must be an object');
-  }
-  const l = (limits ?? {}) as Record<string, unknown>;
-  for (const key of Object.keys(l)) {
-    if (!LIMIT_KEYS.some(([k]) => k === key)) throw new InvalidArgumentError(`limits.${key} is not a known limit`);
-  }
-  for (const [key, min, max] of LIMIT_KEYS) {
-    const v = l[key];
-    if (v === undefined) continue;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-      throw new InvalidArgumentError(`limits.${key} must be an integer in [${min}, ${max}], got ${String(v)}`);
-    }
-  }
-  const out: ResolvedLimits = { ...DEFAULT_LIMITS, ...defaults, ...(l as HttpLimits) } as ResolvedLimits;
+  const out = { ...defaults, ...resolveTree(HTTP_LIMITS, limits, { root: 'limits' }) } as ResolvedLimits;
   // Node requires headersTimeout <= requestTimeout when the latter is set.
   if (out.requestTimeoutMs > 0 && out.headersTimeoutMs > out.requestTimeoutMs) out.headersTimeoutMs = out.requestTimeoutMs;
   return out;
@@ -90,12 +46,8 @@ export function applyLimits(server: Server, limits: ResolvedLimits): void {
   // 408 and a closed connection (no body, no stack trace): no clientError listener on purpose.
 }
 
-export interface HttpAuthOptions {
-  /** Accept `Authorization: Bearer <token>`. */
-  token?: string;
-  /** Accept `Authorization: Basic base64(<user:password>)`; given as `user:password`. */
-  basic?: string;
-}
+/** Bearer token and/or basic-auth credentials (lib/options/server-table.ts). */
+export type HttpAuthOptions = OptionsOf<typeof HTTP_AUTH>;
 
 /**
  * Checks the Authorization header against the configured credentials (either kind is accepted when both are
@@ -106,19 +58,7 @@ export class Authenticator {
   private readonly basicDigest: Buffer | null;
 
   constructor(options: HttpAuthOptions | undefined) {
-    if (options !== undefined && (options === null || typeof options !== 'object' || Array.isArray(options))) {
-      throw new InvalidArgumentError('auth must be an object { token?, basic? }');
-    }
-    const o = options ?? {};
-    for (const key of Object.keys(o)) if (key !== 'token' && key !== 'basic') throw new InvalidArgumentError(`auth.${key} is not a known option (token, basic)`);
-    const token = o.token;
-    if (token !== undefined && (typeof token !== 'string' || !/^[\x21-\x7e]+$/.test(token))) {
-      throw new InvalidArgumentError('auth.token must be a non-empty string of visible ASCII characters');
-    }
-    const basic = o.basic;
-    if (basic !== undefined && (typeof basic !== 'string' || !/^[^:\r\n]+:[^\r\n]*$/.test(basic))) {
-      throw new InvalidArgumentError('auth.basic must be "user:password" (a non-empty user name, no colon in it)');
-    }
+    const { token, basic } = resolveTree(HTTP_AUTH, options, { root: 'auth' });
     this.tokenDigest = token !== undefined ? digest(token) : null;
     this.basicDigest = basic !== undefined ? digest(basic) : null;
   }

@@ -7,10 +7,9 @@ export type {
   KvCacheConfigOptions,
   SimOptions,
   BridgeOptions,
-  GenerateRequest,
-  SamplingOptions,
   CapacitySchedulerPolicy,
 } from './engine-options.js';
+export type { GenerateRequest, SamplingOptions } from './request-options.js';
 export * from './errors.js';
 export * from './records.js';
 export type * from './types.js';

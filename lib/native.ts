@@ -50,7 +50,7 @@ export interface NativeBatch {
   closed?: true;
 }
 
-/** Request fields as the addon reads them (validated in lib/engine-options.ts first). */
+/** Request fields as the addon reads them (validated in lib/request-options.ts first). */
 export interface NativeRequest {
   inputTokenIds: Int32Array | number[];
   maxTokens: number;

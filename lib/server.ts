@@ -15,16 +15,20 @@ import { register as globalRegistry, type Registry } from 'prom-client';
 import { InvalidArgumentError } from './errors.js';
 import { Authenticator, resolveLimits, type HttpAuthOptions, type HttpLimits, type ResolvedLimits } from './http-guard.js';
 import { renderRegistries, type ExpositionFormat } from './metrics/exposition.js';
-import { optInt } from './validate.js';
+import type { Static, TSchema } from '@sinclair/typebox';
+import { checkLeaf } from './options/check.js';
+import { valueFromText } from './options/command-line.js';
+import type { DefaultedLeaf } from './options/define.js';
+import { METRICS_SERVER_OPTIONS } from './options/server-table.js';
 import type { EndpointStatus, HealthBody, MainToThread, RouteRequest, RouteResponse, ThreadConfig, ThreadToMain } from './server-protocol.js';
 
 export { acceptsGzip } from './metrics/exposition.js';
 export type { EndpointStatus, HealthBody, RouteRequest, RouteResponse } from './server-protocol.js';
 
-export const DEFAULT_SYSTEM_PORT = 8081;
-export const DEFAULT_SYSTEM_HOST = '0.0.0.0';
+export const DEFAULT_SYSTEM_PORT = METRICS_SERVER_OPTIONS.port.meta.default;
+export const DEFAULT_SYSTEM_HOST = METRICS_SERVER_OPTIONS.host.meta.default;
 /** Default of MetricsServerOptions.answerTimeoutMs. */
-export const DEFAULT_ANSWER_TIMEOUT_MS = 10_000;
+export const DEFAULT_ANSWER_TIMEOUT_MS = METRICS_SERVER_OPTIONS.answerTimeoutMs.meta.default;
 
 /**
  * An extra route on the metrics port (e.g. lib/dashboard's GET /dashboard): called on the main thread for
@@ -101,10 +105,9 @@ export class MetricsServer {
   constructor(options: MetricsServerOptions = {}) {
     if (options === null || typeof options !== 'object') throw new InvalidArgumentError('options must be an object');
     const env = options.env ?? process.env;
-    this.port = resolvePort(options.port, env.DYN_SYSTEM_PORT);
-    const host = options.host ?? env.DYN_SYSTEM_HOST ?? DEFAULT_SYSTEM_HOST;
-    if (typeof host !== 'string' || host === '') throw new InvalidArgumentError('host must be a non-empty string');
-    this.host = host;
+    const M = METRICS_SERVER_OPTIONS;
+    this.port = fromOptionOrEnv(M.port, options.port, 'port', env);
+    this.host = fromOptionOrEnv(M.host, options.host, 'host', env);
     const reg = options.registry ?? globalRegistry;
     this.registries = Array.isArray(reg) ? [...(reg as readonly Registry[])] : [reg as Registry];
     for (const r of this.registries) {
@@ -130,8 +133,8 @@ export class MetricsServer {
       throw new InvalidArgumentError('extraRoutes must be a function');
     }
     this.extraRoutes = options.extraRoutes;
-    this.answerTimeoutMs = optInt(options.answerTimeoutMs, 'answerTimeoutMs', 1, 3_600_000) ?? DEFAULT_ANSWER_TIMEOUT_MS;
-    this.maxRenderAgeMs = optInt(options.maxRenderAgeMs, 'maxRenderAgeMs', 0, 60_000) ?? 0;
+    this.answerTimeoutMs = fromOptionOrEnv(M.answerTimeoutMs, options.answerTimeoutMs, 'answerTimeoutMs', env);
+    this.maxRenderAgeMs = fromOptionOrEnv(M.maxRenderAgeMs, options.maxRenderAgeMs, 'maxRenderAgeMs', env);
     this.limits = resolveLimits(options.limits, { maxBodyBytes: 16 * 1024, socketTimeoutMs: 60_000 });
     new Authenticator(options.auth); // validates here, where the caller can catch it; the thread builds its own
     this.auth = options.auth === undefined ? undefined : { ...options.auth };
@@ -270,20 +273,15 @@ function invalidRouteResponse(r: unknown): string | null {
   return null;
 }
 
-function resolvePort(option: number | undefined, env: string | undefined): number {
-  if (option !== undefined) {
-    if (typeof option !== 'number' || !Number.isInteger(option) || option < 0 || option > 65535) {
-      throw new InvalidArgumentError(`port must be an integer in 0..65535, got ${String(option)}`);
-    }
-    return option;
+/** An option given to the constructor, else its environment variable (DYN_SYSTEM_*) if it has one, else the table's default. */
+function fromOptionOrEnv<S extends TSchema>(leaf: DefaultedLeaf<S>, value: Static<S> | undefined, name: string, env: Readonly<Record<string, string | undefined>>): Static<S> {
+  if (value !== undefined) {
+    checkLeaf(leaf, value, name);
+    return value;
   }
-  if (env !== undefined && env.trim() !== '') {
-    const s = env.trim();
-    const n = /^[0-9]+$/.test(s) ? Number(s) : NaN;
-    if (!Number.isInteger(n) || n < 0 || n > 65535) {
-      throw new InvalidArgumentError(`DYN_SYSTEM_PORT must be an integer in 0..65535, got ${JSON.stringify(env)}`);
-    }
-    return n;
-  }
-  return DEFAULT_SYSTEM_PORT;
+  const text = leaf.meta.env !== undefined ? env[leaf.meta.env] : undefined;
+  if (text === undefined || text.trim() === '') return leaf.meta.default;
+  const parsed = valueFromText(leaf, text);
+  checkLeaf(leaf, parsed, leaf.meta.env!);
+  return parsed as Static<S>;
 }

@@ -5,7 +5,7 @@
  * TensorRT-LLM engine loads). shutdown() is graceful: see docs/worker.md.
  */
 import { Engine } from './engine.js';
-import { validateEngineOptions, type EngineOptions } from './engine-options.js';
+import { validateEngineOptions } from './engine-options.js';
 import { MetricsCollector, type MetricsProfile } from './metrics/collector.js';
 import { RuntimeMetrics } from './metrics/runtime-metrics.js';
 import type { ApiMetrics, RequestHandle } from './openai/server.js';
@@ -14,40 +14,23 @@ import { PerfMetricsStore } from './openai/perf-store.js';
 import { MetricsServer, type BoundAddress } from './server.js';
 import type { HttpAuthOptions, HttpLimits } from './http-guard.js';
 import { createDashboardHandler } from './dashboard/index.js';
-import { ByteTokenizer, type Tokenizer } from './tokenizer.js';
+import { ByteTokenizer, BYTE_VOCAB_SIZE, type Tokenizer } from './tokenizer.js';
+import { InvalidArgumentError, TrtllmMetricsError } from './errors.js';
+import { resolveTree } from './options/check.js';
+import type { OptionsOf, ResolvedOf } from './options/define.js';
+import { WORKER_OPTIONS } from './options/worker-table.js';
 
-export interface WorkerOptions {
-  engine: EngineOptions;
-  /** Listen address of both servers. */
-  host: string;
-  /** Metrics/health port (0 = any free port). */
-  metricsPort: number;
-  /** OpenAI API port (0 = any free port). */
-  httpPort: number;
-  metricsProfile?: MetricsProfile;
-  /** How long in-flight HTTP requests get to finish on shutdown before they are cancelled, ms (default 5000). */
-  shutdownGraceMs?: number;
-  /** Finished requests kept for GET /perf_metrics between two reads (default 1000; 0 = off). */
-  perfMetricsMaxRequests?: number;
-  /** Request body limit of the API, bytes (default 1 MiB). */
-  maxBodyBytes?: number;
-  /** Credentials both servers require (every route but the health probes); default none. */
-  auth?: HttpAuthOptions;
-  /** A scrape may be answered with a render begun at most this long before it arrived, ms (default 0: always fresh). */
-  metricsMaxAgeMs?: number;
-  /** Header size limit, timeouts and connection cap of both servers (lib/http-guard.ts); maxBodyBytes applies to the API. */
-  limits?: HttpLimits;
-  tokenizer?: Tokenizer;
-}
+/** The worker's options (lib/options/worker-table.ts), plus the tokenizer of the API. */
+export type WorkerOptions = OptionsOf<typeof WORKER_OPTIONS> & { tokenizer?: Tokenizer };
 
-/** A startup failure the CLI reports as one line with exit code 2. */
-export class WorkerStartError extends Error {
+/** A startup failure the CLI reports as one line with exit code 2; `reason` is the underlying code (e.g. EADDRINUSE). */
+export class WorkerStartError extends TrtllmMetricsError {
   constructor(
     message: string,
-    readonly code: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
   ) {
-    super(message);
-    this.name = 'WorkerStartError';
+    super('ERR_TRTLLM_WORKER_START', message, options);
   }
 }
 
@@ -98,34 +81,45 @@ export class Worker {
   private draining = false;
   private shutdownPromise: Promise<void> | undefined;
 
-  private constructor(private readonly options: WorkerOptions) {
-    const resolved = validateEngineOptions(options.engine);
-    this.modelName = resolved.modelName;
-    this.backend = resolved.backend;
-    this.graceMs = options.shutdownGraceMs ?? 5000;
-    this.collector = new MetricsCollector({ model_name: this.modelName }, { profile: options.metricsProfile ?? 'full' });
+  private readonly options: ResolvedOf<typeof WORKER_OPTIONS>;
+
+  private constructor(options: WorkerOptions) {
+    const { tokenizer, ...rest } = options;
+    const backend = rest.engine?.backend === 'trtllm' ? 'trtllm' : 'sim';
+    // serve's defaults: the worker is what `serve` runs (e.g. KV events on).
+    const o = resolveTree(WORKER_OPTIONS, rest, { root: 'options', command: 'serve', backend });
+    this.options = o;
+    const engine = validateEngineOptions(o.engine, 'serve', (path) => `options.engine.${path}`);
+    if (tokenizer === undefined && engine.backend === 'sim' && engine.native.sim.vocabSize < BYTE_VOCAB_SIZE) {
+      throw new InvalidArgumentError(`options.engine.sim.vocabSize (--vocab-size) must be >= ${BYTE_VOCAB_SIZE} for the byte tokenizer, got ${engine.native.sim.vocabSize}`);
+    }
+    this.modelName = engine.modelName;
+    this.backend = engine.backend;
+    this.graceMs = o.shutdownGraceMs;
+    this.collector = new MetricsCollector({ model_name: this.modelName }, { profile: o.metricsProfile });
     this.runtime = new RuntimeMetricsAdapter(this.collector, this.modelName);
-    this.perfStore = new PerfMetricsStore(options.perfMetricsMaxRequests ?? 1000);
+    this.perfStore = new PerfMetricsStore(o.perfMetricsMaxRequests);
+    // The metrics port keeps its own small body limit (its routes take no body).
+    const { maxBodyBytes, ...metricsLimits } = o.limits;
     this.metricsServer = new MetricsServer({
       registry: this.collector.registry,
-      host: options.host,
-      port: options.metricsPort,
+      host: o.host,
+      port: o.metricsPort,
       ready: () => !this.draining && this.engine !== null && this.engine.ready,
-      ...(options.auth !== undefined ? { auth: options.auth } : {}),
-      ...(options.limits !== undefined ? { limits: withoutBodyLimit(options.limits) } : {}),
+      auth: o.auth,
+      limits: metricsLimits,
       extraRoutes: createDashboardHandler({ collector: this.collector }),
-      ...(options.metricsMaxAgeMs !== undefined ? { maxRenderAgeMs: options.metricsMaxAgeMs } : {}),
+      maxRenderAgeMs: o.metricsMaxAgeMs,
     });
-    const apiOptions: ConstructorParameters<typeof ApiServer>[0] = {
-      tokenizer: options.tokenizer ?? new ByteTokenizer(),
+    this.apiServer = new ApiServer({
+      tokenizer: tokenizer ?? new ByteTokenizer(),
       modelName: this.modelName,
       metrics: this.runtime,
       perfStore: this.perfStore,
-    };
-    if (options.maxBodyBytes !== undefined) apiOptions.maxBodyBytes = options.maxBodyBytes;
-    if (options.auth !== undefined) apiOptions.auth = options.auth;
-    if (options.limits !== undefined) apiOptions.limits = options.limits;
-    this.apiServer = new ApiServer(apiOptions);
+      auth: o.auth,
+      limits: o.limits,
+      ...(maxBodyBytes !== undefined ? { maxBodyBytes } : {}),
+    });
   }
 
   get metricsAddress(): BoundAddress | null {
@@ -141,11 +135,11 @@ export class Worker {
     try {
       worker = new Worker(options);
     } catch (err) {
-      throw new WorkerStartError((err as Error).message, (err as { code?: string }).code ?? 'ERR_INVALID_OPTIONS');
+      throw new WorkerStartError((err as Error).message, (err as { code?: string }).code ?? 'ERR_INVALID_OPTIONS', { cause: err });
     }
     try {
       await worker.bind();
-      const engine = await Engine.create(options.engine);
+      const engine = await Engine.create(worker.options.engine);
       worker.engine = engine;
       worker.collector.attach(engine);
       engine.onRequestFinished(worker.perfStore.onRecords);
@@ -153,7 +147,7 @@ export class Worker {
     } catch (err) {
       await worker.stopAll();
       if (err instanceof WorkerStartError) throw err;
-      throw new WorkerStartError((err as Error).message, (err as { code?: string }).code ?? 'ERR_ENGINE_START');
+      throw new WorkerStartError((err as Error).message, (err as { code?: string }).code ?? 'ERR_ENGINE_START', { cause: err });
     }
     return worker;
   }
@@ -193,12 +187,6 @@ export class Worker {
     await this.metricsServer.close();
     if (this.engine) await this.engine.shutdown();
   }
-}
-
-/** The metrics server keeps its own small body limit (its routes take no body). */
-function withoutBodyLimit(limits: HttpLimits): HttpLimits {
-  const { maxBodyBytes: _ignored, ...rest } = limits;
-  return rest;
 }
 
 function listenError(err: unknown, what: string, host: string, port: number): WorkerStartError {

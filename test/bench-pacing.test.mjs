@@ -96,7 +96,7 @@ test('Engine: lockstep pauses after a finish until resumeSimClock(), visibly', a
 });
 
 test('pacing options and fields are validated and rejected for backend "trtllm"', () => {
-  assert.throws(() => validateEngineOptions({ sim: { lockstep: true } }), /sim.lockstep needs sim.virtualClock/);
+  assert.throws(() => validateEngineOptions({ sim: { lockstep: true } }), /options\.sim\.lockstep needs options\.sim\.virtualClock/);
   assert.throws(() => validateEngineOptions({ sim: { lockstep: 1, virtualClock: true } }), InvalidArgumentError);
   assert.throws(() => validateEngineOptions({ backend: 'trtllm', engineDir: '/tmp', sim: { lockstep: true, virtualClock: true } }), /applies only to backend "sim"/);
   // An Engine of backend trtllm cannot be built here; the checks run before the addon is touched.

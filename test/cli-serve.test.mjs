@@ -78,7 +78,8 @@ test('a missing engine directory, or trtllm without one: exit code 2', async () 
   await Promise.all([
     expectUsageError(['serve', '--backend', 'trtllm'], /--engine-dir/),
     expectUsageError(['serve', '--backend', 'trtllm', '--engine-dir', '/nonexistent/engine'], /\/nonexistent\/engine does not exist/),
-    expectUsageError(['serve', '--engine-dir', CLI], /is not a directory/),
+    expectUsageError(['serve', '--backend', 'trtllm', '--engine-dir', CLI], /is not a directory/),
+    expectUsageError(['serve', '--engine-dir', tmpdir()], /--engine-dir applies only to --backend trtllm/),
     expectUsageError(['serve', '--backend', 'trtllm', '--engine-dir', tmpdir(), '--speedup-ratio', '2'], /--speedup-ratio applies only to --backend sim/),
   ]);
 });

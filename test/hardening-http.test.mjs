@@ -23,8 +23,7 @@ async function startWorker({ sim = {}, ...extra } = {}) {
     metricsPort: 0,
     httpPort: 0,
     shutdownGraceMs: 100,
-    maxBodyBytes: 2048,
-    limits: LIMITS,
+    limits: { ...LIMITS, maxBodyBytes: 2048 },
     ...extra,
   });
   const addr = (u) => ({ host: '127.0.0.1', port: Number(new URL(u).port), url: u });

@@ -8,7 +8,8 @@ import { ClientResults } from './client-results.js';
 import { DatasetError, loadDataset, type Dataset } from './dataset.js';
 import { formatDistribution } from './distributions.js';
 import { formatReport } from './format.js';
-import { BenchUsageError, DEFAULTS, parseBenchArgs, usage, type BenchOptions } from './options.js';
+import { UsageError } from '../errors.js';
+import { DEFAULT_MODEL, parseBenchArgs, usage, type BenchOptions } from './options.js';
 import { renderPlot } from './plot.js';
 import { Progress } from './progress.js';
 import { buildReport, reportToJson, type BenchReport, type ReportConfig } from './report.js';
@@ -44,15 +45,15 @@ function reportConfig(o: BenchOptions, model: string): ReportConfig {
     prefix_share: o.prefixShare ?? null,
     stream: o.stream,
     virtual_clock: o.virtualClock,
-    speedup_ratio: o.speedupRatio ?? null,
+    speedup_ratio: o.engine.sim?.speedupRatio ?? null,
     engine:
       o.url !== undefined
         ? null
         : {
-            max_batch_size: o.maxBatchSize ?? null,
-            max_num_tokens: o.maxNumTokens ?? null,
-            kv_blocks: o.kvBlocks ?? null,
-            tokens_per_block: o.tokensPerBlock ?? null,
+            max_batch_size: o.engine.executorConfig?.maxBatchSize ?? null,
+            max_num_tokens: o.engine.executorConfig?.maxNumTokens ?? null,
+            kv_blocks: o.engine.sim?.numKvBlocks ?? null,
+            tokens_per_block: o.engine.sim?.tokensPerBlock ?? null,
           },
     metrics_url: o.metricsUrl ?? null,
     metrics_prefix: o.metricsPrefix,
@@ -71,7 +72,7 @@ export async function runBenchWithOptions(o: BenchOptions, io: RunBenchIo = {}):
     try {
       dataset = loadDataset(o.dataset);
     } catch (e) {
-      if (e instanceof DatasetError) throw new BenchUsageError(`--dataset: ${e.message}`);
+      if (e instanceof DatasetError) throw new UsageError(`--dataset: ${e.message}`);
       throw e;
     }
   }
@@ -98,17 +99,13 @@ export async function runBenchWithOptions(o: BenchOptions, io: RunBenchIo = {}):
   } else {
     target = new EngineTarget(
       {
-        model: o.model ?? DEFAULTS.model,
+        model: o.model ?? DEFAULT_MODEL,
         streaming: o.stream,
         virtualClock: o.virtualClock,
         // Closed loop on the virtual clock: the simulator waits for each replacement (lockstep).
         lockstep: o.virtualClock && o.concurrency < o.numRequests,
-        speedupRatio: o.speedupRatio,
         seed: o.seed,
-        maxBatchSize: o.maxBatchSize,
-        maxNumTokens: o.maxNumTokens,
-        kvBlocks: o.kvBlocks,
-        tokensPerBlock: o.tokensPerBlock,
+        engine: o.engine,
       },
       workload,
       results,
@@ -203,7 +200,7 @@ export async function runBench(argv: string[], io: RunBenchIo = {}): Promise<num
   try {
     o = parseBenchArgs(argv);
   } catch (e) {
-    if (e instanceof BenchUsageError) {
+    if (e instanceof UsageError) {
       err(`trtllm-metrics bench: ${e.message}\n`);
       return EXIT_USAGE;
     }
@@ -216,7 +213,7 @@ export async function runBench(argv: string[], io: RunBenchIo = {}): Promise<num
   try {
     return (await runBenchWithOptions(o, io)).code;
   } catch (e) {
-    if (e instanceof BenchUsageError) {
+    if (e instanceof UsageError) {
       err(`trtllm-metrics bench: ${e.message}\n`);
       return EXIT_USAGE;
     }

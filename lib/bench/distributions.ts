@@ -5,6 +5,7 @@
  * - `normal:MEAN:SD`  round(MEAN + SD * z) for a standard normal z, clamped to at least 1.
  * Every value is an integer >= 1.
  */
+import { InvalidArgumentError } from '../errors.js';
 import type { Rng } from './rng.js';
 
 export type LengthDistribution =
@@ -13,7 +14,7 @@ export type LengthDistribution =
   | { kind: 'normal'; mean: number; stddev: number };
 
 /** The reason a distribution spec was rejected (the caller names the flag). */
-export class DistributionSyntaxError extends Error {}
+export class DistributionSyntaxError extends InvalidArgumentError {}
 
 const MAX_LEN = 16_777_216;
 

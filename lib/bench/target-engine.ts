@@ -14,7 +14,8 @@
  * clock after each iteration in which a request finished until the runner has sent the replacements.
  */
 import { Engine, type FinishReason, type SimClockState } from '../engine.js';
-import type { EngineOptions, GenerateRequest } from '../engine-options.js';
+import type { EngineOptions } from '../engine-options.js';
+import type { GenerateRequest } from '../request-options.js';
 import { MetricsCollector } from '../metrics/collector.js';
 import { RecordField, REQUEST_RECORD_STRIDE, type RequestRecordBatch } from '../records.js';
 import type { ClientResults } from './client-results.js';
@@ -28,12 +29,9 @@ export interface EngineTargetOptions {
   virtualClock: boolean;
   /** Virtual clock, closed loop (--concurrency): the simulator's lockstep mode. */
   lockstep?: boolean;
-  speedupRatio?: number;
   seed: number;
-  maxBatchSize?: number;
-  maxNumTokens?: number;
-  kvBlocks?: number;
-  tokensPerBlock?: number;
+  /** Engine options of the command line (lib/options/engine-table.ts); the target adds its pacing and lengths. */
+  engine?: EngineOptions;
 }
 
 /** The finished_reason label of an engine FinishReason. */
@@ -70,7 +68,8 @@ export class EngineTarget implements Target, SimPacing {
     this.model = o.model;
     this.streaming = o.streaming;
     this.engineClock = o.virtualClock ? 'simulated' : 'steady';
-    const clock = o.virtualClock ? 'virtual clock' : `real clock${o.speedupRatio !== undefined ? `, speedup ${o.speedupRatio}x` : ''}`;
+    const speedup = o.engine?.sim?.speedupRatio;
+    const clock = o.virtualClock ? 'virtual clock' : `real clock${speedup !== undefined ? `, speedup ${speedup}x` : ''}`;
     this.lockstep = o.virtualClock && o.lockstep === true;
     const pacing = o.virtualClock ? (this.lockstep ? ', lockstep' : ', scheduled arrivals') : '';
     this.description = `in-process simulator (${clock}${pacing}, ${o.streaming ? 'streaming' : 'non-streaming'})`;
@@ -85,20 +84,16 @@ export class EngineTarget implements Target, SimPacing {
     let longest = 0;
     const w = this.workload;
     for (let i = 0; i < w.numRequests; i++) longest = Math.max(longest, w.inputLens[i]! + w.outputLens[i]!);
+    const given = o.engine ?? {};
     const sim: NonNullable<EngineOptions['sim']> = {
+      ...given.sim,
       virtualClock: o.virtualClock,
       outputLengthMode: 'maxTokens',
       seed: o.seed,
-      maxSeqLen: Math.max(DEFAULT_SIM_MAX_SEQ_LEN, longest),
+      maxSeqLen: Math.max(given.sim?.maxSeqLen ?? DEFAULT_SIM_MAX_SEQ_LEN, longest),
     };
     if (this.lockstep) sim.lockstep = true;
-    if (o.speedupRatio !== undefined) sim.speedupRatio = o.speedupRatio;
-    if (o.kvBlocks !== undefined) sim.numKvBlocks = o.kvBlocks;
-    if (o.tokensPerBlock !== undefined) sim.tokensPerBlock = o.tokensPerBlock;
-    const executorConfig: NonNullable<EngineOptions['executorConfig']> = { kvCacheConfig: { enableBlockReuse: true } };
-    if (o.maxBatchSize !== undefined) executorConfig.maxBatchSize = o.maxBatchSize;
-    if (o.maxNumTokens !== undefined) executorConfig.maxNumTokens = o.maxNumTokens;
-    return { modelName: o.model, sim, executorConfig, shutdownGraceMs: 1000 };
+    return { ...given, modelName: o.model, sim, shutdownGraceMs: 1000 };
   }
 
   async start(): Promise<void> {

@@ -8,6 +8,7 @@
  * --prefix-share F:T: round(F * N) requests, chosen with the seed, start with one shared prefix of T tokens
  * (a "system prompt") which is prepended to their own prompt: their prompt length is T + the drawn length.
  */
+import { InvalidArgumentError } from '../errors.js';
 import { ByteTokenizer } from '../tokenizer.js';
 import { poissonArrivals } from './arrivals.js';
 import type { Dataset } from './dataset.js';
@@ -21,6 +22,17 @@ export const TOKEN_ID_MAX = 30000;
 const PREFIX_ALPHABET = 'abcdefghijklmnopqrstuvwxyz     ';
 
 const STREAM = { input: 1, output: 2, arrivals: 3, prefixPick: 4, prefixTokens: 5, datasetOrder: 6, prompt: 7 } as const;
+
+/** Parses FRACTION:TOKENS (--prefix-share); throws InvalidArgumentError saying what is wrong. */
+export function parsePrefixShare(text: string): PrefixShare {
+  const m = /^\s*([0-9]*\.?[0-9]+(?:e-?\d+)?)\s*:\s*(\d+)\s*$/i.exec(text);
+  const fraction = m ? Number(m[1]) : Number.NaN;
+  const tokens = m ? Number(m[2]) : Number.NaN;
+  if (!m || !(fraction >= 0 && fraction <= 1) || !(tokens >= 1 && tokens <= 1_000_000)) {
+    throw new InvalidArgumentError(`must be FRACTION:TOKENS with FRACTION in [0, 1] and TOKENS >= 1, got ${JSON.stringify(text)}`);
+  }
+  return { fraction, tokens };
+}
 
 export interface PrefixShare {
   /** Share of the requests that start with the prefix, [0, 1]. */

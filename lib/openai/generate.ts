@@ -5,7 +5,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Engine, FinishReason, GenerationStream } from '../engine.js';
-import type { GenerateRequest, SamplingOptions } from '../engine-options.js';
+import type { GenerateRequest, SamplingOptions } from '../request-options.js';
 import type { Tokenizer } from '../tokenizer.js';
 import { renderChatPrompt } from './chat-template.js';
 import { fromEngineError, invalidValue, type ApiError } from './errors.js';

@@ -443,9 +443,8 @@ export async function httpWorker() {
     metricsPort: 0,
     httpPort: 0,
     shutdownGraceMs: 200,
-    maxBodyBytes: 64 * 1024,
     auth: { token: AUTH_TOKEN },
-    limits: { maxHeaderBytes: 8192, headersTimeoutMs: 2000, requestTimeoutMs: 4000, keepAliveTimeoutMs: 1000, maxConnections: 256 },
+    limits: { maxBodyBytes: 64 * 1024, maxHeaderBytes: 8192, headersTimeoutMs: 2000, requestTimeoutMs: 4000, keepAliveTimeoutMs: 1000, maxConnections: 256 },
   });
   const api = new URL(worker.apiAddress.url);
   const metrics = new URL(worker.metricsAddress.url);

@@ -1,0 +1,324 @@
+/**
+ * The engine's options: one row per option (type, range, unit, default, backend, flag, what it sets).
+ * Engine.create, `serve`, `bench`, the config file and docs/options.md all read this table. The C++ side
+ * (native/napi) only converts types; it does not restate these ranges.
+ */
+import { Type } from '@sinclair/typebox';
+import { group, HOUR_MS, int, nonEmpty, num, oneOf, opt, positive } from './define.js';
+
+const SERVE = ['serve'] as const;
+const SERVE_BENCH = ['serve', 'bench'] as const;
+
+const kvCacheConfig = group('tensorrt_llm::executor::KvCacheConfig', {
+  enableBlockReuse: opt(Type.Boolean(), {
+    help: 'reuse cached prefix blocks across requests (--no-enable-block-reuse turns it off)',
+    default: true,
+    maps: 'KvCacheConfig::setEnableBlockReuse',
+    flag: 'enable-block-reuse',
+    commands: SERVE,
+    section: 'Executor',
+  }),
+  maxTokens: opt(int(1), {
+    help: 'KV-cache capacity; the simulator makes maxTokens / tokensPerBlock blocks of it',
+    unit: 'tokens',
+    defaultText: "the engine's (TensorRT-LLM) or sim.numKvBlocks (simulator)",
+    maps: 'KvCacheConfig::setMaxTokens',
+  }),
+  freeGpuMemoryFraction: opt(positive(1), {
+    help: 'share of free GPU memory for the KV cache (the simulator accepts and reports it)',
+    default: 0.9,
+    maps: 'KvCacheConfig::setFreeGpuMemoryFraction',
+    flag: 'free-gpu-memory-fraction',
+    commands: SERVE,
+    arg: 'F',
+    section: 'Executor',
+  }),
+  eventBufferMaxSize: opt(int(0), {
+    help: 'KV-cache events the executor buffers; 0 = no KV events',
+    unit: 'events',
+    default: 0,
+    commandDefault: { serve: 1024 },
+    maps: 'KvCacheConfig::setEventBufferMaxSize',
+    flag: 'event-buffer-size',
+    commands: SERVE,
+    section: 'Executor',
+  }),
+});
+
+const executorConfig = group('tensorrt_llm::executor::ExecutorConfig', {
+  maxBatchSize: opt(int(1), {
+    help: 'requests in one iteration',
+    unit: 'requests',
+    defaultText: "256 on the simulator, the engine's on TensorRT-LLM",
+    maps: 'ExecutorConfig::setMaxBatchSize',
+    flag: 'max-batch-size',
+    commands: SERVE_BENCH,
+    section: 'Executor',
+  }),
+  maxNumTokens: opt(int(1), {
+    help: 'token budget of one iteration (context + generation tokens)',
+    unit: 'tokens',
+    defaultText: "8192 on the simulator, the engine's on TensorRT-LLM",
+    maps: 'ExecutorConfig::setMaxNumTokens',
+    flag: 'max-num-tokens',
+    commands: SERVE_BENCH,
+    section: 'Executor',
+  }),
+  maxQueueSize: opt(int(1), {
+    help: 'waiting requests beyond which enqueue fails (ERR_TRTLLM_EXECUTOR; the API answers 503)',
+    unit: 'requests',
+    defaultText: 'unbounded',
+    maps: 'ExecutorConfig::setMaxQueueSize',
+    flag: 'max-queue-size',
+    commands: SERVE,
+    section: 'Executor',
+  }),
+  iterStatsMaxIterations: opt(int(0), {
+    help: 'iteration stats the executor keeps between two reads',
+    unit: 'iterations',
+    default: 1000,
+    maps: 'ExecutorConfig::setIterStatsMaxIterations',
+    flag: 'iter-stats-max-iterations',
+    commands: SERVE,
+    section: 'Executor',
+  }),
+  requestStatsMaxIterations: opt(int(0), {
+    help: 'iterations of per-request stats the executor keeps; 0 = off',
+    unit: 'iterations',
+    default: 0,
+    maps: 'ExecutorConfig::setRequestStatsMaxIterations',
+  }),
+  enableChunkedContext: opt(Type.Boolean(), {
+    help: 'split long prompts over iterations within maxNumTokens',
+    defaultText: "on in the simulator, the engine's on TensorRT-LLM",
+    maps: 'ExecutorConfig::setEnableChunkedContext',
+  }),
+  capacitySchedulerPolicy: opt(oneOf('GUARANTEED_NO_EVICT', 'MAX_UTILIZATION'), {
+    help: 'admission policy: reserve every block a request can need, or admit greedily and pause on pressure',
+    default: 'GUARANTEED_NO_EVICT',
+    maps: 'SchedulerConfig(CapacitySchedulerPolicy)',
+    flag: 'capacity-scheduler-policy',
+    commands: SERVE,
+    arg: 'POLICY',
+    section: 'Executor',
+  }),
+  kvCacheConfig,
+});
+
+const timing = group('the simulator\'s timing model (REFERENCE.md section 5), ms of modelled GPU time', {
+  prefillA: opt(num(-1e12, 1e12), { help: 'prefill ms = A * N^2 + B * N + C for N new tokens in the iteration: A', default: 4.209989e-7, maps: 'SimConfig::prefillA' }),
+  prefillB: opt(num(-1e12, 1e12), { help: 'prefill: B', default: 1.518344e-2, maps: 'SimConfig::prefillB' }),
+  prefillC: opt(num(-1e12, 1e12), { help: 'prefill: C', unit: 'ms', default: 16.50142, maps: 'SimConfig::prefillC' }),
+  decodeD2: opt(num(-1e12, 1e12), { help: 'decode ms = max(min, D2 * x^2 + D1 * x + D0), x = active KV tokens / capacity: D2', default: -25.74, maps: 'SimConfig::decodeD2' }),
+  decodeD1: opt(num(-1e12, 1e12), { help: 'decode: D1', default: 54.01, maps: 'SimConfig::decodeD1' }),
+  decodeD0: opt(num(-1e12, 1e12), { help: 'decode: D0', unit: 'ms', default: 5.74, maps: 'SimConfig::decodeD0' }),
+  decodeMinMs: opt(num(0, 1e12), { help: 'decode: the floor', unit: 'ms', default: 1, maps: 'SimConfig::decodeMinMs' }),
+});
+
+const sim = group(
+  "the simulator's own knobs (docs/simulator.md)",
+  {
+    tokensPerBlock: opt(int(1, 65536), {
+      help: 'tokens per KV-cache block (an engine has its own)',
+      unit: 'tokens',
+      default: 32,
+      maps: 'SimConfig::tokensPerBlock',
+      flag: 'tokens-per-block',
+      commands: SERVE_BENCH,
+      section: 'Simulator',
+    }),
+    numKvBlocks: opt(int(1), {
+      help: 'KV-cache blocks when kvCacheConfig.maxTokens is unset',
+      unit: 'blocks',
+      default: 4096,
+      maps: 'SimConfig::numKvBlocks',
+      flag: 'kv-blocks',
+      commands: SERVE_BENCH,
+      section: 'Simulator',
+    }),
+    maxSeqLen: opt(int(2), {
+      help: 'limit on prompt + maxTokens; longer requests fail',
+      unit: 'tokens',
+      default: 8192,
+      maps: 'SimConfig::maxSeqLen',
+      flag: 'max-seq-len',
+      commands: SERVE,
+      section: 'Simulator',
+    }),
+    vocabSize: opt(int(2), {
+      help: 'simulated vocabulary (the byte tokenizer of serve needs at least its 259 ids)',
+      unit: 'tokens',
+      default: 32000,
+      maps: 'SimConfig::vocabSize',
+      flag: 'vocab-size',
+      commands: SERVE,
+      section: 'Simulator',
+    }),
+    outputLengthMode: opt(oneOf('endIdGeometric', 'maxTokens'), {
+      help: 'endIdGeometric: a request with an end id ends after ~meanOutputTokens; maxTokens: always run to max_tokens',
+      default: 'endIdGeometric',
+      maps: 'SimConfig::outputLengthMode',
+      flag: 'output-length-mode',
+      commands: SERVE,
+      arg: 'MODE',
+      section: 'Simulator',
+    }),
+    meanOutputTokens: opt(num(1, 1e9), {
+      help: 'mean output length before the end id (endIdGeometric)',
+      unit: 'tokens',
+      default: 128,
+      maps: 'SimConfig::meanOutputTokens',
+      flag: 'mean-output-tokens',
+      commands: SERVE,
+      section: 'Simulator',
+    }),
+    seed: opt(int(0, Number.MAX_SAFE_INTEGER), {
+      help: 'base seed of the simulated token stream (bench: its --seed sets it)',
+      default: 0,
+      maps: 'SimConfig::seed',
+      flag: 'seed',
+      commands: SERVE,
+      section: 'Simulator',
+    }),
+    speedupRatio: opt(positive(1e9), {
+      help: 'modelled latencies are divided by X',
+      default: 1,
+      maps: 'SimConfig::speedupRatio',
+      flag: 'speedup-ratio',
+      commands: SERVE_BENCH,
+      arg: 'X',
+      section: 'Simulator',
+    }),
+    virtualClock: opt(Type.Boolean(), {
+      help: 'advance a virtual clock by the modelled latency instead of sleeping (as fast as the CPU allows)',
+      default: false,
+      maps: 'SimConfig::virtualClock',
+      flag: 'virtual-clock',
+      commands: SERVE_BENCH,
+      section: 'Simulator',
+    }),
+    lockstep: opt(Type.Boolean(), {
+      help: 'closed-loop pacing (needs virtualClock): after an iteration in which a request finished, hold the clock until resumeSimClock()',
+      default: false,
+      maps: 'SimConfig::lockstep',
+    }),
+    modelSizeBytes: opt(num(0, Number.MAX_SAFE_INTEGER), {
+      help: 'simulated weights, reported as GPU memory in the iteration stats',
+      unit: 'bytes',
+      default: 16 * 2 ** 30,
+      maps: 'SimConfig::modelSizeBytes',
+    }),
+    kvBytesPerBlock: opt(num(0, Number.MAX_SAFE_INTEGER), {
+      help: 'simulated bytes of one KV block (GPU memory in the stats, kvCacheSize of a request)',
+      unit: 'bytes',
+      default: 4 * 2 ** 20,
+      maps: 'SimConfig::kvBytesPerBlock',
+    }),
+    specDraftLength: opt(int(0, 64), {
+      help: 'draft tokens per step of simulated speculative decoding; 0 = off',
+      unit: 'tokens',
+      default: 0,
+      maps: 'SimConfig::specDraftLength',
+    }),
+    specAcceptanceProbability: opt(num(0, 1), {
+      help: 'probability that a draft token is accepted, given the previous one was',
+      default: 0.7,
+      maps: 'SimConfig::specAcceptanceProbability',
+    }),
+    timing,
+  },
+  { backend: 'sim' },
+);
+
+const bridge = group('the bridge between the executor and JS (docs/bridge.md)', {
+  // The rings are allocated up front (a record slot costs ~576 bytes), so the maxima keep a typo from taking
+  // the machine's memory: 1M records is ~600 MB.
+  responseQueueCapacity: opt(int(1, 1 << 20), {
+    help: 'token chunks queued for JS; when full the response pump waits (chunks are never dropped)',
+    unit: 'chunks',
+    default: 65536,
+    maps: 'BridgeOptions::responseQueueCapacity',
+  }),
+  recordQueueCapacity: opt(int(1, 1 << 20), {
+    help: 'finished-request records queued for JS; when full the oldest are dropped and counted',
+    unit: 'records',
+    default: 65536,
+    maps: 'BridgeOptions::recordQueueCapacity',
+  }),
+  statsQueueCapacity: opt(int(1, 1 << 16), {
+    help: 'iteration stats queued for JS (drop-oldest, counted)',
+    unit: 'iterations',
+    default: 4096,
+    maps: 'BridgeOptions::statsQueueCapacity',
+  }),
+  eventQueueCapacity: opt(int(1, 1 << 20), {
+    help: 'KV events queued for JS (drop-oldest, counted)',
+    unit: 'events',
+    default: 65536,
+    maps: 'BridgeOptions::eventQueueCapacity',
+  }),
+  statsIntervalMs: opt(int(1, HOUR_MS), {
+    help: 'how often iteration stats are read from the executor',
+    unit: 'ms',
+    default: 100,
+    maps: 'BridgeOptions::statsInterval',
+  }),
+  responsePollMs: opt(int(1, 1000), {
+    help: "timeout of the response pump's awaitResponses(); responses wake it at once, the timeout only bounds how long shutdown waits for it",
+    unit: 'ms',
+    default: 20,
+    maps: 'BridgeOptions::responsePollTimeout',
+  }),
+  eventPollMs: opt(int(1, 1000), {
+    help: "timeout of the event pump's getLatestEvents() (bounded for the same reason)",
+    unit: 'ms',
+    default: 50,
+    maps: 'BridgeOptions::eventPollTimeout',
+  }),
+});
+
+export const ENGINE_OPTIONS = {
+  backend: opt(oneOf('sim', 'trtllm'), {
+    help: 'sim: the embedded simulator; trtllm: a TensorRT-LLM engine (built when TRTLLM_ROOT was set at install)',
+    default: 'sim',
+    flag: 'backend',
+    commands: SERVE,
+    arg: 'sim|trtllm',
+    section: 'Server',
+  }),
+  modelName: opt(nonEmpty(), {
+    help: 'served model name (the model_name label)',
+    defaultText: 'sim-llama, or the engine directory\'s name',
+    flag: 'model',
+    commands: SERVE,
+    arg: 'NAME',
+    section: 'Server',
+  }),
+  engineDir: opt(nonEmpty(), {
+    help: 'TensorRT-LLM engine directory (required with backend trtllm)',
+    backend: 'trtllm',
+    maps: 'Executor(engineDir, ...)',
+    flag: 'engine-dir',
+    commands: SERVE,
+    arg: 'DIR',
+    section: 'Server',
+  }),
+  executorConfig,
+  sim,
+  bridge,
+  shutdownGraceMs: opt(int(0, HOUR_MS), {
+    help: 'on Engine.shutdown(), time in-flight requests get to finish after being cancelled',
+    unit: 'ms',
+    default: 2000,
+  }),
+  latestStatsCapacity: opt(int(1, 1 << 24), {
+    help: 'iteration stats kept for getLatestIterationStats() between calls (oldest dropped)',
+    unit: 'iterations',
+    default: 1000,
+  }),
+  latestEventsCapacity: opt(int(1, 1 << 24), {
+    help: 'KV events kept for getLatestKvCacheEvents() between calls (oldest dropped)',
+    unit: 'events',
+    default: 100_000,
+  }),
+};

@@ -1,0 +1,56 @@
+/**
+ * The worker's options (`trtllm-metrics serve`, lib/worker.ts): the engine's table, both servers' shared
+ * limits and credentials, and what only the worker has. Flags and --config keys come from the leaves.
+ */
+import { ENGINE_OPTIONS } from './engine-table.js';
+import { group, HOUR_MS, int, nonEmpty, oneOf, opt } from './define.js';
+import { HTTP_AUTH, HTTP_LIMITS, METRICS_SERVER_OPTIONS } from './server-table.js';
+
+const SERVE = ['serve'] as const;
+
+export const WORKER_OPTIONS = {
+  engine: group('the engine (lib/options/engine-table.ts)', ENGINE_OPTIONS),
+  host: opt(nonEmpty(), {
+    help: 'listen address of both ports (0.0.0.0 for all interfaces)',
+    default: '127.0.0.1',
+    flag: 'host',
+    commands: SERVE,
+    arg: 'ADDR',
+    section: 'Server',
+  }),
+  metricsPort: METRICS_SERVER_OPTIONS.port,
+  httpPort: opt(int(0, 65535), {
+    help: 'OpenAI API port; 0 = any free port',
+    default: 8000,
+    flag: 'http-port',
+    commands: SERVE,
+    section: 'Server',
+  }),
+  shutdownGraceMs: opt(int(0, HOUR_MS), {
+    help: 'on SIGINT/SIGTERM, time in-flight HTTP requests get before they are cancelled',
+    unit: 'ms',
+    default: 5000,
+    flag: 'shutdown-grace-ms',
+    commands: SERVE,
+    section: 'Server',
+  }),
+  perfMetricsMaxRequests: opt(int(0, 1_000_000), {
+    help: 'finished requests kept for GET /perf_metrics between two reads; 0 = off',
+    unit: 'requests',
+    default: 1000,
+    flag: 'perf-metrics-max-requests',
+    commands: SERVE,
+    section: 'Server',
+  }),
+  metricsProfile: opt(oneOf('full', 'basic'), {
+    help: 'full: the extended trtllm_ set; basic: the five seed metrics',
+    default: 'full',
+    flag: 'metrics-profile',
+    commands: SERVE,
+    arg: 'full|basic',
+    section: 'Metrics',
+  }),
+  metricsMaxAgeMs: METRICS_SERVER_OPTIONS.maxRenderAgeMs,
+  limits: group('HTTP limits of both ports (maxBodyBytes: the API)', HTTP_LIMITS),
+  auth: group('credentials both ports require (not /health, /live)', HTTP_AUTH),
+};
