@@ -58,3 +58,10 @@ export class UsageError extends TrtllmMetricsError {
     super('ERR_TRTLLM_USAGE', message);
   }
 }
+
+/** A feature needs an optional package that is not installed (e.g. vega-lite for `bench --plot`); the message says how to install it. */
+export class OptionalDependencyError extends TrtllmMetricsError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_TRTLLM_OPTIONAL_DEPENDENCY', message, options);
+  }
+}

@@ -14,6 +14,7 @@
 import http from 'node:http';
 import { parentPort, workerData } from 'node:worker_threads';
 import { gzipSync } from 'node:zlib';
+import { TrtllmMetricsError } from './errors.js';
 import { applyLimits, Authenticator, declaredLength, discardBody, serverOptions } from './http-guard.js';
 import { acceptsGzip, negotiateFormat, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, type ExpositionFormat } from './metrics/exposition.js';
 import type { HealthBody, MainToThread, RouteResponse, ThreadConfig, ThreadToMain } from './server-protocol.js';
@@ -37,12 +38,13 @@ class Rendered {
 }
 
 /** An answer the main thread did not give in time, or gave as a failure. */
-class AskError extends Error {
+/** The main thread did not answer a scrape or probe (in time, or at all): answered 503. */
+class AskError extends TrtllmMetricsError {
   constructor(
     message: string,
     readonly timedOut: boolean,
   ) {
-    super(message);
+    super('ERR_TRTLLM_METRICS_SERVER_UNANSWERED', message);
   }
 }
 

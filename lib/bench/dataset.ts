@@ -10,6 +10,7 @@
  * Blank lines are ignored. Anything else is an error naming the line.
  */
 import { readFileSync } from 'node:fs';
+import { TrtllmMetricsError } from '../errors.js';
 import { ByteTokenizer } from '../tokenizer.js';
 
 export interface DatasetEntry {
@@ -30,7 +31,12 @@ export interface Dataset {
   hasText: boolean;
 }
 
-export class DatasetError extends Error {}
+/** A --dataset file that cannot be read or parsed; the message names the file and line. */
+export class DatasetError extends TrtllmMetricsError {
+  constructor(message: string) {
+    super('ERR_TRTLLM_BENCH_DATASET', message);
+  }
+}
 
 const tokenizer = new ByteTokenizer();
 

@@ -4,6 +4,7 @@
  * series the way `sum by (le) (...)` would. Used for the histogram_quantile comparison, for --url targets'
  * --metrics-url scrapes, and by the tests that check --metrics-out against --dump-records.
  */
+import { TrtllmMetricsError } from '../errors.js';
 import type { Bucket } from './histogram-quantile.js';
 
 export interface Sample {
@@ -12,7 +13,11 @@ export interface Sample {
   value: number;
 }
 
-export class ExpositionParseError extends Error {}
+export class ExpositionParseError extends TrtllmMetricsError {
+  constructor(message: string) {
+    super('ERR_TRTLLM_EXPOSITION_PARSE', message);
+  }
+}
 
 function parseValue(text: string, line: number): number {
   switch (text) {

@@ -4,7 +4,11 @@
  * series, described as a Vega-Lite spec and rendered to SVG headless by Vega (no browser, no canvas).
  * vega and vega-lite are ES modules, loaded on demand only when a plot is asked for.
  */
+import { importOptional } from '../optional-dependency.js';
 import { percentileSorted, sortedCopy } from './percentiles.js';
+
+/** Optional peer dependencies the plot needs (package.json peerDependenciesMeta). */
+const PLOT_PACKAGES = ['vega', 'vega-lite'] as const;
 import type { BenchReport, Distributions } from './report.js';
 
 /** Points per CDF line (evenly spaced quantiles). */
@@ -105,8 +109,9 @@ interface VegaLiteModule {
 
 /** Renders the figure to an SVG string. */
 export async function renderPlot(report: BenchReport, d: Distributions): Promise<string> {
-  const vega = (await import('vega')) as unknown as VegaModule;
-  const vl = (await import('vega-lite')) as unknown as VegaLiteModule;
+  const feature = 'bench --plot';
+  const vega = await importOptional<VegaModule>('vega', PLOT_PACKAGES, feature);
+  const vl = await importOptional<VegaLiteModule>('vega-lite', PLOT_PACKAGES, feature);
   const compiled = vl.compile(plotSpec(report, d)).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
   try {

@@ -11,6 +11,7 @@
  * drained on every read) during the run; --metrics-url scrapes a Prometheus exposition before and after the
  * run, and the histograms' increase gives the histogram_quantile comparison.
  */
+import { TrtllmMetricsError } from '../errors.js';
 import type { ClientResults } from './client-results.js';
 import { RecordStore, storeFromPerfEntries } from './engine-records.js';
 import { sseData } from './sse.js';
@@ -33,7 +34,11 @@ export interface HttpTargetOptions {
 }
 
 /** A failure reaching the server at all (the run cannot start): exit code 1 with this message. */
-export class TargetUnavailableError extends Error {}
+export class TargetUnavailableError extends TrtllmMetricsError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_TRTLLM_BENCH_TARGET_UNAVAILABLE', message, options);
+  }
+}
 
 const PERF_POLL_MS = 500;
 

@@ -11,6 +11,8 @@
  *   /dashboard/assets/uplot.min.css      uPlot's stylesheet
  */
 import { readFileSync } from 'node:fs';
+import { OptionalDependencyError } from '../errors.js';
+import { resolveOptional } from '../optional-dependency.js';
 import type { Registry } from 'prom-client';
 import type { MetricsCollector } from '../metrics/collector.js';
 import { DashboardSampler } from './data.js';
@@ -49,10 +51,21 @@ const assetCache = new Map<string, Buffer>();
 function asset(name: string): Buffer {
   let body = assetCache.get(name);
   if (body === undefined) {
-    body = readFileSync(require.resolve(ASSETS[name].file));
+    body = readFileSync(resolveOptional(ASSETS[name].file, ['uplot'], 'the live dashboard (/dashboard)'));
     assetCache.set(name, body);
   }
   return body;
+}
+
+/** Why the page cannot work (an optional package is missing), or undefined. */
+function missingAssets(): string | undefined {
+  try {
+    for (const name of Object.keys(ASSETS)) asset(name);
+    return undefined;
+  } catch (err) {
+    if (err instanceof OptionalDependencyError) return err.message;
+    throw err;
+  }
 }
 
 export function createDashboardHandler(options: DashboardOptions): DashboardHandler {
@@ -79,6 +92,8 @@ export function createDashboardHandler(options: DashboardOptions): DashboardHand
       return reply(405, 'text/plain; charset=utf-8', 'Method Not Allowed\n', { Allow: 'GET, HEAD' });
     }
     if (sub === '') {
+      const problem = missingAssets();
+      if (problem !== undefined) return reply(503, 'text/plain; charset=utf-8', `${problem}\n`);
       page ??= renderPage({ pollMs: sampler.pollMs, windowSeconds: sampler.windowSeconds });
       return reply(200, 'text/html; charset=utf-8', page);
     }
@@ -100,7 +115,8 @@ export function createDashboardHandler(options: DashboardOptions): DashboardHand
     try {
       return reply(200, ASSETS[name].type, asset(name), { 'Cache-Control': 'public, max-age=3600' });
     } catch (err) {
-      return reply(500, 'text/plain; charset=utf-8', `asset unavailable: ${(err as Error).message}\n`);
+      const status = err instanceof OptionalDependencyError ? 503 : 500;
+      return reply(status, 'text/plain; charset=utf-8', `asset unavailable: ${(err as Error).message}\n`);
     }
   };
   return Object.assign(handler, { sampler });

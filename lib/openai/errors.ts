@@ -3,28 +3,28 @@
  * Every error the API port answers is an ApiError; `errorType` is the error_type label it counts under in
  * dynamo_component_errors_total (docs/worker.md).
  */
-import { EngineClosedError, ExecutorError, InvalidArgumentError, RequestFailedError } from '../errors.js';
+import { EngineClosedError, ExecutorError, InvalidArgumentError, RequestFailedError, TrtllmMetricsError } from '../errors.js';
 
 export interface OpenAIErrorBody {
   error: { message: string; type: string; param: string | null; code: string | null };
 }
 
-export class ApiError extends Error {
+/** An HTTP error answer of the API port (code ERR_TRTLLM_API); `openaiCode` is the body's `code` field. */
+export class ApiError extends TrtllmMetricsError {
   constructor(
     readonly status: number,
     message: string,
     readonly type: string,
     readonly param: string | null = null,
-    readonly code: string | null = null,
+    readonly openaiCode: string | null = null,
     /** The error_type label of dynamo_component_errors_total. */
     readonly errorType = 'invalid_message',
   ) {
-    super(message);
-    this.name = 'ApiError';
+    super('ERR_TRTLLM_API', message);
   }
 
   toJSON(): OpenAIErrorBody {
-    return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
+    return { error: { message: this.message, type: this.type, param: this.param, code: this.openaiCode } };
   }
 }
 
