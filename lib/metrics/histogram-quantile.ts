@@ -1,19 +1,31 @@
 /**
- * What Prometheus' `histogram_quantile(q, ...)` returns for a classic histogram (cumulative `_bucket`
- * series with `le` labels), so a benchmark can show the quantiles a dashboard would display next to the
- * exact values. The rules, as Prometheus applies them (promql/quantile.go, bucketQuantile):
- * - q NaN -> NaN; q < 0 -> -Inf; q > 1 -> +Inf;
- * - buckets are sorted by upper bound; buckets with the same bound are merged (their counts added);
- * - the highest bound must be +Inf, else NaN;
- * - counts that differ from the previous bucket's by a relative 1e-12 or less are set equal to it (float
- *   noise), then any decrease is raised to the running maximum (a monotonic envelope);
- * - fewer than 2 buckets, or 0 observations (the +Inf bucket's count), -> NaN;
- * - rank = q * observations; the chosen bucket is the first, among all but the +Inf bucket, whose cumulative
- *   count is >= rank; if there is none the quantile falls in the +Inf bucket and the result is the
- *   upper bound of the second-highest bucket;
- * - in the lowest bucket, if its upper bound is <= 0 that bound is the result; otherwise its lower bound is 0;
- * - otherwise: lower + (upper - lower) * (rank - count below) / (count in the bucket): linear interpolation
- *   inside the bucket (0 / 0 is NaN, e.g. q = 0 with an empty lowest bucket).
+ * The one `histogram_quantile` of the package: what Prometheus' `histogram_quantile(q, ...)` returns for a
+ * classic histogram (cumulative `_bucket` series with `le` labels). The bench compares it with exact
+ * percentiles, the dashboard charts it, and the tests check it against Prometheus and promtool.
+ *
+ * The rules are those of Prometheus' promql/quantile.go (`BucketQuantile` and its helpers, current
+ * releases), in this order:
+ *
+ * 1. q is NaN -> NaN; q < 0 -> -Inf; q > 1 -> +Inf (whatever the buckets).
+ * 2. No buckets -> NaN. Buckets are sorted by upper bound; the highest must be +Inf, else NaN.
+ * 3. Buckets with the same upper bound are merged, their counts added.
+ * 4. Monotonicity fix, one pass from the lowest bucket, against the last count accepted (`prev`):
+ *    a count equal to it is kept; a count within a relative 1e-12 of it (`|a - b| / (|a| + |b|) < 1e-12`,
+ *    Prometheus' `almost.Equal`; against 0 only a difference below 1e-12 of the smallest normal float)
+ *    is float noise and is set to it, in either direction; a lower count is raised to it; a higher count
+ *    is accepted. Prometheus releases before the small-delta rule (2.42, which Debian ships and the
+ *    tests run) differ only for counts within that 1e-12.
+ * 5. Fewer than 2 buckets -> NaN; 0 observations (the +Inf bucket's count) -> NaN.
+ * 6. rank = q * observations; the bucket is the first of all but the +Inf bucket whose count is >= rank
+ *    (Go's sort.Search, a binary search, as Prometheus does).
+ * 7. The rank is in the +Inf bucket -> the upper bound of the highest finite bucket.
+ * 8. The rank is in the lowest bucket and its upper bound is <= 0 -> that bound.
+ * 9. Otherwise linear interpolation inside the bucket: lower + (upper - lower) * (rank - count below) /
+ *    (count in the bucket), where the lowest bucket's lower bound is 0. A bucket holding nothing gives
+ *    0 / 0 = NaN (q = 0 with an empty lowest bucket).
+ *
+ * Buckets may be given as `{ upperBound, count }` objects (any order) or as two columns `{ bounds, counts }`
+ * (what the dashboard keeps). The input is not modified.
  */
 
 export interface Bucket {
@@ -23,14 +35,41 @@ export interface Bucket {
   count: number;
 }
 
-const PRECISION_TOLERANCE = 1e-12;
+/** Cumulative buckets as two aligned columns: `bounds[i]` and its cumulative count `counts[i]`. */
+export interface BucketColumns {
+  readonly bounds: readonly number[];
+  readonly counts: readonly number[];
+}
 
-export function histogramQuantile(q: number, input: readonly Bucket[]): number {
+/** Relative difference below which two successive bucket counts are the same count (Prometheus' smallDeltaTolerance). */
+export const SMALL_DELTA_TOLERANCE = 1e-12;
+
+/** The smallest positive normal float64. */
+const MIN_NORMAL = 2.2250738585072014e-308;
+
+/** Prometheus' almost.Equal: a and b differ by less than epsilon times their magnitude. */
+function almostEqual(a: number, b: number, epsilon: number): boolean {
+  if (Number.isNaN(a) && Number.isNaN(b)) return true;
+  if (a === b) return true;
+  const absSum = Math.abs(a) + Math.abs(b);
+  const diff = Math.abs(a - b);
+  if (a === 0 || b === 0 || absSum < MIN_NORMAL) return diff < epsilon * MIN_NORMAL;
+  return diff / Math.min(absSum, Number.MAX_VALUE) < epsilon;
+}
+
+export function histogramQuantile(q: number, input: readonly Bucket[] | BucketColumns): number {
   if (Number.isNaN(q)) return Number.NaN;
   if (q < 0) return -Infinity;
   if (q > 1) return Infinity;
-  if (input.length === 0) return Number.NaN;
-  const sorted = input.map((b) => ({ upperBound: b.upperBound, count: b.count })).sort((a, b) => a.upperBound - b.upperBound);
+  let sorted: Bucket[];
+  if (Array.isArray(input)) {
+    sorted = (input as readonly Bucket[]).map((b) => ({ upperBound: b.upperBound, count: b.count }));
+  } else {
+    const { bounds, counts } = input as BucketColumns;
+    sorted = bounds.map((upperBound, i) => ({ upperBound, count: counts[i]! }));
+  }
+  if (sorted.length === 0) return Number.NaN;
+  sorted.sort((a, b) => (a.upperBound < b.upperBound ? -1 : a.upperBound > b.upperBound ? 1 : 0));
   if (sorted[sorted.length - 1]!.upperBound !== Infinity) return Number.NaN;
 
   // Merge equal bounds.
@@ -40,29 +79,29 @@ export function histogramQuantile(q: number, input: readonly Bucket[]): number {
     if (last !== undefined && last.upperBound === b.upperBound) last.count += b.count;
     else buckets.push(b);
   }
-  // Float noise first, then the monotonic envelope.
+  // Monotonic, ignoring float noise (prev: the last count accepted).
   let prev = buckets[0]!.count;
   for (let i = 1; i < buckets.length; i++) {
     const cur = buckets[i]!.count;
-    const delta = Math.abs(cur - prev);
-    if (delta === 0) continue;
-    if (delta / cur <= PRECISION_TOLERANCE) buckets[i]!.count = prev;
+    if (cur === prev) continue;
+    if (almostEqual(prev, cur, SMALL_DELTA_TOLERANCE) || cur < prev) buckets[i]!.count = prev;
     else prev = cur;
-  }
-  let max = buckets[0]!.count;
-  for (let i = 1; i < buckets.length; i++) {
-    if (buckets[i]!.count > max) max = buckets[i]!.count;
-    else buckets[i]!.count = max;
   }
 
   if (buckets.length < 2) return Number.NaN;
   const observations = buckets[buckets.length - 1]!.count;
   if (observations === 0) return Number.NaN;
   let rank = q * observations;
-  let b = 0;
-  const finite = buckets.length - 1;
-  while (b < finite && !(buckets[b]!.count >= rank)) b++;
-  if (b === finite) return buckets[finite - 1]!.upperBound;
+  // sort.Search(len - 1, count >= rank): the smallest index for which the predicate holds (binary search).
+  let lo = 0;
+  let hi = buckets.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (!(buckets[mid]!.count >= rank)) lo = mid + 1;
+    else hi = mid;
+  }
+  const b = lo;
+  if (b === buckets.length - 1) return buckets[b - 1]!.upperBound;
   if (b === 0 && buckets[0]!.upperBound <= 0) return buckets[0]!.upperBound;
   let start = 0;
   const end = buckets[b]!.upperBound;
