@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 const { Engine, MetricsCollector, MetricsServer } = require('../dist/index.js');
 const { histogramQuantile } = require('../dist/metrics/histogram-quantile.js');
+const { histogramFromSamples, parseExposition } = require('../dist/metrics/exposition-parse.js');
 
 const PROMETHEUS = '/usr/bin/prometheus';
 
@@ -81,7 +82,7 @@ test('Prometheus scrapes the endpoint and computes the expected count and TTFT q
 
   // The expected quantile, from the buckets we serve right now (nothing changes any more).
   const text = await (await fetch(`${addr.url}/metrics`)).text();
-  const buckets = [...text.matchAll(/^trtllm_time_to_first_token_seconds_bucket\{[^}]*le="([^"]+)"[^}]*\} (\S+)$/gm)].map((m) => ({ upperBound: m[1] === '+Inf' ? Infinity : Number(m[1]), count: Number(m[2]) }));
+  const { buckets } = histogramFromSamples(parseExposition(text), 'trtllm_time_to_first_token_seconds');
   assert.ok(buckets.length >= 20);
   // promtool's linter accepts the exposition of a loaded engine.
   const lint = spawnSync('/usr/bin/promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });

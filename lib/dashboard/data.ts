@@ -8,6 +8,7 @@
  */
 import type { Registry } from 'prom-client';
 import type { MetricsCollector } from '../metrics/collector.js';
+import { parseSampleValue } from '../metrics/exposition-parse.js';
 import { histogramQuantile } from '../metrics/histogram-quantile.js';
 
 /**
@@ -275,7 +276,7 @@ function buckets(vals: SeriesValue[]): Buckets | null {
   if (vals.length === 0) return null;
   const pairs = vals.map((v) => {
     const le = v.labels.le;
-    const bound = le === '+Inf' || le === Infinity ? Infinity : Number(le);
+    const bound = typeof le === 'number' ? le : parseSampleValue(le);
     return [bound, v.value] as const;
   });
   pairs.sort((a, b) => a[0] - b[0]);
