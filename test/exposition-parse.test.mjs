@@ -4,30 +4,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
+import { recordBatch } from './helpers/metrics-fixtures.mjs';
 
 const require = createRequire(import.meta.url);
 const { parseExposition, parseExpositionText, parseSampleValue, ExpositionParseError } = require('../dist/metrics/exposition-parse.js');
 const { MetricsCollector } = require('../dist/metrics/collector.js');
 const { RuntimeMetrics } = require('../dist/metrics/runtime-metrics.js');
 const { renderRegistries } = require('../dist/metrics/exposition.js');
-const { RecordField: F, REQUEST_RECORD_STRIDE: STRIDE } = require('../dist/records.js');
 
 function loadedCollector() {
   const c = new MetricsCollector({ model_name: 'm "q" \\ \n x' });
-  const data = new Float64Array(2 * STRIDE);
-  for (let i = 0; i < 2; i++) {
-    const o = i * STRIDE;
-    data[o + F.ENQUEUE_TIME_NS] = 1e9;
-    data[o + F.FIRST_SCHEDULED_TIME_NS] = 1.5e9;
-    data[o + F.FIRST_TOKEN_TIME_NS] = 2e9 + i * 1e8;
-    data[o + F.LAST_TOKEN_TIME_NS] = 4e9;
-    data[o + F.OUTPUT_TOKENS] = 5;
-    data[o + F.PROMPT_TOKENS] = 10;
-    data[o + F.NUM_SEQUENCES] = 1;
-    data[o + F.FINISH_REASON] = 3;
-    data[o + F.FLAGS] = 2;
-  }
-  c.logRequestRecords({ data, count: 2, epochNs: 0n });
+  const row = { enqueue: 1e9, scheduled: 1.5e9, lastToken: 4e9, output: 5, prompt: 10, reason: 3 };
+  c.logRequestRecords(recordBatch([{ ...row, firstToken: 2e9 }, { ...row, firstToken: 2.1e9 }]));
   new RuntimeMetrics({ registry: c.registry, model: 'm' }).startRequest().end();
   return c;
 }

@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
+import { recordBatch } from './helpers/metrics-fixtures.mjs';
 
 const require = createRequire(import.meta.url);
 const T = require('../dist/request-timings.js');
@@ -79,15 +80,8 @@ test('extended = false leaves prefill and inference out (the basic profile)', ()
 });
 
 test('recordTimings reads a row in nanoseconds; isErrorRecord; recordSeconds', () => {
-  const d = new Float64Array(2 * STRIDE);
+  const { data: d } = recordBatch([{}, { enqueue: 1e9, arrival: 1.5e9, scheduled: 2e9, firstToken: 3e9, lastToken: 7e9, output: 5 }]);
   const o = STRIDE;
-  d[o + F.ENQUEUE_TIME_NS] = 1e9;
-  d[o + F.ARRIVAL_TIME_NS] = 1.5e9;
-  d[o + F.FIRST_SCHEDULED_TIME_NS] = 2e9;
-  d[o + F.FIRST_TOKEN_TIME_NS] = 3e9;
-  d[o + F.LAST_TOKEN_TIME_NS] = 7e9;
-  d[o + F.OUTPUT_TOKENS] = 5;
-  d[o + F.NUM_SEQUENCES] = 1;
   const t = newTimings();
   recordTimings(t, d, o, true, true);
   assert.deepEqual([...t], [2, 6, 1, 1, 1, 4, 5]);
