@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 const { histogramQuantile, SMALL_DELTA_TOLERANCE } = require('../dist/metrics/histogram-quantile.js');
 const dashboard = require('../dist/dashboard/index.js');
+const { parseSampleValue } = require('../dist/metrics/exposition-parse.js');
 
 const PROMTOOL = process.env.PROMTOOL ?? '/usr/bin/promtool';
 
@@ -53,8 +54,7 @@ const CASES = [
   ['a delta above the tolerance is a real count', 0.500003, [['0.1', 10], ['0.5', 10.0001], ['1', 20], ['+Inf', 20]], 0.1 + 0.4 * ((20 * 0.500003 - 10) / (10.0001 - 10))],
 ];
 
-const le = (s) => (s === '+Inf' ? Infinity : Number(s));
-const asObjects = (pairs) => pairs.map(([b, count]) => ({ upperBound: le(b), count }));
+const asObjects = (pairs) => pairs.map(([b, count]) => ({ upperBound: parseSampleValue(b), count }));
 const same = (got, want, what) => {
   if (Number.isNaN(want)) assert.ok(Number.isNaN(got), `${what}: got ${got}, want NaN`);
   else if (!Number.isFinite(want)) assert.equal(got, want, what);

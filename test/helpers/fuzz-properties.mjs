@@ -16,7 +16,7 @@ const { InvalidArgumentError, TrtllmMetricsError, RequestFailedError, EngineClos
 const { MetricsCollector } = require('../../dist/metrics/collector.js');
 const { renderRegistries } = require('../../dist/metrics/exposition.js');
 const { REQUEST_RECORD_STRIDE } = require('../../dist/records.js');
-const { parseExpositionText } = require('../../dist/metrics/exposition-parse.js');
+const { parseExpositionText, parseSampleValue } = require('../../dist/metrics/exposition-parse.js');
 const { Worker } = require('../../dist/worker.js');
 
 export const PROMTOOL = process.env.PROMTOOL ?? '/usr/bin/promtool';
@@ -123,7 +123,7 @@ export function assertSaneExposition(text, previous) {
       const { le, ...rest } = s.labels;
       const series = `${family}${JSON.stringify(rest)}`;
       if (!histos.has(series)) histos.set(series, []);
-      histos.get(series).push({ le: le === '+Inf' ? Infinity : Number(le), value: s.value });
+      histos.get(series).push({ le: parseSampleValue(le), value: s.value });
     }
     if (type === 'histogram' && s.name.endsWith('_count')) {
       const series = `${family}${JSON.stringify(s.labels)}`;
