@@ -19,38 +19,17 @@ import {
   type NativeEngineInfo,
   type NativeSimClockState,
 } from './native.js';
-import { RecordField, REQUEST_RECORD_STRIDE, type RequestRecordBatch } from './records.js';
+import { REQUEST_RECORD_STRIDE, type RequestRecordBatch } from './records.js';
+import { perfMetricsFromRecord, type RequestPerfMetrics } from './request-timings.js';
 import type { BridgeCounters, IterationStats, KvCacheEvent, MetricsSource } from './types.js';
+
+// Defined in lib/request-timings.ts (the one copy of the per-record conversions); re-exported here, where
+// they lived before, for compatibility.
+export { perfMetricsFromRecord, type RequestPerfMetrics };
 
 /** TensorRT-LLM's FinishReason, by name. */
 export type FinishReason = 'not_finished' | 'end_id' | 'stop_words' | 'length' | 'timed_out' | 'cancelled';
 const FINISH_REASONS: readonly FinishReason[] = ['not_finished', 'end_id', 'stop_words', 'length', 'timed_out', 'cancelled'];
-
-/** RequestPerfMetrics. Times are seconds on the steady clock (the clock of process.hrtime); 0 = never set. */
-export interface RequestPerfMetrics {
-  timingMetrics: {
-    /** When generate() enqueued the request (our stamp; the executor's arrival may be later), or its simArrivalTimeNs. */
-    enqueueTime: number;
-    arrivalTime: number;
-    firstScheduledTime: number;
-    firstTokenTime: number;
-    lastTokenTime: number;
-    kvCacheTransferStart: number;
-    kvCacheTransferEnd: number;
-  };
-  kvCacheMetrics: {
-    numTotalAllocatedBlocks: number;
-    numNewAllocatedBlocks: number;
-    numReusedBlocks: number;
-    numMissedBlocks: number;
-    kvCacheHitRate: number;
-  };
-  speculativeDecoding: { acceptanceRate: number; totalAcceptedDraftTokens: number; totalDraftTokens: number };
-  firstIter: number | null;
-  lastIter: number | null;
-  /** Prompt tokens served from the KV cache. */
-  cachedTokens: number;
-}
 
 export interface GenerateChunk {
   requestId: number;
@@ -70,45 +49,6 @@ export interface GenerateResult {
   tokens: Int32Array;
   finishReason: FinishReason;
   perfMetrics?: RequestPerfMetrics;
-}
-
-/** Converts one record row (at `offset`) into RequestPerfMetrics. */
-export function perfMetricsFromRecord(data: Float64Array, offset: number, epochNs: bigint): RequestPerfMetrics {
-  const epochS = Number(epochNs) / 1e9;
-  const t = (field: number): number => {
-    const v = data[offset + field]!;
-    return v === 0 ? 0 : epochS + v / 1e9;
-  };
-  const iter = (field: number): number | null => {
-    const v = data[offset + field]!;
-    return v < 0 ? null : v;
-  };
-  return {
-    timingMetrics: {
-      enqueueTime: t(RecordField.ENQUEUE_TIME_NS),
-      arrivalTime: t(RecordField.ARRIVAL_TIME_NS),
-      firstScheduledTime: t(RecordField.FIRST_SCHEDULED_TIME_NS),
-      firstTokenTime: t(RecordField.FIRST_TOKEN_TIME_NS),
-      lastTokenTime: t(RecordField.LAST_TOKEN_TIME_NS),
-      kvCacheTransferStart: t(RecordField.KV_TRANSFER_START_NS),
-      kvCacheTransferEnd: t(RecordField.KV_TRANSFER_END_NS),
-    },
-    kvCacheMetrics: {
-      numTotalAllocatedBlocks: data[offset + RecordField.KV_TOTAL_ALLOCATED_BLOCKS]!,
-      numNewAllocatedBlocks: data[offset + RecordField.KV_NEW_ALLOCATED_BLOCKS]!,
-      numReusedBlocks: data[offset + RecordField.KV_REUSED_BLOCKS]!,
-      numMissedBlocks: data[offset + RecordField.KV_MISSED_BLOCKS]!,
-      kvCacheHitRate: data[offset + RecordField.KV_HIT_RATE]!,
-    },
-    speculativeDecoding: {
-      acceptanceRate: data[offset + RecordField.SPEC_ACCEPTANCE_RATE]!,
-      totalAcceptedDraftTokens: data[offset + RecordField.SPEC_ACCEPTED_DRAFT_TOKENS]!,
-      totalDraftTokens: data[offset + RecordField.SPEC_DRAFT_TOKENS]!,
-    },
-    firstIter: iter(RecordField.FIRST_ITER),
-    lastIter: iter(RecordField.LAST_ITER),
-    cachedTokens: data[offset + RecordField.CACHED_TOKENS]!,
-  };
 }
 
 /** The simulator's clock and its hold (docs/simulator.md "Pacing"). Times: ns in the units of record timestamps. */

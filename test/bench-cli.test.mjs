@@ -10,7 +10,7 @@ import { join } from 'node:path';
 const require = createRequire(import.meta.url);
 const Ajv = require('ajv');
 const { runBench } = require('../dist/bench/cli.js');
-const { parseExposition, histogramFromSamples, sumSamples } = require('../dist/bench/exposition-parse.js');
+const { parseExposition, histogramFromSamples, sumSamples } = require('../dist/metrics/exposition-parse.js');
 const { Worker } = require('../dist/worker.js');
 
 const schema = JSON.parse(readFileSync(new URL('../docs/bench-report.schema.json', import.meta.url), 'utf8'));

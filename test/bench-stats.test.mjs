@@ -6,8 +6,8 @@ import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 const { percentile, percentileSorted, summarize } = require('../dist/bench/percentiles.js');
-const { histogramQuantile, bucketize, cumulativeBuckets } = require('../dist/bench/histogram-quantile.js');
-const { parseExposition, histogramFromSamples, histogramDelta, sumSamples } = require('../dist/bench/exposition-parse.js');
+const { histogramQuantile, bucketize, cumulativeBuckets } = require('../dist/metrics/histogram-quantile.js');
+const { parseExposition, histogramFromSamples, histogramDelta, sumSamples } = require('../dist/metrics/exposition-parse.js');
 
 const close = (a, b, eps = 1e-12) => assert.ok(Math.abs(a - b) <= eps * Math.max(1, Math.abs(b)), `${a} != ${b}`);
 

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { dashboard as generated } from '../observability/build-dashboard.mjs';
+import { parseExpositionText } from '../dist/metrics/exposition-parse.js';
 import { iterationStats } from './helpers/metrics-fixtures.mjs';
 import { post, scrape, startWorker } from './helpers/worker-fixtures.mjs';
 
@@ -187,20 +188,13 @@ describe('the expressions against a real exposition', () => {
       { event_id: 1_000_003, data: { type: 'updated', block_hash: 1n, cache_level: null, priority: { type: 'event_diff', old_value: 35, new_value: 50 } }, window_size: 4096 },
     ]);
     text = await scrape(w.metrics);
-    let family = null;
-    for (const line of text.split('\n')) {
-      if (line.startsWith('# TYPE ')) {
-        family = line.split(' ')[2];
-        families.set(family, new Set());
-        continue;
+    for (const family of parseExpositionText(text, { strict: true }).families) {
+      families.set(family.name, new Set(family.samples.map((x) => x.name)));
+      for (const x of family.samples) {
+        const labels = labelsBySample.get(x.name) ?? new Set();
+        for (const k of Object.keys(x.labels)) labels.add(k);
+        labelsBySample.set(x.name, labels);
       }
-      if (line === '' || line.startsWith('#')) continue;
-      const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? /.exec(line);
-      assert.ok(m, line);
-      families.get(family)?.add(m[1]);
-      const labels = labelsBySample.get(m[1]) ?? new Set();
-      for (const [, k] of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="/g)) labels.add(k);
-      labelsBySample.set(m[1], labels);
     }
   });
   after(() => w?.stop());

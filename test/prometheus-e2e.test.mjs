@@ -11,6 +11,8 @@ import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 const { Engine, MetricsCollector, MetricsServer } = require('../dist/index.js');
+const { histogramQuantile } = require('../dist/metrics/histogram-quantile.js');
+const { histogramFromSamples, parseExposition } = require('../dist/metrics/exposition-parse.js');
 
 const PROMETHEUS = '/usr/bin/prometheus';
 
@@ -30,24 +32,6 @@ async function query(base, expr) {
   const body = await res.json();
   assert.equal(body.status, 'success', JSON.stringify(body));
   return body.data.result;
-}
-
-/** Prometheus' histogram_quantile over cumulative (le, count) pairs, for the expected value. */
-function histogramQuantile(q, buckets) {
-  const sorted = [...buckets].sort((a, b) => a.le - b.le);
-  const total = sorted.at(-1).count;
-  const rank = q * total;
-  let prevLe = 0;
-  let prevCount = 0;
-  for (const b of sorted) {
-    if (b.count >= rank) {
-      if (b.le === Infinity) return prevLe;
-      return prevLe + (b.le - prevLe) * ((rank - prevCount) / (b.count - prevCount));
-    }
-    prevLe = b.le;
-    prevCount = b.count;
-  }
-  return NaN;
 }
 
 test('Prometheus scrapes the endpoint and computes the expected count and TTFT quantile', { timeout: 90_000 }, async (t) => {
@@ -98,7 +82,7 @@ test('Prometheus scrapes the endpoint and computes the expected count and TTFT q
 
   // The expected quantile, from the buckets we serve right now (nothing changes any more).
   const text = await (await fetch(`${addr.url}/metrics`)).text();
-  const buckets = [...text.matchAll(/^trtllm_time_to_first_token_seconds_bucket\{[^}]*le="([^"]+)"[^}]*\} (\S+)$/gm)].map((m) => ({ le: m[1] === '+Inf' ? Infinity : Number(m[1]), count: Number(m[2]) }));
+  const { buckets } = histogramFromSamples(parseExposition(text), 'trtllm_time_to_first_token_seconds');
   assert.ok(buckets.length >= 20);
   // promtool's linter accepts the exposition of a loaded engine.
   const lint = spawnSync('/usr/bin/promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });

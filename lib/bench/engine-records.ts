@@ -1,8 +1,8 @@
 /**
  * The engine side of a run: every finished-request record (lib/records.ts rows), copied raw as the engine
  * delivers them (one Float64Array, no object per request), and what is computed from them: the values the
- * metrics layer records (same formulas and skip rules as lib/metrics/request-metrics.ts, so the exact
- * quantiles and the Prometheus histograms describe the same observations) and the --dump-records lines.
+ * metrics layer records (computed by the same code, lib/request-timings.ts, so the exact quantiles and the
+ * Prometheus histograms describe the same observations) and the --dump-records lines.
  *
  * Arrival: the earlier of our enqueue stamp and the executor's arrivalTime (among those set), as the
  * metrics layer uses it (REFERENCE.md section 1).
@@ -10,7 +10,6 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import {
   effectiveArrival,
-  ERROR_FINISH_CODE,
   FINISHED_REASON_LABELS,
   RECORD_FLAG_ERROR,
   RECORD_FLAG_HAS_PERF,
@@ -18,7 +17,11 @@ import {
   REQUEST_RECORD_STRIDE as STRIDE,
   type RequestRecordBatch,
 } from '../records.js';
+import { isErrorRecord, newTimings, recordSeconds, recordTimings, Timing } from '../request-timings.js';
 import { FloatList } from './float-list.js';
+
+/** The Timing slots of the engine table (the metrics layer's values: lib/request-timings.ts). */
+const REPORTED = [Timing.TTFT, Timing.E2E, Timing.QUEUE, Timing.TPOT, Timing.PREFILL, Timing.DECODE] as const;
 
 export interface EngineValues {
   /** Successful requests (not errors). */
@@ -73,12 +76,10 @@ export class RecordStore {
   /** The values of every successful record (seconds; the engine's clock). */
   values(): EngineValues {
     const d = this.rows;
-    const ttft = new FloatList(this.count);
-    const tpot = new FloatList(this.count);
-    const e2e = new FloatList(this.count);
-    const queue = new FloatList(this.count);
-    const prefill = new FloatList(this.count);
-    const decode = new FloatList(this.count);
+    // The values of each Timing slot the report uses (inference is not reported), indexed by slot.
+    const lists: FloatList[] = [];
+    for (const slot of REPORTED) lists[slot] = new FloatList(this.count);
+    const t = newTimings();
     const epochS = Number(this.epochNs) / 1e9;
     let requests = 0;
     let errors = 0;
@@ -92,7 +93,7 @@ export class RecordStore {
     for (let o = 0, end = this.count * STRIDE; o < end; o += STRIDE) {
       const flags = d[o + F.FLAGS]!;
       const code = d[o + F.FINISH_REASON]!;
-      if ((flags & RECORD_FLAG_ERROR) !== 0 || code === ERROR_FINISH_CODE) {
+      if (isErrorRecord(flags, code)) {
         errors++;
         continue;
       }
@@ -109,49 +110,26 @@ export class RecordStore {
       kv.reusedBlocks += d[o + F.KV_REUSED_BLOCKS]!;
       kv.missedBlocks += d[o + F.KV_MISSED_BLOCKS]!;
       const arrival = effectiveArrival(d[o + F.ENQUEUE_TIME_NS]!, d[o + F.ARRIVAL_TIME_NS]!);
-      const sched = d[o + F.FIRST_SCHEDULED_TIME_NS]!;
-      const first = d[o + F.FIRST_TOKEN_TIME_NS]!;
       const last = d[o + F.LAST_TOKEN_TIME_NS]!;
-      if (arrival !== 0) {
-        if (arrival < minArrival) minArrival = arrival;
-        if (first !== 0) {
-          const v = (first - arrival) / 1e9;
-          if (v > 0) ttft.push(v);
-        }
-        if (last !== 0) {
-          const v = (last - arrival) / 1e9;
-          if (v > 0) e2e.push(v);
-        }
-        if (sched !== 0) {
-          const v = (sched - arrival) / 1e9;
-          if (v >= 0) queue.push(v);
-        }
-      }
+      if (arrival !== 0 && arrival < minArrival) minArrival = arrival;
       if (last !== 0 && last > maxLast) maxLast = last;
-      if (first !== 0 && last !== 0) {
-        const dec = (last - first) / 1e9;
-        if (out > 1 && d[o + F.NUM_SEQUENCES]! === 1) {
-          const v = dec / (out - 1);
-          if (v > 0) tpot.push(v);
-        }
-        if (dec > 0) decode.push(dec);
-      }
-      if (sched !== 0 && first !== 0) {
-        const v = (first - sched) / 1e9;
-        if (v > 0) prefill.push(v);
+      recordTimings(t, d, o, true, true);
+      for (const slot of REPORTED) {
+        const v = t[slot]!;
+        if (v === v) lists[slot]!.push(v);
       }
     }
     return {
       requests,
       errors,
-      ttft: ttft.view(),
-      tpot: tpot.view(),
-      e2e: e2e.view(),
-      queue: queue.view(),
-      prefill: prefill.view(),
-      decode: decode.view(),
-      firstArrival: minArrival === Infinity ? Number.NaN : epochS + minArrival / 1e9,
-      lastToken: maxLast === -Infinity ? Number.NaN : epochS + maxLast / 1e9,
+      ttft: lists[Timing.TTFT]!.view(),
+      tpot: lists[Timing.TPOT]!.view(),
+      e2e: lists[Timing.E2E]!.view(),
+      queue: lists[Timing.QUEUE]!.view(),
+      prefill: lists[Timing.PREFILL]!.view(),
+      decode: lists[Timing.DECODE]!.view(),
+      firstArrival: minArrival === Infinity ? Number.NaN : recordSeconds(minArrival, epochS),
+      lastToken: maxLast === -Infinity ? Number.NaN : recordSeconds(maxLast, epochS),
       inputTokens,
       outputTokens,
       cachedTokens,
@@ -176,8 +154,8 @@ export class RecordStore {
       const f = d[o + F.FIRST_TOKEN_TIME_NS]!;
       const l = d[o + F.LAST_TOKEN_TIME_NS]!;
       if (f === 0 || l === 0) continue;
-      first.push(epochS + f / 1e9);
-      last.push(epochS + l / 1e9);
+      first.push(recordSeconds(f, epochS));
+      last.push(recordSeconds(l, epochS));
       tokens.push(d[o + F.OUTPUT_TOKENS]!);
     }
     return { first: first.view(), last: last.view(), tokens: tokens.view() };
@@ -191,7 +169,7 @@ export class RecordStore {
   writeJsonl(path: string): number {
     const d = this.rows;
     const epochS = Number(this.epochNs) / 1e9;
-    const abs = (v: number): number => (v === 0 ? 0 : epochS + v / 1e9);
+    const abs = (v: number): number => recordSeconds(v, epochS);
     const known = this.hasTokenCounts;
     const fd = openSync(path, 'w');
     try {
@@ -199,7 +177,7 @@ export class RecordStore {
       for (let o = 0, end = this.count * STRIDE; o < end; o += STRIDE) {
         const flags = d[o + F.FLAGS]!;
         const code = d[o + F.FINISH_REASON]!;
-        const isError = (flags & RECORD_FLAG_ERROR) !== 0 || code === ERROR_FINISH_CODE;
+        const isError = isErrorRecord(flags, code);
         const arrival = effectiveArrival(d[o + F.ENQUEUE_TIME_NS]!, d[o + F.ARRIVAL_TIME_NS]!);
         const line = {
           request_id: d[o + F.REQUEST_ID]!,

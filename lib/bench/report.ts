@@ -7,9 +7,9 @@
 import type { ClientResults } from './client-results.js';
 import { RequestStatus } from './client-results.js';
 import type { EngineValues, RecordStore } from './engine-records.js';
-import { histogramDelta, histogramFromSamples, parseExposition, type HistogramData } from './exposition-parse.js';
+import { histogramDelta, histogramFromSamples, parseExposition, type HistogramData } from '../metrics/exposition-parse.js';
 import { FloatList } from './float-list.js';
-import { histogramQuantile } from './histogram-quantile.js';
+import { histogramQuantile } from '../metrics/histogram-quantile.js';
 import { percentileSorted, sortedCopy, summarize, type Summary } from './percentiles.js';
 import type { TargetFinal } from './target.js';
 

@@ -8,41 +8,19 @@
  */
 import type { Registry } from 'prom-client';
 import type { MetricsCollector } from '../metrics/collector.js';
+import { parseSampleValue } from '../metrics/exposition-parse.js';
+import { histogramQuantile } from '../metrics/histogram-quantile.js';
+
+/**
+ * Prometheus' histogram_quantile (lib/metrics/histogram-quantile.ts, the package's one copy), re-exported
+ * here where the dashboard's own copy used to be; it takes `Buckets` as they are.
+ */
+export { histogramQuantile };
 
 /** Cumulative bucket counts of one histogram: `bounds` ascending, the last one +Inf. */
 export interface Buckets {
   bounds: number[];
   counts: number[];
-}
-
-/**
- * The q-quantile (0..1) of a histogram given by cumulative buckets, interpolated linearly inside the bucket
- * the rank falls in, as PromQL's histogram_quantile() does: NaN without observations (or fewer than two
- * buckets); the highest finite bound when the rank falls into the +Inf bucket; the first bucket starts at 0
- * (or is its own upper bound when that is <= 0).
- */
-export function histogramQuantile(q: number, b: Buckets): number {
-  if (Number.isNaN(q)) return NaN;
-  if (q < 0) return -Infinity;
-  if (q > 1) return Infinity;
-  const n = b.bounds.length;
-  if (n < 2 || b.bounds[n - 1] !== Infinity) return NaN;
-  // Cumulative counts must not decrease (Prometheus repairs small float inconsistencies the same way).
-  const counts = b.counts.slice();
-  for (let i = 1; i < n; i++) if (counts[i] < counts[i - 1]) counts[i] = counts[i - 1];
-  const total = counts[n - 1];
-  if (!(total > 0)) return NaN;
-  const rank = q * total;
-  let i = 0;
-  while (i < n - 1 && counts[i] < rank) i++;
-  if (i === n - 1) return b.bounds[n - 2];
-  if (i === 0 && b.bounds[0] <= 0) return b.bounds[0];
-  const start = i === 0 ? 0 : b.bounds[i - 1];
-  const end = b.bounds[i];
-  const below = i === 0 ? 0 : counts[i - 1];
-  const inBucket = counts[i] - below;
-  if (inBucket <= 0) return end;
-  return start + (end - start) * ((rank - below) / inBucket);
 }
 
 /** The histograms the page charts, by key; the collector's prefix goes in front of each name. */
@@ -298,7 +276,7 @@ function buckets(vals: SeriesValue[]): Buckets | null {
   if (vals.length === 0) return null;
   const pairs = vals.map((v) => {
     const le = v.labels.le;
-    const bound = le === '+Inf' || le === Infinity ? Infinity : Number(le);
+    const bound = typeof le === 'number' ? le : parseSampleValue(le);
     return [bound, v.value] as const;
   });
   pairs.sort((a, b) => a[0] - b[0]);

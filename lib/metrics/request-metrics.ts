@@ -5,15 +5,14 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import {
-  effectiveArrival,
   ERROR_FINISH_CODE,
   FINISHED_REASON_LABELS,
-  RECORD_FLAG_ERROR,
   RECORD_FLAG_HAS_PERF,
   RecordField as F,
   REQUEST_RECORD_STRIDE,
   type RequestRecordBatch,
 } from '../records.js';
+import { isErrorRecord, newTimings, requestTimings, Timing } from '../request-timings.js';
 import type { CollectorHistogramName } from './buckets.js';
 import { counterFamily, histogramFamily, withLabels, type MetricsContext } from './context.js';
 import type { CounterChild, FastCounter, HistogramChild } from './fast-metrics.js';
@@ -144,6 +143,11 @@ export class RequestMetrics {
   private readonly errorFamily: FastCounter | null = null;
   private readonly errorByCode = new Map<string, CounterChild>();
 
+  /** Reused output of requestTimings (one request at a time). */
+  private readonly timingValues = newTimings();
+  /** The histogram of each Timing slot this profile records: the first four (basic) or all seven (full). */
+  private readonly timingHists: HistogramChild[];
+
   /** Records skipped because the request ended in an error (not a success; see docs/metrics.md). */
   errorRecords = 0;
 
@@ -165,6 +169,7 @@ export class RequestMetrics {
     this.ttft = histogramFamily(ctx, R.ttft.suffix, R.ttft.help, buckets.time_to_first_token_seconds).child(base, own);
     this.tpot = histogramFamily(ctx, R.tpot.suffix, R.tpot.help, buckets.time_per_output_token_seconds).child(base, own);
     this.queue = histogramFamily(ctx, R.queue.suffix, R.queue.help, buckets.request_queue_time_seconds).child(base, own);
+    this.timingHists = timingSlots(this.ttft, this.e2e, this.queue, this.tpot);
     if (!full) return;
     this.prefill = histogramFamily(ctx, R.prefill.suffix, R.prefill.help, buckets.request_prefill_time_seconds).child(base, own);
     this.decode = histogramFamily(ctx, R.decode.suffix, R.decode.help, buckets.request_decode_time_seconds).child(base, own);
@@ -172,6 +177,7 @@ export class RequestMetrics {
       base,
       own,
     );
+    this.timingHists = timingSlots(this.ttft, this.e2e, this.queue, this.tpot, this.prefill, this.decode, this.inference);
     this.promptTokens = counterFamily(ctx, R.promptTokens.suffix, R.promptTokens.help).child(base, own);
     this.generationTokens = counterFamily(ctx, R.generationTokens.suffix, R.generationTokens.help).child(base, own);
     this.cachedTokens = counterFamily(ctx, R.cachedTokens.suffix, R.cachedTokens.help).child(base, own);
@@ -214,7 +220,7 @@ export class RequestMetrics {
     for (let o = 0, end = count * STRIDE; o < end; o += STRIDE) {
       const flags = d[o + S_FLAGS];
       const code = d[o + S_REASON];
-      if ((flags & RECORD_FLAG_ERROR) !== 0 || code === ERROR_FINISH_CODE) {
+      if (isErrorRecord(flags, code)) {
         this.errorRecords++;
         continue;
       }
@@ -281,43 +287,15 @@ export class RequestMetrics {
     }
   }
 
-  /**
-   * The timing values (REFERENCE.md section 1). A timestamp of 0 is unset; every value needing one is
-   * skipped, and so is every value <= 0 (or NaN), except a queue time of exactly 0 in the full profile.
-   */
+  /** Observes the timing values (lib/request-timings.ts: formulas and skip rules) of one request. */
   private timings(enq: number, arr: number, sched: number, first: number, last: number, out: number, nseq: number, div: number): void {
-    const arrival = effectiveArrival(enq, arr);
-    if (arrival !== 0) {
-      if (first !== 0) {
-        const ttft = (first - arrival) / div;
-        if (ttft > 0) this.ttft.observe(ttft);
-      }
-      if (last !== 0) {
-        const e2e = (last - arrival) / div;
-        if (e2e > 0) this.e2e.observe(e2e);
-      }
-      if (sched !== 0) {
-        const queue = (sched - arrival) / div;
-        if (queue > 0 || (queue === 0 && this.full)) this.queue.observe(queue);
-      }
-    }
-    if (first !== 0 && last !== 0) {
-      const decode = (last - first) / div;
-      if (out > 1 && nseq === 1) {
-        const tpot = decode / (out - 1);
-        if (tpot > 0) this.tpot.observe(tpot);
-      }
-      if (this.decode !== null && decode > 0) this.decode.observe(decode);
-    }
-    if (this.prefill !== null && sched !== 0) {
-      if (first !== 0) {
-        const prefill = (first - sched) / div;
-        if (prefill > 0) this.prefill.observe(prefill);
-      }
-      if (last !== 0) {
-        const inference = (last - sched) / div;
-        if (inference > 0) this.inference!.observe(inference);
-      }
+    const t = this.timingValues;
+    const full = this.full;
+    requestTimings(t, enq, arr, sched, first, last, out, nseq, div, full, full);
+    const hists = this.timingHists;
+    for (let i = 0, n = hists.length; i < n; i++) {
+      const v = t[i]!;
+      if (v === v) hists[i]!.observe(v);
     }
   }
 
@@ -351,6 +329,14 @@ export class RequestMetrics {
     }
     c.inc(1);
   }
+}
+
+/** The histograms in Timing slot order (TTFT, E2E, QUEUE, TPOT, then PREFILL, DECODE, INFERENCE). */
+function timingSlots(...hists: HistogramChild[]): HistogramChild[] {
+  const slots: HistogramChild[] = [];
+  const order = [Timing.TTFT, Timing.E2E, Timing.QUEUE, Timing.TPOT, Timing.PREFILL, Timing.DECODE, Timing.INFERENCE];
+  hists.forEach((h, i) => (slots[order[i]!] = h));
+  return slots;
 }
 
 function num(v: number | undefined): number {

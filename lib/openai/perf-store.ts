@@ -9,7 +9,7 @@
  *   "kv_cache_metrics": {"num_total_allocated_blocks", "num_new_allocated_blocks", "num_reused_blocks", "num_missed_blocks"},
  *   "speculative_decoding": {...}  // only when draft tokens were used }}
  */
-import { perfMetricsFromRecord } from '../engine.js';
+import { perfMetricsFromRecord } from '../request-timings.js';
 import { RECORD_FLAG_ERROR, RECORD_FLAG_HAS_PERF, RecordField, REQUEST_RECORD_STRIDE, type RequestRecordBatch } from '../records.js';
 
 export interface PerfMetricsEntry {

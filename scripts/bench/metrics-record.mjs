@@ -9,6 +9,7 @@ import { Counter, Histogram, Registry } from 'prom-client';
 import { MetricsCollector } from '../../dist/metrics/collector.js';
 import * as B from '../../dist/metrics/buckets.js';
 import { RecordField as F, REQUEST_RECORD_STRIDE as STRIDE, FINISHED_REASON_LABELS } from '../../dist/records.js';
+import { newTimings, recordTimings, Timing as T } from '../../dist/request-timings.js';
 
 const args = Object.fromEntries(
   process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
@@ -68,7 +69,7 @@ for (let i = 0; i < N; i += BATCH) {
   batches.push({ data: data.subarray(i * STRIDE, Math.min(N, i + BATCH) * STRIDE), count: Math.min(BATCH, N - i), epochNs: 0n });
 }
 
-/** The same formulas and skip rules, recorded through plain prom-client objects with label objects. */
+/** The same values (lib/request-timings.ts), recorded through plain prom-client objects with label objects. */
 function plainPromClient(full) {
   const registers = [new Registry()];
   const labels = { model_name: 'bench-model', engine_type: 'trtllm' };
@@ -94,34 +95,21 @@ function plainPromClient(full) {
     accepted = c('trtllm_spec_decode_accepted_tokens_total', ['token_position']);
     posLabels = { ...labels, token_position: 'all' };
   }
+  const t = newTimings();
   return (batch) => {
     const d = batch.data;
     for (let o = 0, end = batch.count * STRIDE; o < end; o += STRIDE) {
       success.inc(reasonLabels[d[o + F.FINISH_REASON]], 1);
-      const enq = d[o + F.ENQUEUE_TIME_NS];
-      let arrival = d[o + F.ARRIVAL_TIME_NS];
-      if (enq !== 0 && (arrival === 0 || enq < arrival)) arrival = enq;
-      const sched = d[o + F.FIRST_SCHEDULED_TIME_NS];
-      const first = d[o + F.FIRST_TOKEN_TIME_NS];
-      const last = d[o + F.LAST_TOKEN_TIME_NS];
+      recordTimings(t, d, o, full, full);
       const out = d[o + F.OUTPUT_TOKENS];
-      const v1 = (first - arrival) / 1e9;
-      if (v1 > 0) ttft.observe(labels, v1);
-      const v2 = (last - arrival) / 1e9;
-      if (v2 > 0) e2e.observe(labels, v2);
-      const q = (sched - arrival) / 1e9;
-      if (q > 0 || (q === 0 && full)) queue.observe(labels, q);
-      const dec = (last - first) / 1e9;
-      if (out > 1 && d[o + F.NUM_SEQUENCES] === 1) {
-        const t = dec / (out - 1);
-        if (t > 0) tpot.observe(labels, t);
-      }
+      if (t[T.TTFT] === t[T.TTFT]) ttft.observe(labels, t[T.TTFT]);
+      if (t[T.E2E] === t[T.E2E]) e2e.observe(labels, t[T.E2E]);
+      if (t[T.QUEUE] === t[T.QUEUE]) queue.observe(labels, t[T.QUEUE]);
+      if (t[T.TPOT] === t[T.TPOT]) tpot.observe(labels, t[T.TPOT]);
       if (full) {
-        if (dec > 0) decode.observe(labels, dec);
-        const p = (first - sched) / 1e9;
-        if (p > 0) prefill.observe(labels, p);
-        const inf = (last - sched) / 1e9;
-        if (inf > 0) inference.observe(labels, inf);
+        if (t[T.DECODE] === t[T.DECODE]) decode.observe(labels, t[T.DECODE]);
+        if (t[T.PREFILL] === t[T.PREFILL]) prefill.observe(labels, t[T.PREFILL]);
+        if (t[T.INFERENCE] === t[T.INFERENCE]) inference.observe(labels, t[T.INFERENCE]);
         const prompt = d[o + F.PROMPT_TOKENS];
         if (prompt > 0) promptC.inc(labels, prompt);
         if (out > 0) genC.inc(labels, out);

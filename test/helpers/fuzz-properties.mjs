@@ -16,6 +16,7 @@ const { InvalidArgumentError, TrtllmMetricsError, RequestFailedError, EngineClos
 const { MetricsCollector } = require('../../dist/metrics/collector.js');
 const { renderRegistries } = require('../../dist/metrics/exposition.js');
 const { REQUEST_RECORD_STRIDE } = require('../../dist/records.js');
+const { parseExpositionText, parseSampleValue } = require('../../dist/metrics/exposition-parse.js');
 const { Worker } = require('../../dist/worker.js');
 
 export const PROMTOOL = process.env.PROMTOOL ?? '/usr/bin/promtool';
@@ -89,36 +90,20 @@ const withTimeout = (p, ms, what) => {
   return Promise.race([p, new Promise((_, rej) => (t = setTimeout(() => rej(new Error(`hang: ${what} > ${ms} ms`)), ms)))]).finally(() => clearTimeout(t));
 };
 
-/** Parses a text exposition; returns { samples: [{ name, key, labels, value }], types: Map(family -> type) }. */
+/**
+ * Parses a text exposition strictly (lib/metrics/exposition-parse.ts; a malformed line throws); returns
+ * { samples: [{ name, key, labels, value, type }], types: Map(family -> type) }, `key` naming the series and
+ * `type` that of the sample's family.
+ */
 export function parseExposition(text) {
-  const types = new Map();
-  const samples = [];
-  for (const line of text.split('\n')) {
-    if (line === '') continue;
-    if (line.startsWith('# TYPE ')) {
-      const [, , name, type] = line.split(' ');
-      types.set(name, type);
-      continue;
-    }
-    if (line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$/.exec(line);
-    if (!m) throw new Error(`unparsable sample line: ${line}`);
-    const labels = {};
-    for (const [, k, v] of (m[3] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[k] = v;
-    const raw = m[4];
-    const value = raw === '+Inf' ? Infinity : raw === '-Inf' ? -Infinity : Number(raw);
-    if (Number.isNaN(value) && raw !== 'NaN') throw new Error(`bad value in ${line}`);
-    samples.push({ name: m[1], key: `${m[1]}{${m[3] ?? ''}}`, labels, value, raw });
-  }
+  const parsed = parseExpositionText(text, { strict: true });
+  const familyOf = new Map(parsed.families.flatMap((f) => f.samples.map((s) => [s, f])));
+  const types = new Map(parsed.families.map((f) => [f.name, f.type]));
+  const samples = parsed.samples.map((s) => {
+    const f = familyOf.get(s);
+    return { ...s, key: `${s.name}${JSON.stringify(s.labels)}`, family: f.name, type: f.type };
+  });
   return { samples, types };
-}
-
-function familyOf(name, types) {
-  if (types.has(name)) return name;
-  for (const suffix of ['_bucket', '_sum', '_count', '_total']) {
-    if (name.endsWith(suffix) && types.has(name.slice(0, -suffix.length))) return name.slice(0, -suffix.length);
-  }
-  return name;
 }
 
 /**
@@ -128,18 +113,17 @@ function familyOf(name, types) {
  */
 export function assertSaneExposition(text, previous) {
   const parsed = parseExposition(text);
-  const { samples, types } = parsed;
+  const { samples } = parsed;
   const histos = new Map();
   for (const s of samples) {
-    const family = familyOf(s.name, types);
-    const type = types.get(family);
-    assert.ok(Number.isFinite(s.value), `non-finite sample: ${s.key} ${s.raw}`);
-    if (type === 'counter' || type === 'histogram') assert.ok(s.value >= 0, `negative ${type}: ${s.key} ${s.raw}`);
+    const { family, type } = s;
+    assert.ok(Number.isFinite(s.value), `non-finite sample: ${s.key} ${s.value}`);
+    if (type === 'counter' || type === 'histogram') assert.ok(s.value >= 0, `negative ${type}: ${s.key} ${s.value}`);
     if (type === 'histogram' && s.name.endsWith('_bucket')) {
       const { le, ...rest } = s.labels;
       const series = `${family}${JSON.stringify(rest)}`;
       if (!histos.has(series)) histos.set(series, []);
-      histos.get(series).push({ le: le === '+Inf' ? Infinity : Number(le), value: s.value });
+      histos.get(series).push({ le: parseSampleValue(le), value: s.value });
     }
     if (type === 'histogram' && s.name.endsWith('_count')) {
       const series = `${family}${JSON.stringify(s.labels)}`;
@@ -160,11 +144,10 @@ export function assertSaneExposition(text, previous) {
   if (previous) {
     const before = new Map(previous.samples.map((s) => [s.key, s]));
     for (const s of samples) {
-      const type = types.get(familyOf(s.name, types));
-      if (type !== 'counter' && type !== 'histogram') continue;
+      if (s.type !== 'counter' && s.type !== 'histogram') continue;
       if (s.name.endsWith('_sum')) continue;
       const b = before.get(s.key);
-      if (b !== undefined) assert.ok(s.value >= b.value, `counter went down: ${s.key} ${b.raw} -> ${s.raw}`);
+      if (b !== undefined) assert.ok(s.value >= b.value, `counter went down: ${s.key} ${b.value} -> ${s.value}`);
     }
   }
   return parsed;

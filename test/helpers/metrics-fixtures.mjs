@@ -1,6 +1,8 @@
-// Shared fixtures of the metrics and server tests: hand-built record rows, a synthetic MetricsSource, and a
-// small parser of the text exposition. Not a test file (run-tests.mjs only runs test/*.test.mjs).
+// Shared fixtures of the metrics and server tests: hand-built record rows, a synthetic MetricsSource, and
+// readers of the text exposition (over the package's parser). Not a test file (run-tests.mjs only runs
+// test/*.test.mjs).
 import { RecordField as F, REQUEST_RECORD_STRIDE as STRIDE } from '../../dist/records.js';
+import { parseExpositionText } from '../../dist/metrics/exposition-parse.js';
 
 export const HAS_PERF = 2;
 export const ERROR = 1;
@@ -54,24 +56,9 @@ export function recordBatch(rows, { pad = 0 } = {}) {
   return { data, count: rows.length, epochNs: 123456789n };
 }
 
-/** Parses the text exposition into samples: [{ name, labels, value }] (comments skipped). */
+/** Parses the text exposition into samples: [{ name, labels, value }] (strict: lib/metrics/exposition-parse.ts). */
 export function parseSamples(text) {
-  const out = [];
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$/.exec(line);
-    if (!m) throw new Error(`unparsable sample line: ${line}`);
-    const labels = {};
-    if (m[3]) {
-      const re = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
-      let l;
-      while ((l = re.exec(m[3])) !== null) labels[l[1]] = l[2];
-    }
-    const raw = m[4];
-    const value = raw === '+Inf' ? Infinity : raw === '-Inf' ? -Infinity : Number(raw);
-    out.push({ name: m[1], labels, value });
-  }
-  return out;
+  return parseExpositionText(text, { strict: true }).samples;
 }
 
 /** The value of the one sample of that name whose labels include `labels`; undefined if none; throws if several. */

@@ -3,6 +3,7 @@
 // Not a test file (run-tests.mjs only runs test/*.test.mjs).
 import OpenAI from 'openai';
 import { Worker } from '../../dist/worker.js';
+import { parseExposition, sumSamples } from '../../dist/metrics/exposition-parse.js';
 
 /** Starts a worker on 127.0.0.1 with ephemeral ports; `sim` options go to the simulator. */
 export async function startWorker({ sim = {}, model = 'test-model', grace = 2000, ...rest } = {}) {
@@ -55,16 +56,8 @@ export async function scrape(metricsUrl) {
 
 /** Sum of the samples of `name` whose labels include `labels` (0 when there is none). */
 export function sample(text, name, labels = {}) {
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#') || !line.startsWith(name)) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const got = {};
-    for (const [, k, v] of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) got[k] = v;
-    if (Object.entries(labels).every(([k, v]) => got[k] === String(v))) sum += Number(m[3]);
-  }
-  return sum;
+  const match = Object.fromEntries(Object.entries(labels).map(([k, v]) => [k, String(v)]));
+  return sumSamples(parseExposition(text), name, match);
 }
 
 /** Polls `fn` until it returns a truthy value (or throws after `ms`). */
