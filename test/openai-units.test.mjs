@@ -82,7 +82,7 @@ test('validation: defaults, prompt forms and the 404 for another model', () => {
   assert.equal(c.includeUsage, true);
   assert.throws(
     () => parseRequest('completion', { model: 'other', prompt: 'x' }, 'm'),
-    (e) => e instanceof ApiError && e.status === 404 && e.code === 'model_not_found',
+    (e) => e instanceof ApiError && e.status === 404 && e.openaiCode === 'model_not_found' && e.code === 'ERR_TRTLLM_API',
   );
   assert.throws(
     () => parseRequest('completion', { model: 'm', prompt: [[1], [2]] }, 'm'),
