@@ -3,7 +3,7 @@
     {
       "target_name": "trtllm_metrics",
       "sources": [
-        "<!@(node -p \"['native','native/bridge','native/backends','native/sim'].flatMap(d => require('fs').readdirSync(d).filter(f => f.endsWith('.cc')).map(f => d + '/' + f)).join(' ')\")"
+        "<!@(node -p \"['native','native/napi','native/backends/sim','native/sim'].flatMap(d => require('fs').readdirSync(d).filter(f => f.endsWith('.cc')).map(f => d + '/' + f)).join(' ')\")"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

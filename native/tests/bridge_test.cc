@@ -5,7 +5,7 @@
 #include <chrono>
 #include <thread>
 
-#include "backends/sim_api.h"
+#include "backends/sim/sim_api.h"
 #include "bridge/bridge.h"
 
 using namespace trtllm_metrics::bridge;

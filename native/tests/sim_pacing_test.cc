@@ -10,7 +10,7 @@
 #include <thread>
 #include <vector>
 
-#include "backends/sim_api.h"
+#include "backends/sim/sim_api.h"
 #include "bridge/bridge.h"
 #include "sim/executor_api.h"
 

@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 
-namespace trtllm_metrics::bridge::js {
+namespace trtllm_metrics::napi {
 
 inline Napi::Object objectOr(Napi::Object parent, char const* key) {
     Napi::Value v = parent.Get(key);
@@ -75,4 +75,4 @@ VecTokens tokensFrom(Napi::Env env, Napi::Value v, char const* what) {
     return out;
 }
 
-}  // namespace trtllm_metrics::bridge::js
+}  // namespace trtllm_metrics::napi

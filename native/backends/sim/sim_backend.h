@@ -7,9 +7,9 @@
 #include <memory>
 #include <string>
 
-#include "backends/sim_api.h"
-#include "bridge/config_from_js.h"
-#include "bridge/js_options.h"
+#include "backends/sim/sim_api.h"
+#include "napi/config_from_js.h"
+#include "napi/js_options.h"
 
 namespace trtllm_metrics::backends {
 
@@ -24,7 +24,7 @@ struct SimBackend {
     };
 
     static Config parse(Napi::Object options) {
-        using namespace bridge::js;
+        using namespace napi;
         using Mode = trtllm_sim::executor::SimConfig::OutputLengthMode;
         Config c;
         c.executorConfig = executorConfigFrom<Api>(options);
@@ -68,5 +68,8 @@ struct SimBackend {
         return std::make_unique<Api::Executor>(c.sim, trtllm_sim::executor::ModelType::kDECODER_ONLY, c.executorConfig);
     }
 };
+
+// Defined in sim_engine.cc: the JS class over Bridge<SimApi>.
+Napi::Function defineSimEngine(Napi::Env env);
 
 }  // namespace trtllm_metrics::backends

@@ -10,9 +10,9 @@
 #include <list>
 
 #include "bridge/bridge.h"
-#include "bridge/js_options.h"
+#include "napi/js_options.h"
 
-namespace trtllm_metrics::bridge::js {
+namespace trtllm_metrics::napi {
 
 constexpr double kMaxInt32 = 2147483647.0;
 
@@ -54,9 +54,9 @@ typename Api::ExecutorConfig executorConfigFrom(Napi::Object options) {
 }
 
 // Capacities are bounded as in lib/engine-options.ts (BRIDGE_CAPACITY_MAX): the rings are allocated up front.
-inline BridgeOptions bridgeOptionsFrom(Napi::Object options) {
+inline bridge::BridgeOptions bridgeOptionsFrom(Napi::Object options) {
     Napi::Object o = objectOr(options, "bridge");
-    BridgeOptions b;
+    bridge::BridgeOptions b;
     if (auto v = optInteger(o, "responseQueueCapacity", 1, 1 << 20)) b.responseQueueCapacity = *v;
     if (auto v = optInteger(o, "recordQueueCapacity", 1, 1 << 20)) b.recordQueueCapacity = *v;
     if (auto v = optInteger(o, "statsQueueCapacity", 1, 1 << 16)) b.statsQueueCapacity = *v;
@@ -70,7 +70,7 @@ inline BridgeOptions bridgeOptionsFrom(Napi::Object options) {
 }
 
 template <typename Api>
-typename Api::Request requestFrom(Napi::Object o, RequestMeta& meta) {
+typename Api::Request requestFrom(Napi::Object o, bridge::RequestMeta& meta) {
     using Request = typename Api::Request;
     using VecTokens = typename Api::VecTokens;
     Napi::Env env = o.Env();
@@ -119,4 +119,4 @@ typename Api::Request requestFrom(Napi::Object o, RequestMeta& meta) {
     return request;
 }
 
-}  // namespace trtllm_metrics::bridge::js
+}  // namespace trtllm_metrics::napi

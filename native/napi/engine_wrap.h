@@ -1,5 +1,5 @@
 #pragma once
-// EngineWrap<Backend>: the JS class of one backend. It owns a Bridge<Backend::Api> and one thread-safe
+// EngineWrap<Backend>: the JS class of one backend. It owns a bridge::Bridge<Backend::Api> and one thread-safe
 // function; pump threads only flip an atomic and queue at most one pending call, and the JS thread then
 // drains every stream in one go and calls back into JS once per batch.
 
@@ -13,11 +13,11 @@
 #include <vector>
 
 #include "bridge/bridge.h"
-#include "bridge/config_from_js.h"
-#include "bridge/js_convert.h"
+#include "napi/config_from_js.h"
+#include "napi/js_convert.h"
 #include "bridge/steady_epoch.h"
 
-namespace trtllm_metrics::bridge {
+namespace trtllm_metrics::napi {
 
 constexpr std::size_t kChunkStride = 8;  // lib/native.ts documents the layout
 
@@ -31,7 +31,7 @@ template <typename Backend>
 class EngineWrap : public Napi::ObjectWrap<EngineWrap<Backend>> {
 public:
     using Api = typename Backend::Api;
-    using BridgeT = Bridge<Api>;
+    using BridgeT = bridge::Bridge<Api>;
 
     static Napi::Function define(Napi::Env env) {
         return EngineWrap::DefineClass(env, Backend::kClassName,
@@ -58,7 +58,7 @@ public:
             throw Napi::TypeError::New(env, "expected (options: object, onBatch: function)");
         Napi::Object options = info[0].As<Napi::Object>();
         mConfig = std::make_unique<typename Backend::Config>(Backend::parse(options));
-        mBridgeOptions = js::bridgeOptionsFrom(options);
+        mBridgeOptions = bridgeOptionsFrom(options);
         mBridgeOptions.eventBufferCapacity = Backend::eventBufferCapacity(*mConfig);
         mOnBatch = Napi::Persistent(info[1].As<Napi::Function>());
         // The finalizer runs once every queued call has run: only then may the wrapper be collected.
@@ -101,14 +101,14 @@ private:
         Napi::Env env = info.Env();
         if (mState != State::kRunning || !mBridge) throw errorWithCode(env, "the engine is not running", "ERR_TRTLLM_ENGINE_CLOSED");
         if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "expected a request object");
-        RequestMeta meta;
-        auto request = js::requestFrom<Api>(info[0].As<Napi::Object>(), meta);
+        bridge::RequestMeta meta;
+        auto request = requestFrom<Api>(info[0].As<Napi::Object>(), meta);
         try {
             auto id = mBridge->enqueue(std::move(request), meta);
             return Napi::Number::New(env, static_cast<double>(id));
-        } catch (BridgeClosedError const& e) {
+        } catch (bridge::BridgeClosedError const& e) {
             throw errorWithCode(env, e.what(), "ERR_TRTLLM_ENGINE_CLOSED");
-        } catch (BridgeUnsupportedError const& e) {
+        } catch (bridge::BridgeUnsupportedError const& e) {
             throw errorWithCode(env, e.what(), "ERR_TRTLLM_UNSUPPORTED");
         } catch (std::exception const& e) {
             throw errorWithCode(env, e.what(), "ERR_TRTLLM_EXECUTOR");
@@ -122,7 +122,7 @@ private:
         if (mState != State::kRunning || !mBridge) throw errorWithCode(env, "the engine is not running", "ERR_TRTLLM_ENGINE_CLOSED");
         try {
             return fn();
-        } catch (BridgeUnsupportedError const& e) {
+        } catch (bridge::BridgeUnsupportedError const& e) {
             throw errorWithCode(env, e.what(), "ERR_TRTLLM_UNSUPPORTED");
         } catch (Napi::Error const&) {
             throw;
@@ -164,16 +164,16 @@ private:
     Napi::Value simClockState(Napi::CallbackInfo const& info) {
         Napi::Env env = info.Env();
         return withClock(env, [&]() -> Napi::Value {
-            SimClockInfo const c = mBridge->clockState();
+            bridge::SimClockInfo const c = mBridge->clockState();
             auto o = Napi::Object::New(env);
-            o.Set("nowNs", js::num(env, c.nowNs));
-            o.Set("holdNs", c.holdNs ? js::num(env, *c.holdNs) : env.Null());
+            o.Set("nowNs", num(env, c.nowNs));
+            o.Set("holdNs", c.holdNs ? num(env, *c.holdNs) : env.Null());
             o.Set("holdUnlessBacklogged", Napi::Boolean::New(env, c.holdUnlessBacklogged));
             o.Set("paused", Napi::Boolean::New(env, c.paused));
-            o.Set("pausedForMs", js::num(env, c.pausedForMs));
-            o.Set("pauses", js::num(env, c.pauses));
-            o.Set("resumes", js::num(env, c.resumes));
-            o.Set("scheduled", js::num(env, c.scheduled));
+            o.Set("pausedForMs", num(env, c.pausedForMs));
+            o.Set("pauses", num(env, c.pauses));
+            o.Set("resumes", num(env, c.resumes));
+            o.Set("scheduled", num(env, c.scheduled));
             return o;
         });
     }
@@ -214,22 +214,22 @@ private:
 
     Napi::Value counters(Napi::CallbackInfo const& info) {
         Napi::Env env = info.Env();
-        BridgeCounters c = mBridge ? mBridge->counters() : mFinalCounters;
+        bridge::BridgeCounters c = mBridge ? mBridge->counters() : mFinalCounters;
         auto o = Napi::Object::New(env);
-        auto put = [&](char const* name, StreamCountersSnapshot const& s) {
+        auto put = [&](char const* name, bridge::StreamCountersSnapshot const& s) {
             auto so = Napi::Object::New(env);
-            so.Set("produced", js::num(env, s.produced));
-            so.Set("delivered", js::num(env, s.delivered));
-            so.Set("dropped", js::num(env, s.dropped));
-            so.Set("queued", js::num(env, s.queued));
-            so.Set("capacity", js::num(env, s.capacity));
+            so.Set("produced", num(env, s.produced));
+            so.Set("delivered", num(env, s.delivered));
+            so.Set("dropped", num(env, s.dropped));
+            so.Set("queued", num(env, s.queued));
+            so.Set("capacity", num(env, s.capacity));
             o.Set(name, so);
         };
         put("responses", c.responses);
         put("requestRecords", c.requestRecords);
         put("iterationStats", c.iterationStats);
         put("kvEvents", c.kvEvents);
-        o.Set("kvEventsDroppedByExecutor", js::num(env, c.kvEventsDroppedByExecutor));
+        o.Set("kvEventsDroppedByExecutor", num(env, c.kvEventsDroppedByExecutor));
         return o;
     }
 
@@ -237,10 +237,10 @@ private:
         Napi::Env env = info.Env();
         auto o = Napi::Object::New(env);
         o.Set("backend", Napi::String::New(env, Backend::kName));
-        o.Set("tokensPerBlock", js::num(env, mBridge ? mBridge->tokensPerBlock() : mFinalTokensPerBlock));
-        o.Set("eventBufferCapacity", js::num(env, mBridgeOptions.eventBufferCapacity));
-        o.Set("epochNs", Napi::BigInt::New(env, static_cast<int64_t>(steadyEpochNs())));
-        o.Set("pending", js::num(env, mBridge ? mBridge->pendingCount() : 0));
+        o.Set("tokensPerBlock", num(env, mBridge ? mBridge->tokensPerBlock() : mFinalTokensPerBlock));
+        o.Set("eventBufferCapacity", num(env, mBridgeOptions.eventBufferCapacity));
+        o.Set("epochNs", Napi::BigInt::New(env, static_cast<int64_t>(bridge::steadyEpochNs())));
+        o.Set("pending", num(env, mBridge ? mBridge->pendingCount() : 0));
         return o;
     }
 
@@ -279,9 +279,9 @@ private:
             // Records are copied once, straight into one reusable JS buffer of capacity rows: no allocation
             // per batch. The buffer is valid during the call only (the next batch overwrites it).
             if (mRecordBuffer.IsEmpty())
-                mRecordBuffer = Napi::Persistent(Napi::Float64Array::New(env, mBridge->recordCapacity() * kRecordStride));
+                mRecordBuffer = Napi::Persistent(Napi::Float64Array::New(env, mBridge->recordCapacity() * bridge::kRecordStride));
             Napi::Float64Array records = mRecordBuffer.Value();
-            std::size_t const nRecords = mBridge->drainRecordsInto(reinterpret_cast<RequestRecord*>(records.Data()));
+            std::size_t const nRecords = mBridge->drainRecordsInto(reinterpret_cast<bridge::RequestRecord*>(records.Data()));
             if (nRecords > 0) {
                 batch.Set("records", records);
                 batch.Set("recordCount", Napi::Number::New(env, static_cast<double>(nRecords)));
@@ -291,7 +291,7 @@ private:
             if (mBridge->drainStats(mStatsScratch) > 0) {
                 auto arr = Napi::Array::New(env, mStatsScratch.size());
                 for (std::size_t i = 0; i < mStatsScratch.size(); ++i)
-                    arr.Set(static_cast<uint32_t>(i), js::iterationStatsToJs(env, mStatsScratch[i]));
+                    arr.Set(static_cast<uint32_t>(i), iterationStatsToJs(env, mStatsScratch[i]));
                 batch.Set("stats", arr);
                 any = true;
             }
@@ -299,7 +299,7 @@ private:
             if (mBridge->drainEvents(mEventScratch) > 0) {
                 auto arr = Napi::Array::New(env, mEventScratch.size());
                 for (std::size_t i = 0; i < mEventScratch.size(); ++i)
-                    arr.Set(static_cast<uint32_t>(i), js::kvEventToJs(env, mEventScratch[i]));
+                    arr.Set(static_cast<uint32_t>(i), kvEventToJs(env, mEventScratch[i]));
                 batch.Set("events", arr);
                 any = true;
             }
@@ -321,7 +321,7 @@ private:
         }
         auto meta = Napi::Float64Array::New(env, n * kChunkStride);
         auto tokens = Napi::Int32Array::New(env, totalTokens);
-        auto perf = Napi::Float64Array::New(env, nPerf * kRecordStride);
+        auto perf = Napi::Float64Array::New(env, nPerf * bridge::kRecordStride);
         auto errors = Napi::Array::New(env);
         std::size_t tokenOffset = 0, perfRow = 0;
         uint32_t errorIndex = 0;
@@ -339,7 +339,7 @@ private:
             if (!c.tokens.empty()) std::memcpy(tokens.Data() + tokenOffset, c.tokens.data(), c.tokens.size() * sizeof(int32_t));
             tokenOffset += c.tokens.size();
             if (c.hasPerf) {
-                std::memcpy(perf.Data() + perfRow * kRecordStride, c.perf.v, sizeof(c.perf.v));
+                std::memcpy(perf.Data() + perfRow * bridge::kRecordStride, c.perf.v, sizeof(c.perf.v));
                 m[5] = static_cast<double>(perfRow++);
             }
             if (c.hasError) {
@@ -421,7 +421,7 @@ private:
         }
         mRecordBuffer.Reset();
         mOnBatch.Reset();
-        std::vector<ResponseChunk>().swap(mChunkScratch);
+        std::vector<bridge::ResponseChunk>().swap(mChunkScratch);
         std::vector<typename Api::IterationStats>().swap(mStatsScratch);
         std::vector<typename Api::KVCacheEvent>().swap(mEventScratch);
     }
@@ -451,11 +451,11 @@ private:
     }
 
     std::unique_ptr<typename Backend::Config> mConfig;
-    BridgeOptions mBridgeOptions;
+    bridge::BridgeOptions mBridgeOptions;
     std::unique_ptr<BridgeT> mBridge;
     Napi::ThreadSafeFunction mTsfn;
     Napi::FunctionReference mOnBatch;
-    BridgeCounters mFinalCounters;
+    bridge::BridgeCounters mFinalCounters;
     int mFinalTokensPerBlock = 0;
     Napi::Reference<Napi::Float64Array> mRecordBuffer;
     bool mSelfRefHeld = false;
@@ -464,9 +464,9 @@ private:
     bool mCleanupHookAdded = false;
     State mState = State::kCreated;
 
-    std::vector<ResponseChunk> mChunkScratch;
+    std::vector<bridge::ResponseChunk> mChunkScratch;
     std::vector<typename Api::IterationStats> mStatsScratch;
     std::vector<typename Api::KVCacheEvent> mEventScratch;
 };
 
-}  // namespace trtllm_metrics::bridge
+}  // namespace trtllm_metrics::napi
