@@ -6,11 +6,12 @@
 // Threads: responses (awaitResponses with a short timeout), iteration stats (getLatestIterationStats on an
 // interval), KV events (getLatestEvents with a timeout). None of them ever waits on an executor thread's
 // behalf; the executor's own threads only ever see our calls into its public API.
+//
+// Scheduled arrivals and the clock hold are the backend's: Api::Pacing (bridge/pacing.h), built over the executor.
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cmath>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -25,6 +26,8 @@
 #include "bridge/backpressure_queue.h"
 #include "bridge/detect.h"
 #include "bridge/drop_oldest_ring.h"
+#include "bridge/errors.h"
+#include "bridge/pacing.h"
 #include "bridge/record_ring.h"
 #include "bridge/request_record.h"
 #include "bridge/response_chunk.h"
@@ -47,36 +50,13 @@ struct BridgeOptions {
 struct RequestMeta {
     bool wantPerfMetrics = false;  // copy perf metrics into the chunks (the record stream always gets them)
     double numSequences = 1;
-    // Scheduled arrival, steady ns relative to steadyEpochNs() (simulator only: Request::setSimArrivalTime).
+    // Scheduled arrival, steady ns relative to steadyEpochNs(), applied by Api::Pacing (simulator only).
     std::optional<double> simArrivalNs;
-};
-
-// The simulator's clock as JS sees it (times: steady ns relative to steadyEpochNs()).
-struct SimClockInfo {
-    double nowNs = 0;
-    std::optional<double> holdNs;
-    bool holdUnlessBacklogged = false;
-    bool paused = false;
-    double pausedForMs = 0;
-    double pauses = 0;
-    double resumes = 0;
-    double scheduled = 0;
 };
 
 struct BridgeCounters {
     StreamCountersSnapshot responses, requestRecords, iterationStats, kvEvents;
     std::uint64_t kvEventsDroppedByExecutor = 0;
-};
-
-class BridgeClosedError : public std::runtime_error {
-public:
-    BridgeClosedError() : std::runtime_error("the engine is shut down") {}
-};
-
-// A simulator-only feature asked of an executor that does not have it (TensorRT-LLM).
-class BridgeUnsupportedError : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
 };
 
 template <typename Api>
@@ -88,14 +68,11 @@ public:
     using IterationStats = typename Api::IterationStats;
     using KVCacheEvent = typename Api::KVCacheEvent;
     using IdType = typename Api::IdType;
-    using TimePoint = decltype(Api::now(std::declval<Executor const&>()));
-
-    // Simulator-only pacing, detected on the executor API (docs/simulator.md "Pacing").
-    static constexpr bool kHasSimArrivalTime = detect::HasSimArrivalTime<Request, TimePoint>::value;
-    static constexpr bool kHasClockHold = detect::HasClockHold<Executor>::value;
+    using Pacing = typename Api::Pacing;
 
     Bridge(std::unique_ptr<Executor> executor, BridgeOptions options, std::function<void()> notify)
         : mExecutor(std::move(executor)),
+          mPacing(*mExecutor),
           mOptions(options),
           mNotify(std::move(notify)),
           mChunks(options.responseQueueCapacity),
@@ -123,19 +100,10 @@ public:
     // scheduled arrival was "sent" by the client at that time: the arrival is its enqueue stamp.
     IdType enqueue(Request request, RequestMeta meta) {
         if (mStopping.load()) throw BridgeClosedError();
-        std::optional<TimePoint> scheduled;
-        if (meta.simArrivalNs) {
-            if constexpr (kHasSimArrivalTime) {
-                scheduled = fromRelativeNs(*meta.simArrivalNs);
-                request.setSimArrivalTime(*scheduled);
-            } else {
-                throw BridgeUnsupportedError(
-                    "simArrivalTimeNs is simulator-only: this executor has no scheduled arrivals (Request::setSimArrivalTime)");
-            }
-        }
+        std::optional<double> const arrivalNs = mPacing.scheduleArrival(request, meta.simArrivalNs);
         std::lock_guard<std::mutex> lock(mPendingMutex);
         Pending pending;
-        pending.enqueueNs = toRelativeNs(scheduled ? *scheduled : Api::now(*mExecutor));
+        pending.enqueueNs = arrivalNs ? *arrivalNs : toRelativeNs(Api::now(*mExecutor));
         pending.promptTokens = static_cast<double>(request.getInputTokenIds().size());
         pending.meta = meta;
         IdType id = mExecutor->enqueueRequest(request);
@@ -194,46 +162,12 @@ public:
         notify();
     }
 
-    // ---- the simulator's clock (simulator-only pacing; BridgeUnsupportedError elsewhere) -------------------
     // The executor's clock now, relative steady ns (the real steady clock for TensorRT-LLM).
     double clockNs() const { return toRelativeNs(Api::now(*mExecutor)); }
 
-    // Executor::holdClock: no iteration starts at or after `atNs` (default: now). Returns the hold.
-    double holdClock(std::optional<double> atNs, bool unlessBacklogged = false) {
-        if constexpr (kHasClockHold) {
-            std::optional<TimePoint> until;
-            if (atNs) until = fromRelativeNs(*atNs);
-            return toRelativeNs(mExecutor->holdClock(until, unlessBacklogged));
-        } else {
-            throw BridgeUnsupportedError("the clock hold is simulator-only: this executor has no holdClock()");
-        }
-    }
-
-    void resumeClock() {
-        if constexpr (kHasClockHold) {
-            mExecutor->resumeClock();
-        } else {
-            throw BridgeUnsupportedError("the clock hold is simulator-only: this executor has no resumeClock()");
-        }
-    }
-
-    SimClockInfo clockState() const {
-        if constexpr (kHasClockHold) {
-            auto const s = mExecutor->getClockState();
-            SimClockInfo info;
-            info.nowNs = toRelativeNs(s.now);
-            if (s.hold) info.holdNs = toRelativeNs(*s.hold);
-            info.holdUnlessBacklogged = s.holdUnlessBacklogged;
-            info.paused = s.paused;
-            info.pausedForMs = std::chrono::duration<double, std::milli>(s.pausedFor).count();
-            info.pauses = static_cast<double>(s.numPauses);
-            info.resumes = static_cast<double>(s.numResumes);
-            info.scheduled = static_cast<double>(s.numScheduled);
-            return info;
-        } else {
-            throw BridgeUnsupportedError("the clock state is simulator-only: this executor has no getClockState()");
-        }
-    }
+    // Scheduled arrivals and the clock hold (simulator only; the others throw BridgeUnsupportedError).
+    Pacing& pacing() { return mPacing; }
+    Pacing const& pacing() const { return mPacing; }
 
     std::size_t drainChunks(std::vector<ResponseChunk>& out) { return mChunks.drainInto(out); }
     // fn(RequestRecord const* first, std::size_t n), called for up to two runs, oldest first.
@@ -351,19 +285,6 @@ private:
         }
     }
 
-    template <typename T>
-    static double toRelativeNs(T const& t) {
-        auto const ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-        if (ns == 0) return 0;  // "never set"
-        return static_cast<double>(ns - steadyEpochNs());
-    }
-
-    // Inverse of toRelativeNs, on the executor's clock type.
-    static TimePoint fromRelativeNs(double ns) {
-        auto const abs = static_cast<std::int64_t>(std::llround(ns)) + steadyEpochNs();
-        return TimePoint(std::chrono::duration_cast<typename TimePoint::duration>(std::chrono::nanoseconds(abs)));
-    }
-
     void processResponses(std::vector<Response> responses) {
         if (responses.empty()) return;
         std::vector<ResponseChunk> chunks;
@@ -479,6 +400,7 @@ private:
     }
 
     std::unique_ptr<Executor> mExecutor;
+    Pacing mPacing;
     std::shared_ptr<typename Api::KVCacheEventManager> mEventManager;
     BridgeOptions const mOptions;
     std::function<void()> mNotify;

@@ -148,7 +148,7 @@ private:
             at = v;
         }
         bool const unlessBacklogged = info.Length() > 1 && info[1].ToBoolean().Value();
-        return withClock(env, [&] { return Napi::Number::New(env, mBridge->holdClock(at, unlessBacklogged)); });
+        return withClock(env, [&] { return Napi::Number::New(env, mBridge->pacing().holdClock(at, unlessBacklogged)); });
     }
 
     // resumeSimClock(): clears the hold. A no-op once the engine is closed.
@@ -156,7 +156,7 @@ private:
         Napi::Env env = info.Env();
         if (mState != State::kRunning || !mBridge) return env.Undefined();
         return withClock(env, [&] {
-            mBridge->resumeClock();
+            mBridge->pacing().resumeClock();
             return env.Undefined();
         });
     }
@@ -164,7 +164,7 @@ private:
     Napi::Value simClockState(Napi::CallbackInfo const& info) {
         Napi::Env env = info.Env();
         return withClock(env, [&]() -> Napi::Value {
-            bridge::SimClockInfo const c = mBridge->clockState();
+            bridge::PacingClockState const c = mBridge->pacing().clockState();
             auto o = Napi::Object::New(env);
             o.Set("nowNs", num(env, c.nowNs));
             o.Set("holdNs", c.holdNs ? num(env, *c.holdNs) : env.Null());

@@ -15,11 +15,6 @@ std::unique_ptr<TrtllmApi::Executor> TrtllmBackend::create(Config const& c) {
                                                  tensorrt_llm::executor::ModelType::kDECODER_ONLY, c.executorConfig);
 }
 
-// The simulator-only pacing (scheduled arrivals, the clock hold) is detected on the API and compiled out here:
-// JS rejects it for backend "trtllm", and the bridge would answer ERR_TRTLLM_UNSUPPORTED.
-static_assert(!bridge::Bridge<TrtllmApi>::kHasSimArrivalTime, "TensorRT-LLM has no Request::setSimArrivalTime");
-static_assert(!bridge::Bridge<TrtllmApi>::kHasClockHold, "TensorRT-LLM has no Executor::holdClock");
-
 Napi::Function defineTrtllmEngine(Napi::Env env) { return napi::EngineWrap<TrtllmBackend>::define(env); }
 
 }  // namespace trtllm_metrics::backends
