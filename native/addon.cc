@@ -1,12 +1,11 @@
 // Module init: one Engine class per compiled backend. The simulator is always built; the TensorRT-LLM backend
 // only when CMake found TensorRT-LLM (TRTLLM_METRICS_HAVE_TRTLLM), so this is the one place a backend is chosen.
+// Test-only entry points live in the testing addon (napi/testing/testing_addon.cc).
 
 #include <napi.h>
 
 #include "backends/sim/sim_backend.h"
 #include "bridge/steady_epoch.h"
-#include "napi/firehose.h"
-#include "backends/sim/sim_hash.h"
 
 #ifdef TRTLLM_METRICS_HAVE_TRTLLM
 #include "backends/trtllm/trtllm_backend.h"
@@ -20,8 +19,6 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
 #ifdef TRTLLM_METRICS_HAVE_TRTLLM
     exports.Set("TrtllmEngine", trtllm_metrics::backends::defineTrtllmEngine(env));
 #endif
-    exports.Set("firehose", Napi::Function::New(env, trtllm_metrics::napi::firehose, "firehose"));
-    exports.Set("simBlockHash", Napi::Function::New(env, trtllm_metrics::backends::simBlockHash, "simBlockHash"));
     exports.Set("epochNs", Napi::BigInt::New(env, static_cast<int64_t>(trtllm_metrics::bridge::steadyEpochNs())));
     return exports;
 }

@@ -7,19 +7,17 @@
 
 #include <atomic>
 #include <cmath>
-#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "bridge/bridge.h"
+#include "napi/chunks_to_js.h"
 #include "napi/config_from_js.h"
 #include "napi/js_convert.h"
 #include "bridge/steady_epoch.h"
 
 namespace trtllm_metrics::napi {
-
-constexpr std::size_t kChunkStride = 8;  // lib/native.ts documents the layout
 
 inline Napi::Error errorWithCode(Napi::Env env, std::string const& message, char const* code) {
     Napi::Error e = Napi::Error::New(env, message);
@@ -273,7 +271,7 @@ private:
             bool any = closed;
             mChunkScratch.clear();
             if (mBridge->drainChunks(mChunkScratch) > 0) {
-                batch.Set("chunks", chunksToJs(env));
+                batch.Set("chunks", chunksToJs(env, mChunkScratch));
                 any = true;
             }
             // Records are copied once, straight into one reusable JS buffer of capacity rows: no allocation
@@ -310,49 +308,6 @@ private:
             (void)e;
         } catch (std::exception const&) {
         }
-    }
-
-    Napi::Object chunksToJs(Napi::Env env) {
-        std::size_t const n = mChunkScratch.size();
-        std::size_t totalTokens = 0, nPerf = 0;
-        for (auto const& c : mChunkScratch) {
-            totalTokens += c.tokens.size();
-            nPerf += c.hasPerf ? 1 : 0;
-        }
-        auto meta = Napi::Float64Array::New(env, n * kChunkStride);
-        auto tokens = Napi::Int32Array::New(env, totalTokens);
-        auto perf = Napi::Float64Array::New(env, nPerf * bridge::kRecordStride);
-        auto errors = Napi::Array::New(env);
-        std::size_t tokenOffset = 0, perfRow = 0;
-        uint32_t errorIndex = 0;
-        for (std::size_t i = 0; i < n; ++i) {
-            auto const& c = mChunkScratch[i];
-            double* m = meta.Data() + i * kChunkStride;
-            m[0] = static_cast<double>(c.requestId);
-            m[1] = static_cast<double>(tokenOffset);
-            m[2] = static_cast<double>(c.tokens.size());
-            m[3] = (c.isFinal ? 1 : 0) | (c.hasError ? 2 : 0) | (c.hasPerf ? 4 : 0);
-            m[4] = c.finishReason;
-            m[5] = -1;
-            m[6] = -1;
-            m[7] = c.sequenceIndex;
-            if (!c.tokens.empty()) std::memcpy(tokens.Data() + tokenOffset, c.tokens.data(), c.tokens.size() * sizeof(int32_t));
-            tokenOffset += c.tokens.size();
-            if (c.hasPerf) {
-                std::memcpy(perf.Data() + perfRow * bridge::kRecordStride, c.perf.v, sizeof(c.perf.v));
-                m[5] = static_cast<double>(perfRow++);
-            }
-            if (c.hasError) {
-                errors.Set(errorIndex, Napi::String::New(env, c.error));
-                m[6] = errorIndex++;
-            }
-        }
-        auto o = Napi::Object::New(env);
-        o.Set("meta", meta);
-        o.Set("tokens", tokens);
-        o.Set("perf", perf);
-        o.Set("errors", errors);
-        return o;
     }
 
     // ---- lifecycle ------------------------------------------------------------------------------------

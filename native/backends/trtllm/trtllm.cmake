@@ -38,7 +38,7 @@ message(STATUS "TensorRT-LLM: ${TRTLLM_LIB} (_GLIBCXX_USE_CXX11_ABI=${TRTLLM_CXX
 target_sources(${PROJECT_NAME} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/native/backends/trtllm/trtllm_engine.cc)
 target_include_directories(${PROJECT_NAME} PRIVATE ${TRTLLM_INCLUDE_DIR} ${CUDA_FP16_INCLUDE_DIR})
 target_compile_definitions(${PROJECT_NAME} PRIVATE TRTLLM_METRICS_HAVE_TRTLLM)
-foreach(target ${PROJECT_NAME} trtllm_sim)
+foreach(target ${PROJECT_NAME} ${PROJECT_NAME}_testing trtllm_sim)
   target_compile_definitions(${target} PRIVATE _GLIBCXX_USE_CXX11_ABI=${TRTLLM_CXX11_ABI})
 endforeach()
 if(TRTLLM_ENABLE_BF16)

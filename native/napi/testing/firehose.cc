@@ -1,4 +1,4 @@
-#include "napi/firehose.h"
+#include "napi/testing/firehose.h"
 
 #include <atomic>
 #include <chrono>
