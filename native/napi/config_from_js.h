@@ -1,20 +1,24 @@
 #pragma once
-// JS options -> Request and ExecutorConfig. Both executors share these class and setter names, so this is
-// written once over the Api traits.
+// JS options -> Request, ExecutorConfig and BridgeOptions. Both executors share these class and setter names, so
+// this is written once over the Api traits. Type conversion only (js_options.h says what is checked here).
 
 #include <napi.h>
 
 #include <chrono>
-#include <cmath>
-#include <limits>
 #include <list>
+#include <optional>
 
 #include "bridge/bridge.h"
 #include "napi/js_options.h"
 
 namespace trtllm_metrics::napi {
 
-constexpr double kMaxInt32 = 2147483647.0;
+// executorConfig.kvCacheConfig.eventBufferMaxSize (the bridge reports it as the event buffer's capacity).
+inline std::optional<std::size_t> eventBufferMaxSizeFrom(Napi::Object options) {
+    Napi::Object kv = objectOr(objectOr(options, "executorConfig"), "kvCacheConfig");
+    auto v = optSize(kv, "eventBufferMaxSize");
+    return v ? std::optional<std::size_t>(static_cast<std::size_t>(*v)) : std::nullopt;
+}
 
 template <typename Api>
 typename Api::ExecutorConfig executorConfigFrom(Napi::Object options) {
@@ -24,13 +28,11 @@ typename Api::ExecutorConfig executorConfigFrom(Napi::Object options) {
     using Policy = typename Api::CapacitySchedulerPolicy;
     Napi::Object o = objectOr(options, "executorConfig");
     ExecutorConfig config;
-    if (auto v = optInteger(o, "maxBatchSize", 1, kMaxInt32)) config.setMaxBatchSize(static_cast<int>(*v));
-    if (auto v = optInteger(o, "maxNumTokens", 1, kMaxInt32)) config.setMaxNumTokens(static_cast<int>(*v));
-    if (auto v = optInteger(o, "maxQueueSize", 1, kMaxInt32)) config.setMaxQueueSize(static_cast<int>(*v));
-    if (auto v = optInteger(o, "iterStatsMaxIterations", 0, kMaxInt32))
-        config.setIterStatsMaxIterations(static_cast<int>(*v));
-    if (auto v = optInteger(o, "requestStatsMaxIterations", 0, kMaxInt32))
-        config.setRequestStatsMaxIterations(static_cast<int>(*v));
+    if (auto v = optInt32(o, "maxBatchSize")) config.setMaxBatchSize(*v);
+    if (auto v = optInt32(o, "maxNumTokens")) config.setMaxNumTokens(*v);
+    if (auto v = optInt32(o, "maxQueueSize")) config.setMaxQueueSize(*v);
+    if (auto v = optInt32(o, "iterStatsMaxIterations")) config.setIterStatsMaxIterations(*v);
+    if (auto v = optInt32(o, "requestStatsMaxIterations")) config.setRequestStatsMaxIterations(*v);
     if (auto v = optBool(o, "enableChunkedContext")) config.setEnableChunkedContext(*v);
     if (auto policy = optString(o, "capacitySchedulerPolicy")) {
         Policy p;
@@ -42,30 +44,25 @@ typename Api::ExecutorConfig executorConfigFrom(Napi::Object options) {
     Napi::Object kv = objectOr(o, "kvCacheConfig");
     KvCacheConfig kvConfig;
     if (auto v = optBool(kv, "enableBlockReuse")) kvConfig.setEnableBlockReuse(*v);
-    if (auto v = optInteger(kv, "maxTokens", 1, kMaxInt32)) kvConfig.setMaxTokens(static_cast<int>(*v));
-    if (auto v = optNumber(kv, "freeGpuMemoryFraction")) {
-        if (*v <= 0 || *v > 1) throw Napi::RangeError::New(o.Env(), "freeGpuMemoryFraction must be in (0, 1]");
-        kvConfig.setFreeGpuMemoryFraction(static_cast<float>(*v));
-    }
-    if (auto v = optInteger(kv, "eventBufferMaxSize", 0, kMaxInt32))
-        kvConfig.setEventBufferMaxSize(static_cast<std::size_t>(*v));
+    if (auto v = optInt32(kv, "maxTokens")) kvConfig.setMaxTokens(*v);
+    if (auto v = optFloat(kv, "freeGpuMemoryFraction")) kvConfig.setFreeGpuMemoryFraction(*v);
+    if (auto v = eventBufferMaxSizeFrom(options)) kvConfig.setEventBufferMaxSize(*v);
     config.setKvCacheConfig(kvConfig);
     return config;
 }
 
-// Capacities are bounded as in lib/engine-options.ts (BRIDGE_CAPACITY_MAX): the rings are allocated up front.
+// The queues are allocated up front: their capacities are bounded so that a direct call cannot take the
+// machine's memory (the same bounds as BRIDGE_CAPACITY_MAX in lib/engine-options.ts).
 inline bridge::BridgeOptions bridgeOptionsFrom(Napi::Object options) {
     Napi::Object o = objectOr(options, "bridge");
     bridge::BridgeOptions b;
-    if (auto v = optInteger(o, "responseQueueCapacity", 1, 1 << 20)) b.responseQueueCapacity = *v;
-    if (auto v = optInteger(o, "recordQueueCapacity", 1, 1 << 20)) b.recordQueueCapacity = *v;
-    if (auto v = optInteger(o, "statsQueueCapacity", 1, 1 << 16)) b.statsQueueCapacity = *v;
-    if (auto v = optInteger(o, "eventQueueCapacity", 1, 1 << 20)) b.eventQueueCapacity = *v;
-    if (auto v = optInteger(o, "statsIntervalMs", 1, 3600000)) b.statsInterval = std::chrono::milliseconds(*v);
-    // A pump blocked in its poll holds shutdown until the poll times out (the executor cannot be shut down
-    // before the pumps stop: its last responses and events are read after them), so polls stay short.
-    if (auto v = optInteger(o, "responsePollMs", 1, 1000)) b.responsePollTimeout = std::chrono::milliseconds(*v);
-    if (auto v = optInteger(o, "eventPollMs", 1, 1000)) b.eventPollTimeout = std::chrono::milliseconds(*v);
+    if (auto v = optSize(o, "responseQueueCapacity", 1 << 20)) b.responseQueueCapacity = *v;
+    if (auto v = optSize(o, "recordQueueCapacity", 1 << 20)) b.recordQueueCapacity = *v;
+    if (auto v = optSize(o, "statsQueueCapacity", 1 << 16)) b.statsQueueCapacity = *v;
+    if (auto v = optSize(o, "eventQueueCapacity", 1 << 20)) b.eventQueueCapacity = *v;
+    if (auto v = optMillis(o, "statsIntervalMs")) b.statsInterval = std::chrono::milliseconds(*v);
+    if (auto v = optMillis(o, "responsePollMs")) b.responsePollTimeout = std::chrono::milliseconds(*v);
+    if (auto v = optMillis(o, "eventPollMs")) b.eventPollTimeout = std::chrono::milliseconds(*v);
     return b;
 }
 
@@ -75,17 +72,17 @@ typename Api::Request requestFrom(Napi::Object o, bridge::RequestMeta& meta) {
     using VecTokens = typename Api::VecTokens;
     Napi::Env env = o.Env();
     auto input = tokensFrom<VecTokens>(env, o.Get("inputTokenIds"), "inputTokenIds");
-    auto maxTokens = optInteger(o, "maxTokens", -kMaxInt32, kMaxInt32);
+    auto maxTokens = optInt32(o, "maxTokens");
     if (!maxTokens) throw Napi::TypeError::New(env, "maxTokens is required");
     typename Api::SamplingConfig sampling(1);
     Napi::Object s = objectOr(o, "samplingConfig");
-    if (auto v = optInteger(s, "beamWidth", -kMaxInt32, kMaxInt32)) sampling.setBeamWidth(static_cast<int>(*v));
-    if (auto v = optNumber(s, "temperature")) sampling.setTemperature(static_cast<float>(*v));
-    if (auto v = optNumber(s, "topP")) sampling.setTopP(static_cast<float>(*v));
-    if (auto v = optInteger(s, "topK", 0, kMaxInt32)) sampling.setTopK(static_cast<int>(*v));
-    if (auto v = optInteger(s, "seed", 0, 9007199254740991.0)) sampling.setSeed(static_cast<std::uint64_t>(*v));
-    if (auto v = optInteger(s, "numReturnSequences", -kMaxInt32, kMaxInt32)) {
-        sampling.setNumReturnSequences(static_cast<int>(*v));
+    if (auto v = optInt32(s, "beamWidth")) sampling.setBeamWidth(*v);
+    if (auto v = optFloat(s, "temperature")) sampling.setTemperature(*v);
+    if (auto v = optFloat(s, "topP")) sampling.setTopP(*v);
+    if (auto v = optInt32(s, "topK")) sampling.setTopK(*v);
+    if (auto v = optSize(s, "seed")) sampling.setSeed(*v);
+    if (auto v = optInt32(s, "numReturnSequences")) {
+        sampling.setNumReturnSequences(*v);
         meta.numSequences = static_cast<double>(*v);
     }
     typename Api::OutputConfig output;
@@ -95,17 +92,15 @@ typename Api::Request requestFrom(Napi::Object o, bridge::RequestMeta& meta) {
     output.returnPerfMetrics = true;
     meta.wantPerfMetrics = optBool(o, "returnPerfMetrics").value_or(false);
     bool streaming = optBool(o, "streaming").value_or(false);
-    Request request(std::move(input), static_cast<int>(*maxTokens), streaming, sampling, output);
-    if (auto v = optInteger(o, "endId", -kMaxInt32, kMaxInt32)) request.setEndId(static_cast<int>(*v));
-    if (auto v = optInteger(o, "padId", -kMaxInt32, kMaxInt32)) request.setPadId(static_cast<int>(*v));
-    if (auto v = optInteger(o, "clientId", 0, 9007199254740991.0)) request.setClientId(static_cast<std::uint64_t>(*v));
-    if (auto v = optNumber(o, "priority")) request.setPriority(static_cast<float>(*v));
-    if (auto v = optInteger(o, "allottedTimeMs", 0, 9007199254740991.0))
-        request.setAllottedTimeMs(std::chrono::milliseconds(*v));
-    // Simulator-only: the bridge sets it on the request (or rejects it) in Bridge::enqueue.
+    Request request(std::move(input), *maxTokens, streaming, sampling, output);
+    if (auto v = optInt32(o, "endId")) request.setEndId(*v);
+    if (auto v = optInt32(o, "padId")) request.setPadId(*v);
+    if (auto v = optSize(o, "clientId")) request.setClientId(*v);
+    if (auto v = optFloat(o, "priority")) request.setPriority(*v);
+    if (auto v = optSize(o, "allottedTimeMs")) request.setAllottedTimeMs(std::chrono::milliseconds(*v));
+    // Applied by the backend's pacing in Bridge::enqueue (simulator only).
     if (auto v = optNumber(o, "simArrivalTimeNs")) {
-        if (!std::isfinite(*v) || *v <= 0 || *v > 9007199254740991.0)
-            throw Napi::RangeError::New(env, "simArrivalTimeNs must be a positive number of nanoseconds");
+        if (!isRelativeNs(*v)) throw Napi::RangeError::New(env, "simArrivalTimeNs must be within +-2^53 ns");
         meta.simArrivalNs = *v;
     }
     Napi::Value stop = o.Get("stopWords");

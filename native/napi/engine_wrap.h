@@ -6,7 +6,7 @@
 #include <napi.h>
 
 #include <atomic>
-#include <cmath>
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,16 +14,11 @@
 #include "bridge/bridge.h"
 #include "napi/chunks_to_js.h"
 #include "napi/config_from_js.h"
+#include "napi/js_errors.h"
 #include "napi/js_convert.h"
 #include "bridge/steady_epoch.h"
 
 namespace trtllm_metrics::napi {
-
-inline Napi::Error errorWithCode(Napi::Env env, std::string const& message, char const* code) {
-    Napi::Error e = Napi::Error::New(env, message);
-    e.Value().Set("code", Napi::String::New(env, code));
-    return e;
-}
 
 template <typename Backend>
 class EngineWrap : public Napi::ObjectWrap<EngineWrap<Backend>> {
@@ -55,7 +50,7 @@ public:
         if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsFunction())
             throw Napi::TypeError::New(env, "expected (options: object, onBatch: function)");
         Napi::Object options = info[0].As<Napi::Object>();
-        mConfig = std::make_unique<typename Backend::Config>(Backend::parse(options));
+        mConfig = callConverting(env, [&] { return std::make_unique<typename Backend::Config>(Backend::parse(options)); });
         mBridgeOptions = bridgeOptionsFrom(options);
         mBridgeOptions.eventBufferCapacity = Backend::eventBufferCapacity(*mConfig);
         mOnBatch = Napi::Persistent(info[1].As<Napi::Function>());
@@ -97,36 +92,26 @@ private:
 
     Napi::Value enqueue(Napi::CallbackInfo const& info) {
         Napi::Env env = info.Env();
-        if (mState != State::kRunning || !mBridge) throw errorWithCode(env, "the engine is not running", "ERR_TRTLLM_ENGINE_CLOSED");
+        requireRunning(env);
         if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "expected a request object");
-        bridge::RequestMeta meta;
-        auto request = requestFrom<Api>(info[0].As<Napi::Object>(), meta);
-        try {
+        return callConverting(env, [&] {
+            bridge::RequestMeta meta;
+            auto request = requestFrom<Api>(info[0].As<Napi::Object>(), meta);
             auto id = mBridge->enqueue(std::move(request), meta);
             return Napi::Number::New(env, static_cast<double>(id));
-        } catch (bridge::BridgeClosedError const& e) {
-            throw errorWithCode(env, e.what(), "ERR_TRTLLM_ENGINE_CLOSED");
-        } catch (bridge::BridgeUnsupportedError const& e) {
-            throw errorWithCode(env, e.what(), "ERR_TRTLLM_UNSUPPORTED");
-        } catch (std::exception const& e) {
-            throw errorWithCode(env, e.what(), "ERR_TRTLLM_EXECUTOR");
-        }
+        });
+    }
+
+    void requireRunning(Napi::Env env) const {
+        if (mState != State::kRunning || !mBridge) throw errorWithCode(env, "the engine is not running", "ERR_TRTLLM_ENGINE_CLOSED");
     }
 
     // ---- the simulator's clock (simulator-only pacing; ERR_TRTLLM_UNSUPPORTED on other backends) ----------
     // Runs `fn` on the running bridge, converting exceptions into JS errors with a code.
     template <typename Fn>
     Napi::Value withClock(Napi::Env env, Fn&& fn) {
-        if (mState != State::kRunning || !mBridge) throw errorWithCode(env, "the engine is not running", "ERR_TRTLLM_ENGINE_CLOSED");
-        try {
-            return fn();
-        } catch (bridge::BridgeUnsupportedError const& e) {
-            throw errorWithCode(env, e.what(), "ERR_TRTLLM_UNSUPPORTED");
-        } catch (Napi::Error const&) {
-            throw;
-        } catch (std::exception const& e) {
-            throw errorWithCode(env, e.what(), "ERR_TRTLLM_EXECUTOR");
-        }
+        requireRunning(env);
+        return callConverting(env, std::forward<Fn>(fn));
     }
 
     // simClockNs(): the executor's clock, steady ns relative to epochNs.
@@ -142,7 +127,7 @@ private:
         if (info.Length() > 0 && !info[0].IsUndefined() && !info[0].IsNull()) {
             if (!info[0].IsNumber()) throw Napi::TypeError::New(env, "expected a time in ns or nothing");
             double const v = info[0].As<Napi::Number>().DoubleValue();
-            if (!std::isfinite(v) || v <= 0) throw Napi::RangeError::New(env, "the hold must be a positive time in ns");
+            if (!isRelativeNs(v)) throw Napi::RangeError::New(env, "the hold must be a time in ns within +-2^53");
             at = v;
         }
         bool const unlessBacklogged = info.Length() > 1 && info[1].ToBoolean().Value();
@@ -180,11 +165,7 @@ private:
         Napi::Env env = info.Env();
         if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "expected a request id");
         if (mState != State::kRunning || !mBridge) return env.Undefined();
-        try {
-            mBridge->cancel(static_cast<typename Api::IdType>(info[0].As<Napi::Number>().Int64Value()));
-        } catch (std::exception const& e) {
-            throw errorWithCode(env, e.what(), "ERR_TRTLLM_EXECUTOR");
-        }
+        callConverting(env, [&] { mBridge->cancel(static_cast<typename Api::IdType>(info[0].As<Napi::Number>().Int64Value())); });
         return env.Undefined();
     }
 

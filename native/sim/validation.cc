@@ -11,6 +11,8 @@ namespace trtllm_sim::executor
 
 using common::TllmException;
 
+constexpr SizeType32 kMaxTokensPerBlock = 65536;
+
 Limits validateConfig(SimConfig const& sim, ModelType modelType, ExecutorConfig const& cfg)
 {
     auto fail = [](std::string const& what) { throw TllmException("Invalid simulator configuration: " + what); };
@@ -21,6 +23,11 @@ Limits validateConfig(SimConfig const& sim, ModelType modelType, ExecutorConfig 
     if (sim.tokensPerBlock < 1)
     {
         fail("tokensPerBlock must be >= 1");
+    }
+    if (sim.tokensPerBlock > kMaxTokensPerBlock)
+    {
+        // The block arithmetic is SizeType32: tokens + tokensPerBlock - 1 must not overflow.
+        fail("tokensPerBlock must be <= " + std::to_string(kMaxTokensPerBlock));
     }
     if (sim.vocabSize < 2)
     {

@@ -1,6 +1,7 @@
 #pragma once
 // The `sim` backend: JS options -> (ExecutorConfig, SimConfig) on the JS thread; the executor is built on a
-// worker thread. Option names are documented in lib/engine-options.ts, which validates them first.
+// worker thread. Option names are documented in lib/engine-options.ts, which validates them first; the
+// simulator's validateConfig checks the configuration again (TllmException, an ExecutorError in JS).
 
 #include <napi.h>
 
@@ -30,23 +31,23 @@ struct SimBackend {
         c.executorConfig = executorConfigFrom<Api>(options);
         Napi::Object s = objectOr(options, "sim");
         auto& sim = c.sim;
-        if (auto v = optInteger(s, "tokensPerBlock", 1, 65536)) sim.tokensPerBlock = static_cast<int>(*v);
-        if (auto v = optInteger(s, "numKvBlocks", 1, kMaxInt32)) sim.numKvBlocks = static_cast<int>(*v);
-        if (auto v = optInteger(s, "maxSeqLen", 1, kMaxInt32)) sim.maxSeqLen = static_cast<int>(*v);
-        if (auto v = optInteger(s, "vocabSize", 2, kMaxInt32)) sim.vocabSize = static_cast<int>(*v);
+        if (auto v = optInt32(s, "tokensPerBlock")) sim.tokensPerBlock = *v;
+        if (auto v = optInt32(s, "numKvBlocks")) sim.numKvBlocks = *v;
+        if (auto v = optInt32(s, "maxSeqLen")) sim.maxSeqLen = *v;
+        if (auto v = optInt32(s, "vocabSize")) sim.vocabSize = *v;
         if (auto v = optString(s, "outputLengthMode")) {
             if (*v == "maxTokens") sim.outputLengthMode = Mode::kMaxTokens;
             else if (*v == "endIdGeometric") sim.outputLengthMode = Mode::kEndIdGeometric;
             else throw Napi::RangeError::New(options.Env(), "sim.outputLengthMode must be maxTokens or endIdGeometric");
         }
         if (auto v = optNumber(s, "meanOutputTokens")) sim.meanOutputTokens = *v;
-        if (auto v = optInteger(s, "seed", 0, 9007199254740991.0)) sim.seed = static_cast<std::uint64_t>(*v);
+        if (auto v = optSize(s, "seed")) sim.seed = *v;
         if (auto v = optNumber(s, "speedupRatio")) sim.speedupRatio = *v;
         if (auto v = optBool(s, "virtualClock")) sim.virtualClock = *v;
         if (auto v = optBool(s, "lockstep")) sim.lockstep = *v;
-        if (auto v = optNumber(s, "modelSizeBytes")) sim.modelSizeBytes = static_cast<std::size_t>(*v);
-        if (auto v = optNumber(s, "kvBytesPerBlock")) sim.kvBytesPerBlock = static_cast<std::size_t>(*v);
-        if (auto v = optInteger(s, "specDraftLength", 0, 64)) sim.specDraftLength = static_cast<int>(*v);
+        if (auto v = optBytes(s, "modelSizeBytes")) sim.modelSizeBytes = *v;
+        if (auto v = optBytes(s, "kvBytesPerBlock")) sim.kvBytesPerBlock = *v;
+        if (auto v = optInt32(s, "specDraftLength")) sim.specDraftLength = *v;
         if (auto v = optNumber(s, "specAcceptanceProbability")) sim.specAcceptanceProbability = *v;
         Napi::Object t = objectOr(s, "timing");
         if (auto v = optNumber(t, "prefillA")) sim.prefillA = *v;

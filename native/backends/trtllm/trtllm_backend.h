@@ -35,8 +35,7 @@ struct TrtllmBackend {
             throw Napi::Error::New(options.Env(), "engineDir does not exist or is not a directory: " + *dir);
         c.engineDir = *dir;
         c.executorConfig = napi::executorConfigFrom<Api>(options);
-        Napi::Object kv = napi::objectOr(napi::objectOr(options, "executorConfig"), "kvCacheConfig");
-        c.eventBufferMaxSize = static_cast<std::size_t>(napi::optInteger(kv, "eventBufferMaxSize", 0, 2147483647).value_or(0));
+        c.eventBufferMaxSize = napi::eventBufferMaxSizeFrom(options).value_or(0);
         return c;
     }
 

@@ -88,12 +88,12 @@ Napi::Value firehose(Napi::CallbackInfo const& info) {
     if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsFunction())
         throw Napi::TypeError::New(env, "expected (options: object, onBatch: function)");
     Napi::Object o = info[0].As<Napi::Object>();
-    auto records = optInteger(o, "records", 1, 1e12);
+    auto records = optIntegerIn(o, "records", 1, 1e12);
     if (!records) throw Napi::TypeError::New(env, "records is required");
     std::string mode = optString(o, "mode").value_or("batched");
     if (mode != "batched" && mode != "perItem") throw Napi::RangeError::New(env, "mode must be batched or perItem");
-    std::size_t capacity = static_cast<std::size_t>(optInteger(o, "ringCapacity", 1, 1 << 22).value_or(1 << 20));
-    std::size_t pushBatch = static_cast<std::size_t>(optInteger(o, "pushBatch", 1, 1 << 20).value_or(64));
+    std::size_t capacity = static_cast<std::size_t>(optIntegerIn(o, "ringCapacity", 1, 1 << 22).value_or(1 << 20));
+    std::size_t pushBatch = static_cast<std::size_t>(optIntegerIn(o, "pushBatch", 1, 1 << 20).value_or(64));
 
     auto run = std::make_shared<FirehoseRun>(capacity);
     run->records = static_cast<std::uint64_t>(*records);
