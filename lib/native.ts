@@ -111,6 +111,11 @@ export interface NativeEngine {
   cancel(requestId: number): void;
   /** Cancels in-flight requests, waits up to graceMs for them, stops everything, delivers the rest. */
   shutdown(graceMs: number): Promise<void>;
+  /**
+   * Makes the pumps poll the executor now; resolves once everything it had produced before the call has been
+   * passed to onBatch. Resolves at once when closed; rejects (ERR_TRTLLM_ENGINE_CLOSED) before start().
+   */
+  flush(): Promise<void>;
   counters(): BridgeCounters;
   info(): NativeEngineInfo;
   /** Keep the process alive while requests are in flight. */

@@ -27,6 +27,7 @@
 #include "bridge/detect.h"
 #include "bridge/drop_oldest_ring.h"
 #include "bridge/errors.h"
+#include "bridge/flush_tickets.h"
 #include "bridge/pacing.h"
 #include "bridge/record_ring.h"
 #include "bridge/request_record.h"
@@ -79,10 +80,9 @@ public:
           mRecords(options.recordQueueCapacity),
           mStats(options.statsQueueCapacity),
           mEvents(options.eventQueueCapacity),
-          mTokensPerBlock(Api::initialTokensPerBlock(*mExecutor)) {
-        auto manager = mExecutor->getKVCacheEventManager();
-        if (manager) mEventManager = *manager;
-    }
+          mTokensPerBlock(Api::initialTokensPerBlock(*mExecutor)),
+          mEventManager(eventManagerOf(*mExecutor)),
+          mFlush(mEventManager != nullptr) {}
 
     Bridge(Bridge const&) = delete;
     Bridge& operator=(Bridge const&) = delete;
@@ -135,10 +135,15 @@ public:
             std::unique_lock<std::mutex> lock(mPendingMutex);
             mPendingEmpty.wait_for(lock, grace, [&] { return mPending.empty(); });
         }
-        mStopPumps.store(true);
+        {
+            // Under the lock: the stats pump checks mStopPumps under it before it waits (no lost wake-up).
+            std::lock_guard<std::mutex> lock(mWakeMutex);
+            mStopPumps.store(true);
+        }
         mWake.notify_all();
         joinPumps();
-        // What the executor still holds: one last non-blocking read of each stream.
+        // What the executor still holds: one last non-blocking read of each stream. It answers every flush.
+        std::uint64_t const flushTicket = mFlush.newest();
         try {
             processResponses(mExecutor->awaitResponses(std::chrono::milliseconds(0)));
         } catch (...) {
@@ -153,6 +158,7 @@ public:
             } catch (...) {
             }
         }
+        mFlush.markAllDone(flushTicket);
         try {
             mExecutor->shutdown();
         } catch (...) {
@@ -161,6 +167,19 @@ public:
         mStopped = true;
         notify();
     }
+
+    // flush(): wakes every pump to poll the executor now (cutting the stats interval and the pumps' poll waits
+    // short) and returns a ticket. Once flushedThrough() reaches it, everything the executor had produced before
+    // this call is in the queues, and notify has been called. Any thread.
+    std::uint64_t requestFlush() {
+        std::uint64_t const ticket = mFlush.issue();
+        {
+            std::lock_guard<std::mutex> lock(mWakeMutex);  // orders the ticket before the stats pump's check
+        }
+        mWake.notify_all();
+        return ticket;
+    }
+    std::uint64_t flushedThrough() const { return mFlush.completed(); }
 
     // The executor's clock now, relative steady ns (the real steady clock for TensorRT-LLM).
     double clockNs() const { return toRelativeNs(Api::now(*mExecutor)); }
@@ -224,40 +243,58 @@ private:
         }
     }
 
-    void responseLoop() {
+    static std::shared_ptr<typename Api::KVCacheEventManager> eventManagerOf(Executor& executor) {
+        auto manager = executor.getKVCacheEventManager();
+        return manager ? *manager : nullptr;
+    }
+
+    // The response and event pumps: `poll(timeout)` reads the executor and pushes what it returned. A pending
+    // flush makes the next poll not wait; a poll that throws has nothing to give (retried after 1 ms).
+    template <typename Poll>
+    void pollLoop(FlushTickets::Pump pump, std::chrono::milliseconds timeout, Poll&& poll) {
         while (!mStopPumps.load()) {
+            std::uint64_t const ticket = mFlush.newest();
             try {
-                processResponses(mExecutor->awaitResponses(mOptions.responsePollTimeout));
+                poll(mFlush.behind(pump, ticket) ? std::chrono::milliseconds(0) : timeout);
             } catch (std::exception const&) {
                 if (mStopPumps.load()) break;
                 std::this_thread::sleep_for(std::chrono::milliseconds(1));
             }
+            flushed(pump, ticket);
         }
     }
 
+    void responseLoop() {
+        pollLoop(FlushTickets::kResponses, mOptions.responsePollTimeout,
+                 [this](std::chrono::milliseconds timeout) { processResponses(mExecutor->awaitResponses(timeout)); });
+    }
+
+    void eventLoop() {
+        pollLoop(FlushTickets::kEvents, mOptions.eventPollTimeout,
+                 [this](std::chrono::milliseconds timeout) { pushEvents(mEventManager->getLatestEvents(timeout)); });
+    }
+
+    // Reads the stats every statsInterval, or at once for a flush.
     void statsLoop() {
         std::unique_lock<std::mutex> lock(mWakeMutex);
         while (!mStopPumps.load()) {
-            mWake.wait_for(lock, mOptions.statsInterval, [&] { return mStopPumps.load(); });
+            mWake.wait_for(lock, mOptions.statsInterval,
+                           [&] { return mStopPumps.load() || mFlush.behind(FlushTickets::kStats, mFlush.newest()); });
             if (mStopPumps.load()) break;
+            std::uint64_t const ticket = mFlush.newest();
             lock.unlock();
             try {
                 pushStats(mExecutor->getLatestIterationStats());
             } catch (std::exception const&) {
             }
+            flushed(FlushTickets::kStats, ticket);
             lock.lock();
         }
     }
 
-    void eventLoop() {
-        while (!mStopPumps.load()) {
-            try {
-                pushEvents(mEventManager->getLatestEvents(mOptions.eventPollTimeout));
-            } catch (std::exception const&) {
-                if (mStopPumps.load()) break;
-                std::this_thread::sleep_for(std::chrono::milliseconds(1));
-            }
-        }
+    // A pump answered a flush ticket: JS may now settle the flushes it completes.
+    void flushed(FlushTickets::Pump pump, std::uint64_t ticket) {
+        if (mFlush.markDone(pump, ticket)) notify();
     }
 
     template <typename Container>
@@ -401,7 +438,6 @@ private:
 
     std::unique_ptr<Executor> mExecutor;
     Pacing mPacing;
-    std::shared_ptr<typename Api::KVCacheEventManager> mEventManager;
     BridgeOptions const mOptions;
     std::function<void()> mNotify;
 
@@ -415,6 +451,8 @@ private:
     std::unordered_map<IdType, Pending> mPending;
 
     std::atomic<int> mTokensPerBlock;
+    std::shared_ptr<typename Api::KVCacheEventManager> mEventManager;
+    FlushTickets mFlush;
     std::atomic<bool> mStopping{false};
     std::atomic<bool> mStopPumps{false};
     std::mutex mStopMutex;

@@ -15,6 +15,7 @@
 #include "napi/chunks_to_js.h"
 #include "napi/config_from_js.h"
 #include "napi/js_errors.h"
+#include "napi/pending_flushes.h"
 #include "napi/js_convert.h"
 #include "bridge/steady_epoch.h"
 
@@ -33,6 +34,7 @@ public:
                                            EngineWrap::InstanceMethod("enqueue", &EngineWrap::enqueue),
                                            EngineWrap::InstanceMethod("cancel", &EngineWrap::cancel),
                                            EngineWrap::InstanceMethod("shutdown", &EngineWrap::shutdown),
+                                           EngineWrap::InstanceMethod("flush", &EngineWrap::flush),
                                            EngineWrap::InstanceMethod("counters", &EngineWrap::counters),
                                            EngineWrap::InstanceMethod("info", &EngineWrap::info),
                                            EngineWrap::InstanceMethod("ref", &EngineWrap::ref),
@@ -191,6 +193,22 @@ private:
         return deferred.Promise();
     }
 
+    // flush(): the pumps poll the executor now; resolves once everything it had produced before the call has been
+    // handed to onBatch (settled by deliver(), or by the final delivery of a shutdown).
+    Napi::Value flush(Napi::CallbackInfo const& info) {
+        Napi::Env env = info.Env();
+        auto deferred = Napi::Promise::Deferred::New(env);
+        if (mState == State::kRunning || mState == State::kStopping) {
+            mFlushes.add(mBridge->requestFlush(), deferred);
+            updateRef(env);
+        } else if (mState == State::kClosed) {
+            deferred.Resolve(env.Undefined());  // the final delivery carried everything
+        } else {
+            deferred.Reject(errorWithCode(env, "the engine is not running", "ERR_TRTLLM_ENGINE_CLOSED").Value());
+        }
+        return deferred.Promise();
+    }
+
     Napi::Value counters(Napi::CallbackInfo const& info) {
         Napi::Env env = info.Env();
         bridge::BridgeCounters c = mBridge ? mBridge->counters() : mFinalCounters;
@@ -225,12 +243,24 @@ private:
 
     // While requests are in flight the JS side refs the thread-safe function so the process waits for them.
     Napi::Value ref(Napi::CallbackInfo const& info) {
-        if (!mTsfnReleased) mTsfn.Ref(info.Env());
+        mJsRef = true;
+        updateRef(info.Env());
         return info.Env().Undefined();
     }
     Napi::Value unref(Napi::CallbackInfo const& info) {
-        if (!mTsfnReleased) mTsfn.Unref(info.Env());
+        mJsRef = false;
+        updateRef(info.Env());
         return info.Env().Undefined();
+    }
+
+    // The thread-safe function keeps Node alive while JS asks for it or a flush waits for a delivery.
+    void updateRef(Napi::Env env) {
+        if (mTsfnReleased) return;
+        bool const want = mJsRef || !mFlushes.empty();
+        if (want == mTsfnRefd) return;
+        if (want) mTsfn.Ref(env);
+        else mTsfn.Unref(env);
+        mTsfnRefd = want;
     }
 
     // ---- delivery -------------------------------------------------------------------------------------
@@ -246,6 +276,20 @@ private:
     void deliver(Napi::Env env, Napi::Function cb, bool closed) {
         mWakePending.store(false);
         if (!mBridge || env == nullptr || cb.IsEmpty()) return;
+        // Read before draining: what the completed flushes cover is in the queues, so this call delivers it.
+        std::uint64_t const flushed = mBridge->flushedThrough();
+        deliverBatch(env, cb, closed);
+        if (!mFlushes.empty()) {
+            try {
+                mFlushes.settle(env, flushed);
+            } catch (std::exception const&) {
+            }
+            updateRef(env);
+        }
+    }
+
+    // Drains every stream and calls onBatch once, if anything was there (or `closed`).
+    void deliverBatch(Napi::Env env, Napi::Function cb, bool closed) {
         try {
             Napi::HandleScope scope(env);
             auto batch = Napi::Object::New(env);
@@ -299,9 +343,9 @@ private:
         void Execute() override {
             try {
                 auto executor = Backend::create(*mSelf->mConfig);
-                auto bridge = std::make_unique<BridgeT>(std::move(executor), mSelf->mBridgeOptions, [self = mSelf] { self->wake(); });
-                bridge->start();
-                mSelf->mBridge = std::move(bridge);
+                // Set before the pumps start: a delivery they trigger reads mBridge on the JS thread.
+                mSelf->mBridge = std::make_unique<BridgeT>(std::move(executor), mSelf->mBridgeOptions, [self = mSelf] { self->wake(); });
+                mSelf->mBridge->start();
             } catch (std::exception const& e) {
                 SetError(e.what());
             }
@@ -333,8 +377,12 @@ private:
     private:
         void finish() {
             Napi::Env env = Env();
-            // Everything left (including the settling chunks) goes to JS now, marked closed.
+            // Everything left (including the settling chunks) goes to JS now, marked closed; it answers every flush.
             mSelf->deliver(env, mSelf->mOnBatch.Value(), true);
+            try {
+                mSelf->mFlushes.settleAll(env);
+            } catch (std::exception const&) {
+            }
             mSelf->mState = State::kClosed;
             mSelf->releaseAfterClose();
             mSelf->releaseTsfn();
@@ -375,6 +423,7 @@ private:
 
     // Process exit with a live engine: stop the executor and the pumps before the environment goes away.
     void teardown() {
+        mFlushes.drop();
         if (mBridge) mBridge->stop(std::chrono::milliseconds(0), /*teardown=*/true);
         if (!mTsfnReleased.exchange(true)) mTsfn.Abort();
         mState = State::kClosed;
@@ -395,6 +444,9 @@ private:
     int mFinalTokensPerBlock = 0;
     Napi::Reference<Napi::Float64Array> mRecordBuffer;
     bool mSelfRefHeld = false;
+    PendingFlushes mFlushes;
+    bool mJsRef = false;     // ref() was called (requests in flight)
+    bool mTsfnRefd = false;  // the thread-safe function is ref'd (updateRef)
     std::atomic<bool> mTsfnReleased{false};
     std::atomic<bool> mWakePending{false};
     bool mCleanupHookAdded = false;
