@@ -1,11 +1,12 @@
 #pragma once
 // Bridge<Api>: owns one Api::Executor and pumps what it produces into bounded queues for the JS thread.
 // Written once over an "executor API" traits type, so the same code drives TensorRT-LLM and the simulator.
-// No N-API here: the JS side (engine_wrap.h) drains the queues when `notify` tells it there is data.
+// No N-API here: the JS side (napi/engine_wrap.h) drains the queues when `notify` tells it there is data.
 //
 // Threads: responses (awaitResponses with a short timeout), iteration stats (getLatestIterationStats on an
-// interval), KV events (getLatestEvents with a timeout). None of them ever waits on an executor thread's
-// behalf; the executor's own threads only ever see our calls into its public API.
+// interval), KV events (getLatestEvents with a timeout); requestFlush() makes all three poll at once. None of
+// them ever waits on an executor thread's behalf; the executor's own threads only ever see our calls into its
+// public API.
 //
 // Scheduled arrivals and the clock hold are the backend's: Api::Pacing (bridge/pacing.h), built over the executor.
 

@@ -5,19 +5,19 @@
 
 #include <napi.h>
 
-#include <atomic>
 #include <algorithm>
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "bridge/bridge.h"
+#include "bridge/steady_epoch.h"
 #include "napi/chunks_to_js.h"
 #include "napi/config_from_js.h"
+#include "napi/js_convert.h"
 #include "napi/js_errors.h"
 #include "napi/pending_flushes.h"
-#include "napi/js_convert.h"
-#include "bridge/steady_epoch.h"
 
 namespace trtllm_metrics::napi {
 

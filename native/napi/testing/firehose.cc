@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "bridge/record_ring.h"
-#include "napi/js_options.h"
 #include "bridge/request_record.h"
+#include "napi/js_options.h"
 
 namespace trtllm_metrics::napi {
 namespace {
