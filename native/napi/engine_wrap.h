@@ -312,18 +312,12 @@ private:
             }
             mStatsScratch.clear();
             if (mBridge->drainStats(mStatsScratch) > 0) {
-                auto arr = Napi::Array::New(env, mStatsScratch.size());
-                for (std::size_t i = 0; i < mStatsScratch.size(); ++i)
-                    arr.Set(static_cast<uint32_t>(i), iterationStatsToJs(env, mStatsScratch[i]));
-                batch.Set("stats", arr);
+                batch.Set("stats", arrayToJs(env, mStatsScratch, [&](auto const& st) { return iterationStatsToJs(env, st); }));
                 any = true;
             }
             mEventScratch.clear();
             if (mBridge->drainEvents(mEventScratch) > 0) {
-                auto arr = Napi::Array::New(env, mEventScratch.size());
-                for (std::size_t i = 0; i < mEventScratch.size(); ++i)
-                    arr.Set(static_cast<uint32_t>(i), kvEventToJs(env, mEventScratch[i]));
-                batch.Set("events", arr);
+                batch.Set("events", arrayToJs(env, mEventScratch, [&](auto const& e) { return kvEventToJs(env, e); }));
                 any = true;
             }
             if (closed) batch.Set("closed", Napi::Boolean::New(env, true));

@@ -7,6 +7,7 @@
 #include <optional>
 #include <type_traits>
 #include <variant>
+#include <vector>
 
 #include "bridge/detect.h"
 
@@ -15,6 +16,14 @@ namespace trtllm_metrics::napi {
 template <typename T>
 Napi::Value num(Napi::Env env, T v) {
     return Napi::Number::New(env, static_cast<double>(v));
+}
+
+// A JS array of convert(item) for every item.
+template <typename T, typename Convert>
+Napi::Array arrayToJs(Napi::Env env, std::vector<T> const& items, Convert&& convert) {
+    auto arr = Napi::Array::New(env, items.size());
+    for (std::size_t i = 0; i < items.size(); ++i) arr.Set(static_cast<uint32_t>(i), convert(items[i]));
+    return arr;
 }
 
 template <typename KvStats>

@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "backends/sim/sim_api.h"
 #include "napi/config_from_js.h"
@@ -24,6 +25,26 @@ struct SimBackend {
         trtllm_sim::executor::SimConfig sim;
     };
 
+    // SimConfig fields read as they are, by their JS names (options.sim, options.sim.timing).
+    using SimConfig = trtllm_sim::executor::SimConfig;
+    template <typename T>
+    using Field = std::pair<char const*, T SimConfig::*>;
+    static constexpr Field<int> kInt32Fields[] = {
+        {"tokensPerBlock", &SimConfig::tokensPerBlock}, {"numKvBlocks", &SimConfig::numKvBlocks},
+        {"maxSeqLen", &SimConfig::maxSeqLen},           {"vocabSize", &SimConfig::vocabSize},
+        {"specDraftLength", &SimConfig::specDraftLength},
+    };
+    static constexpr Field<double> kNumberFields[] = {
+        {"meanOutputTokens", &SimConfig::meanOutputTokens},
+        {"speedupRatio", &SimConfig::speedupRatio},
+        {"specAcceptanceProbability", &SimConfig::specAcceptanceProbability},
+    };
+    static constexpr Field<double> kTimingFields[] = {
+        {"prefillA", &SimConfig::prefillA}, {"prefillB", &SimConfig::prefillB}, {"prefillC", &SimConfig::prefillC},
+        {"decodeD2", &SimConfig::decodeD2}, {"decodeD1", &SimConfig::decodeD1}, {"decodeD0", &SimConfig::decodeD0},
+        {"decodeMinMs", &SimConfig::decodeMinMs},
+    };
+
     static Config parse(Napi::Object options) {
         using namespace napi;
         using Mode = trtllm_sim::executor::SimConfig::OutputLengthMode;
@@ -31,32 +52,23 @@ struct SimBackend {
         c.executorConfig = executorConfigFrom<Api>(options);
         Napi::Object s = objectOr(options, "sim");
         auto& sim = c.sim;
-        if (auto v = optInt32(s, "tokensPerBlock")) sim.tokensPerBlock = *v;
-        if (auto v = optInt32(s, "numKvBlocks")) sim.numKvBlocks = *v;
-        if (auto v = optInt32(s, "maxSeqLen")) sim.maxSeqLen = *v;
-        if (auto v = optInt32(s, "vocabSize")) sim.vocabSize = *v;
+        for (auto [key, field] : kInt32Fields)
+            if (auto v = optInt32(s, key)) sim.*field = *v;
+        for (auto [key, field] : kNumberFields)
+            if (auto v = optNumber(s, key)) sim.*field = *v;
+        Napi::Object t = objectOr(s, "timing");
+        for (auto [key, field] : kTimingFields)
+            if (auto v = optNumber(t, key)) sim.*field = *v;
         if (auto v = optString(s, "outputLengthMode")) {
             if (*v == "maxTokens") sim.outputLengthMode = Mode::kMaxTokens;
             else if (*v == "endIdGeometric") sim.outputLengthMode = Mode::kEndIdGeometric;
             else throw Napi::RangeError::New(options.Env(), "sim.outputLengthMode must be maxTokens or endIdGeometric");
         }
-        if (auto v = optNumber(s, "meanOutputTokens")) sim.meanOutputTokens = *v;
         if (auto v = optSize(s, "seed")) sim.seed = *v;
-        if (auto v = optNumber(s, "speedupRatio")) sim.speedupRatio = *v;
         if (auto v = optBool(s, "virtualClock")) sim.virtualClock = *v;
         if (auto v = optBool(s, "lockstep")) sim.lockstep = *v;
         if (auto v = optBytes(s, "modelSizeBytes")) sim.modelSizeBytes = *v;
         if (auto v = optBytes(s, "kvBytesPerBlock")) sim.kvBytesPerBlock = *v;
-        if (auto v = optInt32(s, "specDraftLength")) sim.specDraftLength = *v;
-        if (auto v = optNumber(s, "specAcceptanceProbability")) sim.specAcceptanceProbability = *v;
-        Napi::Object t = objectOr(s, "timing");
-        if (auto v = optNumber(t, "prefillA")) sim.prefillA = *v;
-        if (auto v = optNumber(t, "prefillB")) sim.prefillB = *v;
-        if (auto v = optNumber(t, "prefillC")) sim.prefillC = *v;
-        if (auto v = optNumber(t, "decodeD2")) sim.decodeD2 = *v;
-        if (auto v = optNumber(t, "decodeD1")) sim.decodeD1 = *v;
-        if (auto v = optNumber(t, "decodeD0")) sim.decodeD0 = *v;
-        if (auto v = optNumber(t, "decodeMinMs")) sim.decodeMinMs = *v;
         return c;
     }
 
