@@ -345,6 +345,24 @@ export class Engine implements MetricsSource, AsyncDisposable {
     }
   }
 
+  /**
+   * Delivers now what the executor has produced. The bridge's pumps poll the executor at once (iteration stats
+   * no longer wait for bridge.statsIntervalMs; responses and KV events wait at most for the poll in progress,
+   * bridge.responsePollMs / eventPollMs), and the promise resolves once everything the executor had produced
+   * before the call has been handed over: chunks routed to their generate() streams, finished-request records,
+   * iteration stats and KV events passed to the listeners, iterators and getLatest*() buffers. Records, stats
+   * and events that a full queue dropped are counted (counters()), not delivered. After shutdown() it resolves at
+   * once: the final delivery carried everything. Lets tests and checkpoints wait for stats and events without
+   * sleeping.
+   */
+  flush(): Promise<void> {
+    return this.native.flush().catch((cause: unknown) => {
+      const code = (cause as { code?: string }).code;
+      if (code === 'ERR_TRTLLM_ENGINE_CLOSED') throw new EngineClosedError();
+      throw new ExecutorError((cause as Error).message, { cause });
+    });
+  }
+
   /** produced / delivered / dropped / queued per bridge stream. */
   counters(): BridgeCounters {
     return this.native.counters();

@@ -16,6 +16,7 @@ export interface NativeChunks {
   errors: string[];
 }
 
+/** Mirrors ChunkField / ChunkFlag in native/bridge/response_chunk.h (test/native-layout.test.mjs compares them). */
 export const CHUNK_STRIDE = 8;
 export const ChunkField = {
   REQUEST_ID: 0,
@@ -110,6 +111,11 @@ export interface NativeEngine {
   cancel(requestId: number): void;
   /** Cancels in-flight requests, waits up to graceMs for them, stops everything, delivers the rest. */
   shutdown(graceMs: number): Promise<void>;
+  /**
+   * Makes the pumps poll the executor now; resolves once everything it had produced before the call has been
+   * passed to onBatch. Resolves at once when closed; rejects (ERR_TRTLLM_ENGINE_CLOSED) before start().
+   */
+  flush(): Promise<void>;
   counters(): BridgeCounters;
   info(): NativeEngineInfo;
   /** Keep the process alive while requests are in flight. */
@@ -127,25 +133,10 @@ export interface NativeEngine {
 
 export type NativeEngineConstructor = new (options: object, onBatch: (batch: NativeBatch) => void) => NativeEngine;
 
-export interface FirehoseResult {
-  produced: number;
-  delivered: number;
-  dropped: number;
-  /** Wall time the producer thread spent handing off all records, ns. */
-  producerNs: number;
-}
-
 export interface NativeAddon {
   SimEngine: NativeEngineConstructor;
   /** Present only when built with TensorRT-LLM (TRTLLM_ROOT). */
   TrtllmEngine?: NativeEngineConstructor;
-  /** Benchmark path: synthetic records through the bridge's delivery mechanism. */
-  firehose(
-    options: { records: number; mode?: 'batched' | 'perItem'; ringCapacity?: number; pushBatch?: number },
-    onBatch: (records: Float64Array, count: number) => void,
-  ): Promise<FirehoseResult>;
-  /** The simulator's chained block hash (for tests of bit-exact hashes). */
-  simBlockHash(parentHash: bigint | null, tokens: Int32Array): bigint;
   epochNs: bigint;
 }
 
@@ -156,20 +147,20 @@ let cached: NativeAddon | undefined;
  * set, is the path of another build to load instead (scripts/asan-check.sh points it at build-asan/).
  */
 export function loadAddon(): NativeAddon {
-  if (cached) return cached;
+  cached ??= requireAddon('trtllm_metrics', process.env.TRTLLM_METRICS_ADDON, 'native addon') as NativeAddon;
+  return cached;
+}
+
+/** @internal Loads `name`.node from the build (or the file at `override`); AddonLoadError naming `what` if that fails. */
+export function requireAddon(name: string, override: string | undefined, what: string): unknown {
   try {
-    const override = process.env.TRTLLM_METRICS_ADDON;
-    if (override) {
-      cached = require(require('node:path').resolve(override)) as NativeAddon;
-      return cached;
-    }
+    if (override) return require(require('node:path').resolve(override));
     const bindings = require('bindings') as (name: string) => unknown;
-    cached = bindings('trtllm_metrics') as NativeAddon;
+    return bindings(name);
   } catch (cause) {
     throw new AddonLoadError(
-      `could not load the trtllm-metrics native addon (run \`npm run build:native\`): ${(cause as Error).message}`,
+      `could not load the trtllm-metrics ${what} (run \`npm run build:native\`): ${(cause as Error).message}`,
       { cause },
     );
   }
-  return cached;
 }

@@ -1,28 +1,24 @@
 // Module init: one Engine class per compiled backend. The simulator is always built; the TensorRT-LLM backend
 // only when CMake found TensorRT-LLM (TRTLLM_METRICS_HAVE_TRTLLM), so this is the one place a backend is chosen.
+// Test-only entry points live in the testing addon (napi/testing/testing_addon.cc).
 
 #include <napi.h>
 
-#include "backends/sim_backend.h"
-#include "backends/sim_hash.h"
-#include "bridge/engine_wrap.h"
-#include "bridge/firehose.h"
+#include "backends/sim/sim_backend.h"
 #include "bridge/steady_epoch.h"
 
 #ifdef TRTLLM_METRICS_HAVE_TRTLLM
-#include "trtllm/trtllm_backend.h"
+#include "backends/trtllm/trtllm_backend.h"
 #endif
 
 namespace {
 
 Napi::Object init(Napi::Env env, Napi::Object exports) {
     trtllm_metrics::bridge::steadyEpochNs();  // fix the epoch before any timestamp is taken
-    exports.Set("SimEngine", trtllm_metrics::bridge::EngineWrap<trtllm_metrics::backends::SimBackend>::define(env));
+    exports.Set("SimEngine", trtllm_metrics::backends::defineSimEngine(env));
 #ifdef TRTLLM_METRICS_HAVE_TRTLLM
     exports.Set("TrtllmEngine", trtllm_metrics::backends::defineTrtllmEngine(env));
 #endif
-    exports.Set("firehose", Napi::Function::New(env, trtllm_metrics::bridge::firehose, "firehose"));
-    exports.Set("simBlockHash", Napi::Function::New(env, trtllm_metrics::backends::simBlockHash, "simBlockHash"));
     exports.Set("epochNs", Napi::BigInt::New(env, static_cast<int64_t>(trtllm_metrics::bridge::steadyEpochNs())));
     return exports;
 }

@@ -9,7 +9,8 @@
 # 2. build-asan/native_tests under ASan with LeakSanitizer on (every native leak fails the run) and UBSan
 #    halting on the first report (-fno-sanitize-recover=undefined).
 # 3. Node runs scripts/smoke.mjs, a short shutdown loop, process exit with a live engine, and the overload
-#    test, loading build-asan/RelWithDebInfo/trtllm_metrics.node (TRTLLM_METRICS_ADDON). Node itself is not
+#    test, loading build-asan/RelWithDebInfo/trtllm_metrics.node (TRTLLM_METRICS_ADDON) and its testing addon
+#    trtllm_metrics_testing.node (TRTLLM_METRICS_TESTING_ADDON, for the firehose). Node itself is not
 #    instrumented, so the ASan runtime must be the first library loaded: LD_PRELOAD=libasan.so. Leak detection
 #    is off for these runs (detect_leaks=0) because LeakSanitizer would then check all of Node: V8 and Node keep
 #    process-lifetime allocations (isolate, code space, per-thread platform data) that they never free at exit,
@@ -20,6 +21,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${TRTLLM_METRICS_ASAN_BUILD:-build-asan}
 ADDON="$BUILD/RelWithDebInfo/trtllm_metrics.node"
+TESTING_ADDON="$BUILD/RelWithDebInfo/trtllm_metrics_testing.node"
 start=$(date +%s)
 say() { echo "=== asan-check: $* ($(( $(date +%s) - start ))s)"; }
 
@@ -27,7 +29,7 @@ if [ "${1:-}" != "--no-build" ]; then
   say "npm run build:asan"
   npm run build:asan --silent
 fi
-[ -x "$BUILD/native_tests" ] && [ -f "$ADDON" ] || { echo "asan-check: $BUILD is not built (npm run build:asan)" >&2; exit 2; }
+[ -x "$BUILD/native_tests" ] && [ -f "$ADDON" ] && [ -f "$TESTING_ADDON" ] || { echo "asan-check: $BUILD is not built (npm run build:asan)" >&2; exit 2; }
 
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 say "native_tests (ASan + LSan + UBSan)"
@@ -38,7 +40,7 @@ LIBASAN=$(${CXX:-g++} -print-file-name=libasan.so)
 [ -f "$LIBASAN" ] || { echo "asan-check: libasan.so not found ($LIBASAN)" >&2; exit 2; }
 node_asan() {
   LD_PRELOAD="$LIBASAN" ASAN_OPTIONS=detect_leaks=0:allow_user_segv_handler=1:abort_on_error=0 \
-    TRTLLM_METRICS_ADDON="$ADDON" node "$@"
+    TRTLLM_METRICS_ADDON="$ADDON" TRTLLM_METRICS_TESTING_ADDON="$TESTING_ADDON" node "$@"
 }
 say "node scripts/smoke.mjs against the ASan addon"
 node_asan scripts/smoke.mjs

@@ -18,7 +18,7 @@ done
 napi_inc=$(cd "$root" && node -p "require('node-addon-api').include_dir")
 node_api_inc=$(cd "$root" && node -p "require('node-api-headers').include_dir")
 status=0
-for tu in "$root"/native/trtllm/*.cc "$root"/native/addon.cc; do
+for tu in "$root"/native/backends/trtllm/*.cc "$root"/native/addon.cc; do
   echo "checking $(basename "$tu")"
   if ! g++ -std=c++17 -fsyntax-only -DTRTLLM_METRICS_HAVE_TRTLLM -DNAPI_VERSION=8 -DNAPI_CPP_EXCEPTIONS -D_GLIBCXX_USE_CXX11_ABI=1 \
       -DENABLE_BF16 -DENABLE_FP8 \

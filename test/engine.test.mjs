@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 const { Engine, InvalidArgumentError, RequestFailedError, EngineClosedError, BackendUnavailableError, REQUEST_RECORD_STRIDE, RecordField } = require('../dist/index.js');
 const { loadAddon } = require('../dist/native.js');
+const { loadTestingAddon } = require('../dist/testing.js');
 
 // Node 20 has no `await using`: shut the engine down when the test ends.
 async function open(t, options) {
@@ -138,7 +139,7 @@ test('KV event hashes above 2^53 reach JS bit-exact', async (t) => {
   assert.equal(events[0].data.type, 'created');
   const stored = events.filter((e) => e.data.type === 'stored').flatMap((e) => e.data.blocks.map((b, i) => ({ e, b, i })));
   assert.ok(stored.length >= 19, `stored ${stored.length} blocks`);
-  const { simBlockHash } = loadAddon();
+  const { simBlockHash } = loadTestingAddon();
   let parent = null;
   let big = 0;
   for (const { b } of stored.slice(0, 19)) {

@@ -13,7 +13,7 @@ import { renderRegistries } from '../dist/metrics/exposition.js';
 import { sample } from './helpers/metrics-fixtures.mjs';
 
 const require = createRequire(import.meta.url);
-const { loadAddon } = require('../dist/native.js');
+const { loadTestingAddon } = require('../dist/testing.js');
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc');
@@ -31,7 +31,7 @@ const UNDER_ASAN = /libasan/.test(process.env.LD_PRELOAD ?? '');
 const STREAMS = { responses: 'responses', requestRecords: 'request_records', iterationStats: 'iteration_stats', kvEvents: 'kv_events' };
 
 test('firehose: 1M records into a 4096-slot ring with a slow consumer: drop-oldest, all accounted, memory flat', async () => {
-  const addon = loadAddon();
+  const addon = loadTestingAddon();
   const RECORDS = 1_000_000;
   const CAPACITY = 4096;
   // Warm up once so the measured run starts from steady state (code, buffers).

@@ -1,16 +1,18 @@
 #pragma once
 // Bridge<Api>: owns one Api::Executor and pumps what it produces into bounded queues for the JS thread.
 // Written once over an "executor API" traits type, so the same code drives TensorRT-LLM and the simulator.
-// No N-API here: the JS side (engine_wrap.h) drains the queues when `notify` tells it there is data.
+// No N-API here: the JS side (napi/engine_wrap.h) drains the queues when `notify` tells it there is data.
 //
 // Threads: responses (awaitResponses with a short timeout), iteration stats (getLatestIterationStats on an
-// interval), KV events (getLatestEvents with a timeout). None of them ever waits on an executor thread's
-// behalf; the executor's own threads only ever see our calls into its public API.
+// interval), KV events (getLatestEvents with a timeout); requestFlush() makes all three poll at once. None of
+// them ever waits on an executor thread's behalf; the executor's own threads only ever see our calls into its
+// public API.
+//
+// Scheduled arrivals and the clock hold are the backend's: Api::Pacing (bridge/pacing.h), built over the executor.
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cmath>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -25,6 +27,9 @@
 #include "bridge/backpressure_queue.h"
 #include "bridge/detect.h"
 #include "bridge/drop_oldest_ring.h"
+#include "bridge/errors.h"
+#include "bridge/flush_tickets.h"
+#include "bridge/pacing.h"
 #include "bridge/record_ring.h"
 #include "bridge/request_record.h"
 #include "bridge/response_chunk.h"
@@ -47,36 +52,13 @@ struct BridgeOptions {
 struct RequestMeta {
     bool wantPerfMetrics = false;  // copy perf metrics into the chunks (the record stream always gets them)
     double numSequences = 1;
-    // Scheduled arrival, steady ns relative to steadyEpochNs() (simulator only: Request::setSimArrivalTime).
+    // Scheduled arrival, steady ns relative to steadyEpochNs(), applied by Api::Pacing (simulator only).
     std::optional<double> simArrivalNs;
-};
-
-// The simulator's clock as JS sees it (times: steady ns relative to steadyEpochNs()).
-struct SimClockInfo {
-    double nowNs = 0;
-    std::optional<double> holdNs;
-    bool holdUnlessBacklogged = false;
-    bool paused = false;
-    double pausedForMs = 0;
-    double pauses = 0;
-    double resumes = 0;
-    double scheduled = 0;
 };
 
 struct BridgeCounters {
     StreamCountersSnapshot responses, requestRecords, iterationStats, kvEvents;
     std::uint64_t kvEventsDroppedByExecutor = 0;
-};
-
-class BridgeClosedError : public std::runtime_error {
-public:
-    BridgeClosedError() : std::runtime_error("the engine is shut down") {}
-};
-
-// A simulator-only feature asked of an executor that does not have it (TensorRT-LLM).
-class BridgeUnsupportedError : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
 };
 
 template <typename Api>
@@ -88,24 +70,20 @@ public:
     using IterationStats = typename Api::IterationStats;
     using KVCacheEvent = typename Api::KVCacheEvent;
     using IdType = typename Api::IdType;
-    using TimePoint = decltype(Api::now(std::declval<Executor const&>()));
-
-    // Simulator-only pacing, detected on the executor API (docs/simulator.md "Pacing").
-    static constexpr bool kHasSimArrivalTime = detect::HasSimArrivalTime<Request, TimePoint>::value;
-    static constexpr bool kHasClockHold = detect::HasClockHold<Executor>::value;
+    using Pacing = typename Api::Pacing;
 
     Bridge(std::unique_ptr<Executor> executor, BridgeOptions options, std::function<void()> notify)
         : mExecutor(std::move(executor)),
+          mPacing(*mExecutor),
           mOptions(options),
           mNotify(std::move(notify)),
           mChunks(options.responseQueueCapacity),
           mRecords(options.recordQueueCapacity),
           mStats(options.statsQueueCapacity),
           mEvents(options.eventQueueCapacity),
-          mTokensPerBlock(Api::initialTokensPerBlock(*mExecutor)) {
-        auto manager = mExecutor->getKVCacheEventManager();
-        if (manager) mEventManager = *manager;
-    }
+          mTokensPerBlock(Api::initialTokensPerBlock(*mExecutor)),
+          mEventManager(eventManagerOf(*mExecutor)),
+          mFlush(mEventManager != nullptr) {}
 
     Bridge(Bridge const&) = delete;
     Bridge& operator=(Bridge const&) = delete;
@@ -123,19 +101,10 @@ public:
     // scheduled arrival was "sent" by the client at that time: the arrival is its enqueue stamp.
     IdType enqueue(Request request, RequestMeta meta) {
         if (mStopping.load()) throw BridgeClosedError();
-        std::optional<TimePoint> scheduled;
-        if (meta.simArrivalNs) {
-            if constexpr (kHasSimArrivalTime) {
-                scheduled = fromRelativeNs(*meta.simArrivalNs);
-                request.setSimArrivalTime(*scheduled);
-            } else {
-                throw BridgeUnsupportedError(
-                    "simArrivalTimeNs is simulator-only: this executor has no scheduled arrivals (Request::setSimArrivalTime)");
-            }
-        }
+        std::optional<double> const arrivalNs = mPacing.scheduleArrival(request, meta.simArrivalNs);
         std::lock_guard<std::mutex> lock(mPendingMutex);
         Pending pending;
-        pending.enqueueNs = toRelativeNs(scheduled ? *scheduled : Api::now(*mExecutor));
+        pending.enqueueNs = arrivalNs ? *arrivalNs : toRelativeNs(Api::now(*mExecutor));
         pending.promptTokens = static_cast<double>(request.getInputTokenIds().size());
         pending.meta = meta;
         IdType id = mExecutor->enqueueRequest(request);
@@ -167,10 +136,15 @@ public:
             std::unique_lock<std::mutex> lock(mPendingMutex);
             mPendingEmpty.wait_for(lock, grace, [&] { return mPending.empty(); });
         }
-        mStopPumps.store(true);
+        {
+            // Under the lock: the stats pump checks mStopPumps under it before it waits (no lost wake-up).
+            std::lock_guard<std::mutex> lock(mWakeMutex);
+            mStopPumps.store(true);
+        }
         mWake.notify_all();
         joinPumps();
-        // What the executor still holds: one last non-blocking read of each stream.
+        // What the executor still holds: one last non-blocking read of each stream. It answers every flush.
+        std::uint64_t const flushTicket = mFlush.newest();
         try {
             processResponses(mExecutor->awaitResponses(std::chrono::milliseconds(0)));
         } catch (...) {
@@ -185,6 +159,7 @@ public:
             } catch (...) {
             }
         }
+        mFlush.markAllDone(flushTicket);
         try {
             mExecutor->shutdown();
         } catch (...) {
@@ -194,46 +169,25 @@ public:
         notify();
     }
 
-    // ---- the simulator's clock (simulator-only pacing; BridgeUnsupportedError elsewhere) -------------------
+    // flush(): wakes every pump to poll the executor now (cutting the stats interval and the pumps' poll waits
+    // short) and returns a ticket. Once flushedThrough() reaches it, everything the executor had produced before
+    // this call is in the queues, and notify has been called. Any thread.
+    std::uint64_t requestFlush() {
+        std::uint64_t const ticket = mFlush.issue();
+        {
+            std::lock_guard<std::mutex> lock(mWakeMutex);  // orders the ticket before the stats pump's check
+        }
+        mWake.notify_all();
+        return ticket;
+    }
+    std::uint64_t flushedThrough() const { return mFlush.completed(); }
+
     // The executor's clock now, relative steady ns (the real steady clock for TensorRT-LLM).
     double clockNs() const { return toRelativeNs(Api::now(*mExecutor)); }
 
-    // Executor::holdClock: no iteration starts at or after `atNs` (default: now). Returns the hold.
-    double holdClock(std::optional<double> atNs, bool unlessBacklogged = false) {
-        if constexpr (kHasClockHold) {
-            std::optional<TimePoint> until;
-            if (atNs) until = fromRelativeNs(*atNs);
-            return toRelativeNs(mExecutor->holdClock(until, unlessBacklogged));
-        } else {
-            throw BridgeUnsupportedError("the clock hold is simulator-only: this executor has no holdClock()");
-        }
-    }
-
-    void resumeClock() {
-        if constexpr (kHasClockHold) {
-            mExecutor->resumeClock();
-        } else {
-            throw BridgeUnsupportedError("the clock hold is simulator-only: this executor has no resumeClock()");
-        }
-    }
-
-    SimClockInfo clockState() const {
-        if constexpr (kHasClockHold) {
-            auto const s = mExecutor->getClockState();
-            SimClockInfo info;
-            info.nowNs = toRelativeNs(s.now);
-            if (s.hold) info.holdNs = toRelativeNs(*s.hold);
-            info.holdUnlessBacklogged = s.holdUnlessBacklogged;
-            info.paused = s.paused;
-            info.pausedForMs = std::chrono::duration<double, std::milli>(s.pausedFor).count();
-            info.pauses = static_cast<double>(s.numPauses);
-            info.resumes = static_cast<double>(s.numResumes);
-            info.scheduled = static_cast<double>(s.numScheduled);
-            return info;
-        } else {
-            throw BridgeUnsupportedError("the clock state is simulator-only: this executor has no getClockState()");
-        }
-    }
+    // Scheduled arrivals and the clock hold (simulator only; the others throw BridgeUnsupportedError).
+    Pacing& pacing() { return mPacing; }
+    Pacing const& pacing() const { return mPacing; }
 
     std::size_t drainChunks(std::vector<ResponseChunk>& out) { return mChunks.drainInto(out); }
     // fn(RequestRecord const* first, std::size_t n), called for up to two runs, oldest first.
@@ -290,40 +244,58 @@ private:
         }
     }
 
-    void responseLoop() {
+    static std::shared_ptr<typename Api::KVCacheEventManager> eventManagerOf(Executor& executor) {
+        auto manager = executor.getKVCacheEventManager();
+        return manager ? *manager : nullptr;
+    }
+
+    // The response and event pumps: `poll(timeout)` reads the executor and pushes what it returned. A pending
+    // flush makes the next poll not wait; a poll that throws has nothing to give (retried after 1 ms).
+    template <typename Poll>
+    void pollLoop(FlushTickets::Pump pump, std::chrono::milliseconds timeout, Poll&& poll) {
         while (!mStopPumps.load()) {
+            std::uint64_t const ticket = mFlush.newest();
             try {
-                processResponses(mExecutor->awaitResponses(mOptions.responsePollTimeout));
+                poll(mFlush.behind(pump, ticket) ? std::chrono::milliseconds(0) : timeout);
             } catch (std::exception const&) {
                 if (mStopPumps.load()) break;
                 std::this_thread::sleep_for(std::chrono::milliseconds(1));
             }
+            flushed(pump, ticket);
         }
     }
 
+    void responseLoop() {
+        pollLoop(FlushTickets::kResponses, mOptions.responsePollTimeout,
+                 [this](std::chrono::milliseconds timeout) { processResponses(mExecutor->awaitResponses(timeout)); });
+    }
+
+    void eventLoop() {
+        pollLoop(FlushTickets::kEvents, mOptions.eventPollTimeout,
+                 [this](std::chrono::milliseconds timeout) { pushEvents(mEventManager->getLatestEvents(timeout)); });
+    }
+
+    // Reads the stats every statsInterval, or at once for a flush.
     void statsLoop() {
         std::unique_lock<std::mutex> lock(mWakeMutex);
         while (!mStopPumps.load()) {
-            mWake.wait_for(lock, mOptions.statsInterval, [&] { return mStopPumps.load(); });
+            mWake.wait_for(lock, mOptions.statsInterval,
+                           [&] { return mStopPumps.load() || mFlush.behind(FlushTickets::kStats, mFlush.newest()); });
             if (mStopPumps.load()) break;
+            std::uint64_t const ticket = mFlush.newest();
             lock.unlock();
             try {
                 pushStats(mExecutor->getLatestIterationStats());
             } catch (std::exception const&) {
             }
+            flushed(FlushTickets::kStats, ticket);
             lock.lock();
         }
     }
 
-    void eventLoop() {
-        while (!mStopPumps.load()) {
-            try {
-                pushEvents(mEventManager->getLatestEvents(mOptions.eventPollTimeout));
-            } catch (std::exception const&) {
-                if (mStopPumps.load()) break;
-                std::this_thread::sleep_for(std::chrono::milliseconds(1));
-            }
-        }
+    // A pump answered a flush ticket: JS may now settle the flushes it completes.
+    void flushed(FlushTickets::Pump pump, std::uint64_t ticket) {
+        if (mFlush.markDone(pump, ticket)) notify();
     }
 
     template <typename Container>
@@ -349,19 +321,6 @@ private:
         } else {
             return 0;
         }
-    }
-
-    template <typename T>
-    static double toRelativeNs(T const& t) {
-        auto const ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-        if (ns == 0) return 0;  // "never set"
-        return static_cast<double>(ns - steadyEpochNs());
-    }
-
-    // Inverse of toRelativeNs, on the executor's clock type.
-    static TimePoint fromRelativeNs(double ns) {
-        auto const abs = static_cast<std::int64_t>(std::llround(ns)) + steadyEpochNs();
-        return TimePoint(std::chrono::duration_cast<typename TimePoint::duration>(std::chrono::nanoseconds(abs)));
     }
 
     void processResponses(std::vector<Response> responses) {
@@ -479,7 +438,7 @@ private:
     }
 
     std::unique_ptr<Executor> mExecutor;
-    std::shared_ptr<typename Api::KVCacheEventManager> mEventManager;
+    Pacing mPacing;
     BridgeOptions const mOptions;
     std::function<void()> mNotify;
 
@@ -493,6 +452,8 @@ private:
     std::unordered_map<IdType, Pending> mPending;
 
     std::atomic<int> mTokensPerBlock;
+    std::shared_ptr<typename Api::KVCacheEventManager> mEventManager;
+    FlushTickets mFlush;
     std::atomic<bool> mStopping{false};
     std::atomic<bool> mStopPumps{false};
     std::mutex mStopMutex;

@@ -64,26 +64,6 @@ template <typename T>
 struct HasNumDroppedEvents<T, std::void_t<decltype(std::declval<T const&>().getNumDroppedEvents())>>
     : std::true_type {};
 
-// ---- simulator-only pacing (docs/simulator.md "Pacing"). TensorRT-LLM has none of these; the bridge compiles
-// them in only where the executor API has them, and rejects their use at run time otherwise.
-
-// Request::setSimArrivalTime(TimePoint): a scheduled arrival on the executor's clock.
-template <typename Request, typename TimePoint, typename = void>
-struct HasSimArrivalTime : std::false_type {};
-template <typename Request, typename TimePoint>
-struct HasSimArrivalTime<Request, TimePoint,
-                         std::void_t<decltype(std::declval<Request&>().setSimArrivalTime(std::declval<TimePoint const&>()))>>
-    : std::true_type {};
-
-// Executor::holdClock(optional<TimePoint>), resumeClock() and getClockState(): the clock hold (lockstep).
-template <typename Executor, typename = void>
-struct HasClockHold : std::false_type {};
-template <typename Executor>
-struct HasClockHold<Executor, std::void_t<decltype(std::declval<Executor&>().holdClock(std::nullopt)),
-                                          decltype(std::declval<Executor&>().resumeClock()),
-                                          decltype(std::declval<Executor const&>().getClockState())>>
-    : std::true_type {};
-
 // Read `obj.attentionDpRank` when the release has it.
 template <typename Event>
 std::optional<int> attentionDpRank(Event const& e) {

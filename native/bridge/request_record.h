@@ -1,6 +1,7 @@
 #pragma once
 // The finished-request record that crosses into JS as one Float64Array row.
-// Field order and meaning are documented in lib/records.ts; keep both in sync (a test checks the stride).
+// Field order and meaning are documented in lib/records.ts; keep both in sync (test/native-layout.test.mjs
+// compares them).
 
 #include <cstddef>
 

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <chrono>
+#include <cmath>
 #include <mutex>
 
 namespace trtllm_sim::executor
@@ -109,6 +110,13 @@ public:
         {
             mFrozen = t;
         }
+    }
+
+    /// Durations in milliseconds, as the timing model and the statistics count them.
+    [[nodiscard]] static double toMs(Duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+    [[nodiscard]] static Duration fromMs(double ms)
+    {
+        return std::chrono::duration_cast<Duration>(std::chrono::nanoseconds(std::llround(ms * 1e6)));
     }
 
     /// The wall-clock time corresponding to a time point of this clock.

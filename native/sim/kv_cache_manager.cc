@@ -31,8 +31,7 @@ KvCacheManager::KvCacheManager(SizeType32 numBlocks, SizeType32 tokensPerBlock, 
     , mEnableReuse(enableBlockReuse)
     , mEmitEvents(emitEvents)
     , mBlocks(static_cast<std::size_t>(numBlocks))
-    , mListHead(kNumPriorities, kNone)
-    , mListTail(kNumPriorities, kNone)
+    , mEvictor(numBlocks, kNumPriorities)
 {
     if (numBlocks < 1 || tokensPerBlock < 1)
     {
@@ -129,8 +128,7 @@ void KvCacheManager::acquire(BlockId id)
     {
         if (block.registered)
         {
-            listRemove(id);
-            --mNumCachedFree;
+            mEvictor.remove(id);
         }
         ++mNumUsed;
     }
@@ -178,50 +176,9 @@ SizeType32 KvCacheManager::blocksNeeded(KvSequence const& seq, SizeType32 numTok
     return want > have ? want - have : 0;
 }
 
-void KvCacheManager::listPushBack(BlockId id)
-{
-    Block& block = mBlocks[static_cast<std::size_t>(id)];
-    auto const p = static_cast<std::size_t>(block.priority);
-    block.prev = mListTail[p];
-    block.next = kNone;
-    if (block.prev != kNone)
-    {
-        mBlocks[static_cast<std::size_t>(block.prev)].next = id;
-    }
-    else
-    {
-        mListHead[p] = id;
-    }
-    mListTail[p] = id;
-}
-
-void KvCacheManager::listRemove(BlockId id)
-{
-    Block& block = mBlocks[static_cast<std::size_t>(id)];
-    auto const p = static_cast<std::size_t>(block.priority);
-    if (block.prev != kNone)
-    {
-        mBlocks[static_cast<std::size_t>(block.prev)].next = block.next;
-    }
-    else
-    {
-        mListHead[p] = block.next;
-    }
-    if (block.next != kNone)
-    {
-        mBlocks[static_cast<std::size_t>(block.next)].prev = block.prev;
-    }
-    else
-    {
-        mListTail[p] = block.prev;
-    }
-    block.prev = kNone;
-    block.next = kNone;
-}
-
 BlockId KvCacheManager::allocateBlock()
 {
-    BlockId id = kNone;
+    BlockId id = Evictor::kNone;
     if (!mFreeUncached.empty())
     {
         id = mFreeUncached.back();
@@ -229,22 +186,14 @@ BlockId KvCacheManager::allocateBlock()
     }
     else
     {
-        for (std::size_t p = 0; p < mListHead.size(); ++p)
-        {
-            if (mListHead[p] != kNone)
-            {
-                id = mListHead[p];
-                break;
-            }
-        }
-        if (id == kNone)
+        id = mEvictor.victim();
+        if (id == Evictor::kNone)
         {
             throw std::logic_error("KvCacheManager: no free KV block (used " + std::to_string(mNumUsed) + " of "
                 + std::to_string(mNumBlocks) + ")");
         }
         // Evict the least valuable cached block: it is no longer reusable.
-        listRemove(id);
-        --mNumCachedFree;
+        mEvictor.remove(id);
         Block& victim = mBlocks[static_cast<std::size_t>(id)];
         mHashToBlock.erase(victim.hash);
         victim.registered = false;
@@ -343,8 +292,7 @@ void KvCacheManager::release(KvSequence& seq)
         --mNumUsed;
         if (block.registered)
         {
-            listPushBack(id);
-            ++mNumCachedFree;
+            mEvictor.add(id, block.priority);
         }
         else
         {
@@ -431,32 +379,34 @@ std::string KvCacheManager::checkConsistency() const
         }
     }
     SizeType32 listed = 0;
-    for (std::size_t p = 0; p < mListHead.size(); ++p)
-    {
-        for (BlockId id = mListHead[p]; id != kNone; id = mBlocks[static_cast<std::size_t>(id)].next)
+    std::string badList;
+    mEvictor.forEach([&](BlockId id, RetentionPriority p) {
+        Block const& b = mBlocks[static_cast<std::size_t>(id)];
+        if (badList.empty() && (b.refCount != 0 || !b.registered || b.priority != p))
         {
-            Block const& b = mBlocks[static_cast<std::size_t>(id)];
-            if (b.refCount != 0 || !b.registered || static_cast<std::size_t>(b.priority) != p)
-            {
-                return "eviction list " + std::to_string(p) + " holds a block that is not cached and free";
-            }
-            ++listed;
+            badList = "eviction list " + std::to_string(p) + " holds a block that is not cached and free";
         }
+        ++listed;
+    });
+    if (!badList.empty())
+    {
+        return badList;
     }
     if (used != mNumUsed)
     {
         return "used blocks " + std::to_string(mNumUsed) + " but " + std::to_string(used) + " are referenced";
     }
-    if (cachedFree != mNumCachedFree || listed != mNumCachedFree)
+    SizeType32 const numCachedFree = mEvictor.size();
+    if (cachedFree != numCachedFree || listed != numCachedFree)
     {
-        return "cached free blocks " + std::to_string(mNumCachedFree) + " but counted " + std::to_string(cachedFree)
+        return "cached free blocks " + std::to_string(numCachedFree) + " but counted " + std::to_string(cachedFree)
             + " (listed " + std::to_string(listed) + ")";
     }
     if (static_cast<std::size_t>(registered) != mHashToBlock.size())
     {
         return "hash table size differs from the registered blocks";
     }
-    if (static_cast<SizeType32>(mFreeUncached.size()) + mNumCachedFree + mNumUsed != mNumBlocks)
+    if (static_cast<SizeType32>(mFreeUncached.size()) + numCachedFree + mNumUsed != mNumBlocks)
     {
         return "uncached free + cached free + used != max blocks";
     }

@@ -1,9 +1,10 @@
-// Paged KV cache: a fixed pool of blocks of tokensPerBlock tokens, chained 64-bit block hashes,
-// prefix reuse of cached blocks, and eviction of unreferenced cached blocks by (lowest retention
-// priority, then least recently used). Produces Stored / Removed / Updated event data.
+// Paged KV cache: a fixed pool of blocks of tokensPerBlock tokens, chained 64-bit block hashes and
+// prefix reuse of cached blocks. Unreferenced cached blocks are evicted in the order the Evictor chooses
+// (sim/evictor.h). Produces Stored / Removed / Updated event data.
 // Used only by the executor thread: not thread-safe by itself.
 #pragma once
 
+#include "sim/evictor.h"
 #include "sim/kv_cache_events.h"
 #include "sim/request.h"
 #include "sim/types.h"
@@ -16,8 +17,6 @@
 
 namespace trtllm_sim::executor
 {
-
-using BlockId = std::int32_t;
 
 /// The KV state of one sequence (owned by the request, operated on by KvCacheManager).
 struct KvSequence
@@ -93,7 +92,7 @@ public:
     /// max - used: uncached free blocks plus cached blocks no sequence references.
     [[nodiscard]] SizeType32 getNumFreeBlocks() const { return mNumBlocks - mNumUsed; }
     /// Free blocks that still hold a reusable (stored) block.
-    [[nodiscard]] SizeType32 getNumCachedFreeBlocks() const { return mNumCachedFree; }
+    [[nodiscard]] SizeType32 getNumCachedFreeBlocks() const { return mEvictor.size(); }
     /// Blocks registered in the reuse table (stored and not yet evicted).
     [[nodiscard]] std::size_t getNumRegisteredBlocks() const { return mHashToBlock.size(); }
     [[nodiscard]] KvCacheCounters const& getCounters() const { return mCounters; }
@@ -107,23 +106,18 @@ public:
 
 private:
     static constexpr SizeType32 kNumPriorities = KvCacheRetentionConfig::kMaxRetentionPriority + 1;
-    static constexpr BlockId kNone = -1;
 
     struct Block
     {
         std::uint64_t hash{0};
         SizeType32 refCount{0};
         RetentionPriority priority{KvCacheRetentionConfig::kDefaultRetentionPriority};
-        bool registered{false}; // in mHashToBlock (its Stored event was emitted)
-        BlockId prev{kNone};    // eviction list links (valid while cached and unreferenced)
-        BlockId next{kNone};
+        bool registered{false}; // in mHashToBlock (its Stored event was emitted); an eviction candidate when free
     };
 
     [[nodiscard]] RetentionPriority priorityOf(KvSequence const& seq, SizeType32 blockIndex) const;
     BlockId allocateBlock();
     void acquire(BlockId id);
-    void listPushBack(BlockId id);
-    void listRemove(BlockId id);
     void emitStored(std::optional<std::uint64_t> parent, std::uint64_t hash, TokenIdType const* tokens,
         RetentionPriority priority);
     void emitRemoved(std::uint64_t hash);
@@ -135,10 +129,8 @@ private:
 
     std::vector<Block> mBlocks;
     std::vector<BlockId> mFreeUncached;
-    // Per priority, a doubly linked list of cached unreferenced blocks, least recently used first.
-    std::vector<BlockId> mListHead;
-    std::vector<BlockId> mListTail;
-    SizeType32 mNumCachedFree{0};
+    /// The cached blocks no sequence references, and which of them to evict first.
+    Evictor mEvictor;
     SizeType32 mNumUsed{0};
     std::unordered_map<std::uint64_t, BlockId> mHashToBlock;
     KvCacheCounters mCounters;

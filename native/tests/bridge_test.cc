@@ -1,11 +1,12 @@
-// Bridge<SimApi> without N-API: records, counters, drop accounting and shutdown settling.
+// Bridge<SimApi> without N-API: records, counters, drop accounting, shutdown settling and flush.
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
 #include <thread>
+#include <variant>
 
-#include "backends/sim_api.h"
+#include "backends/sim/sim_api.h"
 #include "bridge/bridge.h"
 
 using namespace trtllm_metrics::bridge;
@@ -112,4 +113,65 @@ TEST(Bridge, StopSettlesEveryRequestAndRejectsNewOnes) {
     EXPECT_EQ(finals, kRequests);
     EXPECT_THROW(bridge.enqueue(makeRequest(4, 4, false), RequestMeta{}), BridgeClosedError);
     bridge.stop(std::chrono::milliseconds(0));  // idempotent
+}
+
+TEST(Bridge, FlushDeliversStatsAndEventsWithoutWaitingForTheInterval) {
+    std::atomic<int> wakes{0};
+    BridgeOptions options;
+    options.statsInterval = std::chrono::minutes(1);  // the stats pump would not read them for a minute
+    options.eventPollTimeout = std::chrono::milliseconds(1000);
+    options.responsePollTimeout = std::chrono::milliseconds(1000);
+    Bridge<SimApi> bridge(makeExecutor(true, 1.0, 1000), options, [&] { ++wakes; });
+    bridge.start();
+    constexpr int kRequests = 8;
+    for (int i = 0; i < kRequests; ++i) bridge.enqueue(makeRequest(64, 4, false, 1 + i * 100), RequestMeta{});
+    std::vector<ResponseChunk> chunks;
+    auto const deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (bridge.pendingCount() > 0 && std::chrono::steady_clock::now() < deadline) {
+        bridge.drainChunks(chunks);
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    ASSERT_EQ(bridge.pendingCount(), 0u);
+    EXPECT_EQ(bridge.counters().iterationStats.produced, 0u) << "the stats pump has not read the executor yet";
+
+    // Every request has finished, so its iterations' stats and events were produced before the flush.
+    int const wakesBefore = wakes.load();
+    auto const start = std::chrono::steady_clock::now();
+    std::uint64_t const ticket = bridge.requestFlush();
+    while (bridge.flushedThrough() < ticket && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    ASSERT_GE(bridge.flushedThrough(), ticket);
+    // It waits at most for the pumps' polls in progress (1 s here), never for the stats interval.
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+    EXPECT_GT(wakes.load(), wakesBefore) << "the consumer is told when a flush completes";
+
+    std::vector<SimApi::IterationStats> stats;
+    bridge.drainStats(stats);
+    ASSERT_FALSE(stats.empty());
+    std::size_t completed = 0;
+    for (auto const& s : stats) completed += s.numCompletedRequests;
+    EXPECT_EQ(completed, static_cast<std::size_t>(kRequests)) << "the stats of every iteration";
+    std::vector<SimApi::KVCacheEvent> events;
+    bridge.drainEvents(events);
+    std::size_t stored = 0;
+    for (auto const& e : events) stored += std::holds_alternative<trtllm_sim::executor::KVCacheStoredData>(e.data) ? 1 : 0;
+    EXPECT_GE(stored, static_cast<std::size_t>(kRequests)) << "each distinct prompt stores its blocks";
+
+    // A second flush with nothing new completes too.
+    std::uint64_t const again = bridge.requestFlush();
+    EXPECT_GT(again, ticket);
+    while (bridge.flushedThrough() < again && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    EXPECT_GE(bridge.flushedThrough(), again);
+    bridge.stop(std::chrono::milliseconds(0));
+}
+
+TEST(Bridge, StopAnswersAPendingFlush) {
+    BridgeOptions options;
+    options.statsInterval = std::chrono::minutes(1);
+    Bridge<SimApi> bridge(makeExecutor(true), options, nullptr);  // not started: no pump will answer
+    std::uint64_t const ticket = bridge.requestFlush();
+    EXPECT_LT(bridge.flushedThrough(), ticket);
+    bridge.stop(std::chrono::milliseconds(0));  // its last reads take what the executor still had
+    EXPECT_GE(bridge.flushedThrough(), ticket);
 }

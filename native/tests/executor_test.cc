@@ -359,6 +359,9 @@ TEST(Executor, InvalidConfigurationsThrow)
     auto badSpeedup = testSim();
     badSpeedup.speedupRatio = 0;
     EXPECT_THROW(sim::Executor(badSpeedup, sim::ModelType::kDECODER_ONLY, testConfig()), TllmException);
+    auto hugeBlocks = testSim();
+    hugeBlocks.tokensPerBlock = 65537; // the block arithmetic is int32
+    EXPECT_THROW(sim::Executor(hugeBlocks, sim::ModelType::kDECODER_ONLY, testConfig()), TllmException);
 
     // KvCacheConfig::maxTokens sets the block count.
     sim::KvCacheConfig sized;

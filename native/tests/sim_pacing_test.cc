@@ -1,5 +1,5 @@
 // Simulator-only pacing (docs/simulator.md "Pacing"): scheduled arrivals (Request::setSimArrivalTime), the clock
-// hold (Executor::holdClock / resumeClock) and lockstep; and the bridge's compile-time detection of them.
+// hold (Executor::holdClock / resumeClock) and lockstep; and the pacing the bridge is handed (Api::Pacing).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -8,9 +8,10 @@
 #include <map>
 #include <set>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
-#include "backends/sim_api.h"
+#include "backends/sim/sim_api.h"
 #include "bridge/bridge.h"
 #include "sim/executor_api.h"
 
@@ -455,28 +456,29 @@ public:
 struct PlainApi : SimApi {
     using Executor = plain::Executor;
     using Request = plain::Request;
+    using Pacing = bridge::UnsupportedPacing;
     static auto now(Executor const& e) { return e.now(); }
     static int initialTokensPerBlock(Executor const& e) { return e.getTokensPerBlock(); }
 };
 
-static_assert(bridge::Bridge<SimApi>::kHasSimArrivalTime && bridge::Bridge<SimApi>::kHasClockHold,
-              "the simulator's pacing is detected");
-static_assert(!bridge::Bridge<PlainApi>::kHasSimArrivalTime && !bridge::Bridge<PlainApi>::kHasClockHold,
-              "an executor without it compiles without it");
+static_assert(std::is_same_v<bridge::Bridge<SimApi>::Pacing, trtllm_metrics::backends::SimPacing>,
+              "the simulator's bridge is handed the simulator's pacing");
+static_assert(std::is_same_v<bridge::Bridge<PlainApi>::Pacing, bridge::UnsupportedPacing>,
+              "an executor without it compiles with the unsupported pacing");
 
 TEST(SimPacing, BridgeStampsTheScheduledArrivalAsTheEnqueueTime) {
     bridge::steadyEpochNs();
     auto executor = std::make_unique<sim::Executor>(pacedSim(), sim::ModelType::kDECODER_ONLY, pacedConfig(/*maxBatchSize=*/1));
     bridge::Bridge<SimApi> b(std::move(executor), bridge::BridgeOptions{}, nullptr);
     b.start();
-    double const t0 = b.holdClock(std::nullopt);
+    double const t0 = b.pacing().holdClock(std::nullopt);
     EXPECT_EQ(b.clockNs(), t0);
     bridge::RequestMeta meta;
     meta.simArrivalNs = t0 + 2e9;
     b.enqueue(request(1, 8), meta);
     b.enqueue(request(2, 8), meta);  // queues behind the first (one batch slot)
-    EXPECT_EQ(b.clockState().scheduled, 2);
-    b.resumeClock();
+    EXPECT_EQ(b.pacing().clockState().scheduled, 2);
+    b.pacing().resumeClock();
     std::vector<bridge::RequestRecord> records;
     auto const deadline = std::chrono::steady_clock::now() + 10s;
     while (records.size() < 2 && std::chrono::steady_clock::now() < deadline) {
@@ -508,9 +510,9 @@ TEST(SimPacing, BridgeRejectsPacingOnAnExecutorWithoutIt) {
     EXPECT_THROW(b.enqueue(plain::Request(prompt(8, 1), 2, false, sim::SamplingConfig(), out), meta),
                  bridge::BridgeUnsupportedError);
     EXPECT_EQ(b.pendingCount(), 0u);
-    EXPECT_THROW(b.holdClock(std::nullopt), bridge::BridgeUnsupportedError);
-    EXPECT_THROW(b.resumeClock(), bridge::BridgeUnsupportedError);
-    EXPECT_THROW(b.clockState(), bridge::BridgeUnsupportedError);
+    EXPECT_THROW(b.pacing().holdClock(std::nullopt), bridge::BridgeUnsupportedError);
+    EXPECT_THROW(b.pacing().resumeClock(), bridge::BridgeUnsupportedError);
+    EXPECT_THROW(b.pacing().clockState(), bridge::BridgeUnsupportedError);
     EXPECT_GT(b.clockNs(), 0);
     // Plain requests still work.
     b.enqueue(plain::Request(prompt(8, 1), 2, false, sim::SamplingConfig(), out), bridge::RequestMeta{});

@@ -3,10 +3,10 @@
 // ring + one coalesced thread-safe call per batch, versus one thread-safe call per record. Same process.
 import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
-const { loadAddon } = require('../../dist/native.js');
+const { loadTestingAddon } = require('../../dist/testing.js');
 const { REQUEST_RECORD_STRIDE, RecordField } = require('../../dist/records.js');
 
-const addon = loadAddon();
+const addon = loadTestingAddon();
 
 async function run(mode, records) {
   let seen = 0;

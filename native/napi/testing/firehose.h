@@ -5,10 +5,10 @@
 
 #include <napi.h>
 
-namespace trtllm_metrics::bridge {
+namespace trtllm_metrics::napi {
 
 // firehose({ records: number, mode: 'batched' | 'perItem', ringCapacity?: number, pushBatch?: number }, onBatch)
 //   -> Promise<{ produced, delivered, dropped, producerNs }>
 Napi::Value firehose(Napi::CallbackInfo const& info);
 
-}  // namespace trtllm_metrics::bridge
+}  // namespace trtllm_metrics::napi

@@ -1,37 +1,31 @@
 #pragma once
-// EngineWrap<Backend>: the JS class of one backend. It owns a Bridge<Backend::Api> and one thread-safe
+// EngineWrap<Backend>: the JS class of one backend. It owns a bridge::Bridge<Backend::Api> and one thread-safe
 // function; pump threads only flip an atomic and queue at most one pending call, and the JS thread then
 // drains every stream in one go and calls back into JS once per batch.
 
 #include <napi.h>
 
+#include <algorithm>
 #include <atomic>
-#include <cmath>
-#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "bridge/bridge.h"
-#include "bridge/config_from_js.h"
-#include "bridge/js_convert.h"
 #include "bridge/steady_epoch.h"
+#include "napi/chunks_to_js.h"
+#include "napi/config_from_js.h"
+#include "napi/js_convert.h"
+#include "napi/js_errors.h"
+#include "napi/pending_flushes.h"
 
-namespace trtllm_metrics::bridge {
-
-constexpr std::size_t kChunkStride = 8;  // lib/native.ts documents the layout
-
-inline Napi::Error errorWithCode(Napi::Env env, std::string const& message, char const* code) {
-    Napi::Error e = Napi::Error::New(env, message);
-    e.Value().Set("code", Napi::String::New(env, code));
-    return e;
-}
+namespace trtllm_metrics::napi {
 
 template <typename Backend>
 class EngineWrap : public Napi::ObjectWrap<EngineWrap<Backend>> {
 public:
     using Api = typename Backend::Api;
-    using BridgeT = Bridge<Api>;
+    using BridgeT = bridge::Bridge<Api>;
 
     static Napi::Function define(Napi::Env env) {
         return EngineWrap::DefineClass(env, Backend::kClassName,
@@ -40,6 +34,7 @@ public:
                                            EngineWrap::InstanceMethod("enqueue", &EngineWrap::enqueue),
                                            EngineWrap::InstanceMethod("cancel", &EngineWrap::cancel),
                                            EngineWrap::InstanceMethod("shutdown", &EngineWrap::shutdown),
+                                           EngineWrap::InstanceMethod("flush", &EngineWrap::flush),
                                            EngineWrap::InstanceMethod("counters", &EngineWrap::counters),
                                            EngineWrap::InstanceMethod("info", &EngineWrap::info),
                                            EngineWrap::InstanceMethod("ref", &EngineWrap::ref),
@@ -57,8 +52,8 @@ public:
         if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsFunction())
             throw Napi::TypeError::New(env, "expected (options: object, onBatch: function)");
         Napi::Object options = info[0].As<Napi::Object>();
-        mConfig = std::make_unique<typename Backend::Config>(Backend::parse(options));
-        mBridgeOptions = js::bridgeOptionsFrom(options);
+        mConfig = callConverting(env, [&] { return std::make_unique<typename Backend::Config>(Backend::parse(options)); });
+        mBridgeOptions = bridgeOptionsFrom(options);
         mBridgeOptions.eventBufferCapacity = Backend::eventBufferCapacity(*mConfig);
         mOnBatch = Napi::Persistent(info[1].As<Napi::Function>());
         // The finalizer runs once every queued call has run: only then may the wrapper be collected.
@@ -99,36 +94,26 @@ private:
 
     Napi::Value enqueue(Napi::CallbackInfo const& info) {
         Napi::Env env = info.Env();
-        if (mState != State::kRunning || !mBridge) throw errorWithCode(env, "the engine is not running", "ERR_TRTLLM_ENGINE_CLOSED");
+        requireRunning(env);
         if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "expected a request object");
-        RequestMeta meta;
-        auto request = js::requestFrom<Api>(info[0].As<Napi::Object>(), meta);
-        try {
+        return callConverting(env, [&] {
+            bridge::RequestMeta meta;
+            auto request = requestFrom<Api>(info[0].As<Napi::Object>(), meta);
             auto id = mBridge->enqueue(std::move(request), meta);
             return Napi::Number::New(env, static_cast<double>(id));
-        } catch (BridgeClosedError const& e) {
-            throw errorWithCode(env, e.what(), "ERR_TRTLLM_ENGINE_CLOSED");
-        } catch (BridgeUnsupportedError const& e) {
-            throw errorWithCode(env, e.what(), "ERR_TRTLLM_UNSUPPORTED");
-        } catch (std::exception const& e) {
-            throw errorWithCode(env, e.what(), "ERR_TRTLLM_EXECUTOR");
-        }
+        });
+    }
+
+    void requireRunning(Napi::Env env) const {
+        if (mState != State::kRunning || !mBridge) throw errorWithCode(env, "the engine is not running", "ERR_TRTLLM_ENGINE_CLOSED");
     }
 
     // ---- the simulator's clock (simulator-only pacing; ERR_TRTLLM_UNSUPPORTED on other backends) ----------
     // Runs `fn` on the running bridge, converting exceptions into JS errors with a code.
     template <typename Fn>
     Napi::Value withClock(Napi::Env env, Fn&& fn) {
-        if (mState != State::kRunning || !mBridge) throw errorWithCode(env, "the engine is not running", "ERR_TRTLLM_ENGINE_CLOSED");
-        try {
-            return fn();
-        } catch (BridgeUnsupportedError const& e) {
-            throw errorWithCode(env, e.what(), "ERR_TRTLLM_UNSUPPORTED");
-        } catch (Napi::Error const&) {
-            throw;
-        } catch (std::exception const& e) {
-            throw errorWithCode(env, e.what(), "ERR_TRTLLM_EXECUTOR");
-        }
+        requireRunning(env);
+        return callConverting(env, std::forward<Fn>(fn));
     }
 
     // simClockNs(): the executor's clock, steady ns relative to epochNs.
@@ -144,11 +129,11 @@ private:
         if (info.Length() > 0 && !info[0].IsUndefined() && !info[0].IsNull()) {
             if (!info[0].IsNumber()) throw Napi::TypeError::New(env, "expected a time in ns or nothing");
             double const v = info[0].As<Napi::Number>().DoubleValue();
-            if (!std::isfinite(v) || v <= 0) throw Napi::RangeError::New(env, "the hold must be a positive time in ns");
+            if (!isRelativeNs(v)) throw Napi::RangeError::New(env, "the hold must be a time in ns within +-2^53");
             at = v;
         }
         bool const unlessBacklogged = info.Length() > 1 && info[1].ToBoolean().Value();
-        return withClock(env, [&] { return Napi::Number::New(env, mBridge->holdClock(at, unlessBacklogged)); });
+        return withClock(env, [&] { return Napi::Number::New(env, mBridge->pacing().holdClock(at, unlessBacklogged)); });
     }
 
     // resumeSimClock(): clears the hold. A no-op once the engine is closed.
@@ -156,7 +141,7 @@ private:
         Napi::Env env = info.Env();
         if (mState != State::kRunning || !mBridge) return env.Undefined();
         return withClock(env, [&] {
-            mBridge->resumeClock();
+            mBridge->pacing().resumeClock();
             return env.Undefined();
         });
     }
@@ -164,16 +149,16 @@ private:
     Napi::Value simClockState(Napi::CallbackInfo const& info) {
         Napi::Env env = info.Env();
         return withClock(env, [&]() -> Napi::Value {
-            SimClockInfo const c = mBridge->clockState();
+            bridge::PacingClockState const c = mBridge->pacing().clockState();
             auto o = Napi::Object::New(env);
-            o.Set("nowNs", js::num(env, c.nowNs));
-            o.Set("holdNs", c.holdNs ? js::num(env, *c.holdNs) : env.Null());
+            o.Set("nowNs", num(env, c.nowNs));
+            o.Set("holdNs", c.holdNs ? num(env, *c.holdNs) : env.Null());
             o.Set("holdUnlessBacklogged", Napi::Boolean::New(env, c.holdUnlessBacklogged));
             o.Set("paused", Napi::Boolean::New(env, c.paused));
-            o.Set("pausedForMs", js::num(env, c.pausedForMs));
-            o.Set("pauses", js::num(env, c.pauses));
-            o.Set("resumes", js::num(env, c.resumes));
-            o.Set("scheduled", js::num(env, c.scheduled));
+            o.Set("pausedForMs", num(env, c.pausedForMs));
+            o.Set("pauses", num(env, c.pauses));
+            o.Set("resumes", num(env, c.resumes));
+            o.Set("scheduled", num(env, c.scheduled));
             return o;
         });
     }
@@ -182,11 +167,7 @@ private:
         Napi::Env env = info.Env();
         if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "expected a request id");
         if (mState != State::kRunning || !mBridge) return env.Undefined();
-        try {
-            mBridge->cancel(static_cast<typename Api::IdType>(info[0].As<Napi::Number>().Int64Value()));
-        } catch (std::exception const& e) {
-            throw errorWithCode(env, e.what(), "ERR_TRTLLM_EXECUTOR");
-        }
+        callConverting(env, [&] { mBridge->cancel(static_cast<typename Api::IdType>(info[0].As<Napi::Number>().Int64Value())); });
         return env.Undefined();
     }
 
@@ -212,24 +193,40 @@ private:
         return deferred.Promise();
     }
 
+    // flush(): the pumps poll the executor now; resolves once everything it had produced before the call has been
+    // handed to onBatch (settled by deliver(), or by the final delivery of a shutdown).
+    Napi::Value flush(Napi::CallbackInfo const& info) {
+        Napi::Env env = info.Env();
+        auto deferred = Napi::Promise::Deferred::New(env);
+        if (mState == State::kRunning || mState == State::kStopping) {
+            mFlushes.add(mBridge->requestFlush(), deferred);
+            updateRef(env);
+        } else if (mState == State::kClosed) {
+            deferred.Resolve(env.Undefined());  // the final delivery carried everything
+        } else {
+            deferred.Reject(errorWithCode(env, "the engine is not running", "ERR_TRTLLM_ENGINE_CLOSED").Value());
+        }
+        return deferred.Promise();
+    }
+
     Napi::Value counters(Napi::CallbackInfo const& info) {
         Napi::Env env = info.Env();
-        BridgeCounters c = mBridge ? mBridge->counters() : mFinalCounters;
+        bridge::BridgeCounters c = mBridge ? mBridge->counters() : mFinalCounters;
         auto o = Napi::Object::New(env);
-        auto put = [&](char const* name, StreamCountersSnapshot const& s) {
+        auto put = [&](char const* name, bridge::StreamCountersSnapshot const& s) {
             auto so = Napi::Object::New(env);
-            so.Set("produced", js::num(env, s.produced));
-            so.Set("delivered", js::num(env, s.delivered));
-            so.Set("dropped", js::num(env, s.dropped));
-            so.Set("queued", js::num(env, s.queued));
-            so.Set("capacity", js::num(env, s.capacity));
+            so.Set("produced", num(env, s.produced));
+            so.Set("delivered", num(env, s.delivered));
+            so.Set("dropped", num(env, s.dropped));
+            so.Set("queued", num(env, s.queued));
+            so.Set("capacity", num(env, s.capacity));
             o.Set(name, so);
         };
         put("responses", c.responses);
         put("requestRecords", c.requestRecords);
         put("iterationStats", c.iterationStats);
         put("kvEvents", c.kvEvents);
-        o.Set("kvEventsDroppedByExecutor", js::num(env, c.kvEventsDroppedByExecutor));
+        o.Set("kvEventsDroppedByExecutor", num(env, c.kvEventsDroppedByExecutor));
         return o;
     }
 
@@ -237,21 +234,33 @@ private:
         Napi::Env env = info.Env();
         auto o = Napi::Object::New(env);
         o.Set("backend", Napi::String::New(env, Backend::kName));
-        o.Set("tokensPerBlock", js::num(env, mBridge ? mBridge->tokensPerBlock() : mFinalTokensPerBlock));
-        o.Set("eventBufferCapacity", js::num(env, mBridgeOptions.eventBufferCapacity));
-        o.Set("epochNs", Napi::BigInt::New(env, static_cast<int64_t>(steadyEpochNs())));
-        o.Set("pending", js::num(env, mBridge ? mBridge->pendingCount() : 0));
+        o.Set("tokensPerBlock", num(env, mBridge ? mBridge->tokensPerBlock() : mFinalTokensPerBlock));
+        o.Set("eventBufferCapacity", num(env, mBridgeOptions.eventBufferCapacity));
+        o.Set("epochNs", Napi::BigInt::New(env, static_cast<int64_t>(bridge::steadyEpochNs())));
+        o.Set("pending", num(env, mBridge ? mBridge->pendingCount() : 0));
         return o;
     }
 
     // While requests are in flight the JS side refs the thread-safe function so the process waits for them.
     Napi::Value ref(Napi::CallbackInfo const& info) {
-        if (!mTsfnReleased) mTsfn.Ref(info.Env());
+        mJsRef = true;
+        updateRef(info.Env());
         return info.Env().Undefined();
     }
     Napi::Value unref(Napi::CallbackInfo const& info) {
-        if (!mTsfnReleased) mTsfn.Unref(info.Env());
+        mJsRef = false;
+        updateRef(info.Env());
         return info.Env().Undefined();
+    }
+
+    // The thread-safe function keeps Node alive while JS asks for it or a flush waits for a delivery.
+    void updateRef(Napi::Env env) {
+        if (mTsfnReleased) return;
+        bool const want = mJsRef || !mFlushes.empty();
+        if (want == mTsfnRefd) return;
+        if (want) mTsfn.Ref(env);
+        else mTsfn.Unref(env);
+        mTsfnRefd = want;
     }
 
     // ---- delivery -------------------------------------------------------------------------------------
@@ -267,21 +276,35 @@ private:
     void deliver(Napi::Env env, Napi::Function cb, bool closed) {
         mWakePending.store(false);
         if (!mBridge || env == nullptr || cb.IsEmpty()) return;
+        // Read before draining: what the completed flushes cover is in the queues, so this call delivers it.
+        std::uint64_t const flushed = mBridge->flushedThrough();
+        deliverBatch(env, cb, closed);
+        if (!mFlushes.empty()) {
+            try {
+                mFlushes.settle(env, flushed);
+            } catch (std::exception const&) {
+            }
+            updateRef(env);
+        }
+    }
+
+    // Drains every stream and calls onBatch once, if anything was there (or `closed`).
+    void deliverBatch(Napi::Env env, Napi::Function cb, bool closed) {
         try {
             Napi::HandleScope scope(env);
             auto batch = Napi::Object::New(env);
             bool any = closed;
             mChunkScratch.clear();
             if (mBridge->drainChunks(mChunkScratch) > 0) {
-                batch.Set("chunks", chunksToJs(env));
+                batch.Set("chunks", chunksToJs(env, mChunkScratch));
                 any = true;
             }
             // Records are copied once, straight into one reusable JS buffer of capacity rows: no allocation
             // per batch. The buffer is valid during the call only (the next batch overwrites it).
             if (mRecordBuffer.IsEmpty())
-                mRecordBuffer = Napi::Persistent(Napi::Float64Array::New(env, mBridge->recordCapacity() * kRecordStride));
+                mRecordBuffer = Napi::Persistent(Napi::Float64Array::New(env, mBridge->recordCapacity() * bridge::kRecordStride));
             Napi::Float64Array records = mRecordBuffer.Value();
-            std::size_t const nRecords = mBridge->drainRecordsInto(reinterpret_cast<RequestRecord*>(records.Data()));
+            std::size_t const nRecords = mBridge->drainRecordsInto(reinterpret_cast<bridge::RequestRecord*>(records.Data()));
             if (nRecords > 0) {
                 batch.Set("records", records);
                 batch.Set("recordCount", Napi::Number::New(env, static_cast<double>(nRecords)));
@@ -289,18 +312,12 @@ private:
             }
             mStatsScratch.clear();
             if (mBridge->drainStats(mStatsScratch) > 0) {
-                auto arr = Napi::Array::New(env, mStatsScratch.size());
-                for (std::size_t i = 0; i < mStatsScratch.size(); ++i)
-                    arr.Set(static_cast<uint32_t>(i), js::iterationStatsToJs(env, mStatsScratch[i]));
-                batch.Set("stats", arr);
+                batch.Set("stats", arrayToJs(env, mStatsScratch, [&](auto const& st) { return iterationStatsToJs(env, st); }));
                 any = true;
             }
             mEventScratch.clear();
             if (mBridge->drainEvents(mEventScratch) > 0) {
-                auto arr = Napi::Array::New(env, mEventScratch.size());
-                for (std::size_t i = 0; i < mEventScratch.size(); ++i)
-                    arr.Set(static_cast<uint32_t>(i), js::kvEventToJs(env, mEventScratch[i]));
-                batch.Set("events", arr);
+                batch.Set("events", arrayToJs(env, mEventScratch, [&](auto const& e) { return kvEventToJs(env, e); }));
                 any = true;
             }
             if (closed) batch.Set("closed", Napi::Boolean::New(env, true));
@@ -312,49 +329,6 @@ private:
         }
     }
 
-    Napi::Object chunksToJs(Napi::Env env) {
-        std::size_t const n = mChunkScratch.size();
-        std::size_t totalTokens = 0, nPerf = 0;
-        for (auto const& c : mChunkScratch) {
-            totalTokens += c.tokens.size();
-            nPerf += c.hasPerf ? 1 : 0;
-        }
-        auto meta = Napi::Float64Array::New(env, n * kChunkStride);
-        auto tokens = Napi::Int32Array::New(env, totalTokens);
-        auto perf = Napi::Float64Array::New(env, nPerf * kRecordStride);
-        auto errors = Napi::Array::New(env);
-        std::size_t tokenOffset = 0, perfRow = 0;
-        uint32_t errorIndex = 0;
-        for (std::size_t i = 0; i < n; ++i) {
-            auto const& c = mChunkScratch[i];
-            double* m = meta.Data() + i * kChunkStride;
-            m[0] = static_cast<double>(c.requestId);
-            m[1] = static_cast<double>(tokenOffset);
-            m[2] = static_cast<double>(c.tokens.size());
-            m[3] = (c.isFinal ? 1 : 0) | (c.hasError ? 2 : 0) | (c.hasPerf ? 4 : 0);
-            m[4] = c.finishReason;
-            m[5] = -1;
-            m[6] = -1;
-            m[7] = c.sequenceIndex;
-            if (!c.tokens.empty()) std::memcpy(tokens.Data() + tokenOffset, c.tokens.data(), c.tokens.size() * sizeof(int32_t));
-            tokenOffset += c.tokens.size();
-            if (c.hasPerf) {
-                std::memcpy(perf.Data() + perfRow * kRecordStride, c.perf.v, sizeof(c.perf.v));
-                m[5] = static_cast<double>(perfRow++);
-            }
-            if (c.hasError) {
-                errors.Set(errorIndex, Napi::String::New(env, c.error));
-                m[6] = errorIndex++;
-            }
-        }
-        auto o = Napi::Object::New(env);
-        o.Set("meta", meta);
-        o.Set("tokens", tokens);
-        o.Set("perf", perf);
-        o.Set("errors", errors);
-        return o;
-    }
-
     // ---- lifecycle ------------------------------------------------------------------------------------
     class StartWorker : public Napi::AsyncWorker {
     public:
@@ -363,9 +337,9 @@ private:
         void Execute() override {
             try {
                 auto executor = Backend::create(*mSelf->mConfig);
-                auto bridge = std::make_unique<BridgeT>(std::move(executor), mSelf->mBridgeOptions, [self = mSelf] { self->wake(); });
-                bridge->start();
-                mSelf->mBridge = std::move(bridge);
+                // Set before the pumps start: a delivery they trigger reads mBridge on the JS thread.
+                mSelf->mBridge = std::make_unique<BridgeT>(std::move(executor), mSelf->mBridgeOptions, [self = mSelf] { self->wake(); });
+                mSelf->mBridge->start();
             } catch (std::exception const& e) {
                 SetError(e.what());
             }
@@ -397,8 +371,12 @@ private:
     private:
         void finish() {
             Napi::Env env = Env();
-            // Everything left (including the settling chunks) goes to JS now, marked closed.
+            // Everything left (including the settling chunks) goes to JS now, marked closed; it answers every flush.
             mSelf->deliver(env, mSelf->mOnBatch.Value(), true);
+            try {
+                mSelf->mFlushes.settleAll(env);
+            } catch (std::exception const&) {
+            }
             mSelf->mState = State::kClosed;
             mSelf->releaseAfterClose();
             mSelf->releaseTsfn();
@@ -421,7 +399,7 @@ private:
         }
         mRecordBuffer.Reset();
         mOnBatch.Reset();
-        std::vector<ResponseChunk>().swap(mChunkScratch);
+        std::vector<bridge::ResponseChunk>().swap(mChunkScratch);
         std::vector<typename Api::IterationStats>().swap(mStatsScratch);
         std::vector<typename Api::KVCacheEvent>().swap(mEventScratch);
     }
@@ -439,6 +417,7 @@ private:
 
     // Process exit with a live engine: stop the executor and the pumps before the environment goes away.
     void teardown() {
+        mFlushes.drop();
         if (mBridge) mBridge->stop(std::chrono::milliseconds(0), /*teardown=*/true);
         if (!mTsfnReleased.exchange(true)) mTsfn.Abort();
         mState = State::kClosed;
@@ -451,22 +430,25 @@ private:
     }
 
     std::unique_ptr<typename Backend::Config> mConfig;
-    BridgeOptions mBridgeOptions;
+    bridge::BridgeOptions mBridgeOptions;
     std::unique_ptr<BridgeT> mBridge;
     Napi::ThreadSafeFunction mTsfn;
     Napi::FunctionReference mOnBatch;
-    BridgeCounters mFinalCounters;
+    bridge::BridgeCounters mFinalCounters;
     int mFinalTokensPerBlock = 0;
     Napi::Reference<Napi::Float64Array> mRecordBuffer;
     bool mSelfRefHeld = false;
+    PendingFlushes mFlushes;
+    bool mJsRef = false;     // ref() was called (requests in flight)
+    bool mTsfnRefd = false;  // the thread-safe function is ref'd (updateRef)
     std::atomic<bool> mTsfnReleased{false};
     std::atomic<bool> mWakePending{false};
     bool mCleanupHookAdded = false;
     State mState = State::kCreated;
 
-    std::vector<ResponseChunk> mChunkScratch;
+    std::vector<bridge::ResponseChunk> mChunkScratch;
     std::vector<typename Api::IterationStats> mStatsScratch;
     std::vector<typename Api::KVCacheEvent> mEventScratch;
 };
 
-}  // namespace trtllm_metrics::bridge
+}  // namespace trtllm_metrics::napi

@@ -1,6 +1,7 @@
 #pragma once
 // The executor API traits of the simulator: the names Bridge<Api> uses, bound to trtllm_sim::executor.
 
+#include "backends/sim/sim_pacing.h"
 #include "sim/executor_api.h"
 
 namespace trtllm_metrics::backends {
@@ -20,6 +21,8 @@ struct SimApi {
     using KVCacheEventManager = trtllm_sim::executor::KVCacheEventManager;
     using IdType = trtllm_sim::executor::IdType;
     using VecTokens = trtllm_sim::executor::VecTokens;
+    // Scheduled arrivals and the clock hold (docs/simulator.md "Pacing").
+    using Pacing = SimPacing;
 
     // Enqueue stamps use the simulator's clock, which may be virtual (ahead of the real steady clock).
     static auto now(Executor const& executor) { return executor.now(); }

@@ -1,4 +1,4 @@
-#include "bridge/firehose.h"
+#include "napi/testing/firehose.h"
 
 #include <atomic>
 #include <chrono>
@@ -9,11 +9,13 @@
 #include <vector>
 
 #include "bridge/record_ring.h"
-#include "bridge/js_options.h"
 #include "bridge/request_record.h"
+#include "napi/js_options.h"
 
-namespace trtllm_metrics::bridge {
+namespace trtllm_metrics::napi {
 namespace {
+
+using namespace trtllm_metrics::bridge;  // the record layout and ring
 
 struct FirehoseRun {
     explicit FirehoseRun(std::size_t capacity) : ring(capacity) {}
@@ -86,12 +88,12 @@ Napi::Value firehose(Napi::CallbackInfo const& info) {
     if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsFunction())
         throw Napi::TypeError::New(env, "expected (options: object, onBatch: function)");
     Napi::Object o = info[0].As<Napi::Object>();
-    auto records = js::optInteger(o, "records", 1, 1e12);
+    auto records = optIntegerIn(o, "records", 1, 1e12);
     if (!records) throw Napi::TypeError::New(env, "records is required");
-    std::string mode = js::optString(o, "mode").value_or("batched");
+    std::string mode = optString(o, "mode").value_or("batched");
     if (mode != "batched" && mode != "perItem") throw Napi::RangeError::New(env, "mode must be batched or perItem");
-    std::size_t capacity = static_cast<std::size_t>(js::optInteger(o, "ringCapacity", 1, 1 << 22).value_or(1 << 20));
-    std::size_t pushBatch = static_cast<std::size_t>(js::optInteger(o, "pushBatch", 1, 1 << 20).value_or(64));
+    std::size_t capacity = static_cast<std::size_t>(optIntegerIn(o, "ringCapacity", 1, 1 << 22).value_or(1 << 20));
+    std::size_t pushBatch = static_cast<std::size_t>(optIntegerIn(o, "pushBatch", 1, 1 << 20).value_or(64));
 
     auto run = std::make_shared<FirehoseRun>(capacity);
     run->records = static_cast<std::uint64_t>(*records);
@@ -138,4 +140,4 @@ Napi::Value firehose(Napi::CallbackInfo const& info) {
     return promise;
 }
 
-}  // namespace trtllm_metrics::bridge
+}  // namespace trtllm_metrics::napi

@@ -1,9 +1,9 @@
 // The one translation unit that instantiates the bridge over tensorrt_llm::executor.
-#include "trtllm/trtllm_backend.h"
+#include "backends/trtllm/trtllm_backend.h"
 
 #include <mutex>
 
-#include "bridge/engine_wrap.h"
+#include "napi/engine_wrap.h"
 #include "tensorrt_llm/plugins/api/tllmPlugin.h"
 
 namespace trtllm_metrics::backends {
@@ -15,11 +15,6 @@ std::unique_ptr<TrtllmApi::Executor> TrtllmBackend::create(Config const& c) {
                                                  tensorrt_llm::executor::ModelType::kDECODER_ONLY, c.executorConfig);
 }
 
-// The simulator-only pacing (scheduled arrivals, the clock hold) is detected on the API and compiled out here:
-// JS rejects it for backend "trtllm", and the bridge would answer ERR_TRTLLM_UNSUPPORTED.
-static_assert(!bridge::Bridge<TrtllmApi>::kHasSimArrivalTime, "TensorRT-LLM has no Request::setSimArrivalTime");
-static_assert(!bridge::Bridge<TrtllmApi>::kHasClockHold, "TensorRT-LLM has no Executor::holdClock");
-
-Napi::Function defineTrtllmEngine(Napi::Env env) { return bridge::EngineWrap<TrtllmBackend>::define(env); }
+Napi::Function defineTrtllmEngine(Napi::Env env) { return napi::EngineWrap<TrtllmBackend>::define(env); }
 
 }  // namespace trtllm_metrics::backends

@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "bridge/pacing.h"
 #include "tensorrt_llm/executor/executor.h"
 
 namespace trtllm_metrics::backends {
@@ -23,6 +24,9 @@ struct TrtllmApi {
     using KVCacheEventManager = tensorrt_llm::executor::KVCacheEventManager;
     using IdType = tensorrt_llm::executor::IdType;
     using VecTokens = tensorrt_llm::executor::VecTokens;
+    // No scheduled arrivals, no clock hold: JS rejects them for backend "trtllm", and the bridge would answer
+    // ERR_TRTLLM_UNSUPPORTED.
+    using Pacing = bridge::UnsupportedPacing;
 
     // The executor stamps RequestPerfMetrics with std::chrono::steady_clock; so do we at enqueue.
     static auto now(Executor const&) { return std::chrono::steady_clock::now(); }

@@ -9,9 +9,9 @@
 #include <mutex>
 #include <string>
 
-#include "bridge/config_from_js.h"
-#include "bridge/js_options.h"
-#include "trtllm/trtllm_api.h"
+#include "napi/config_from_js.h"
+#include "napi/js_options.h"
+#include "backends/trtllm/trtllm_api.h"
 
 namespace trtllm_metrics::backends {
 
@@ -28,15 +28,14 @@ struct TrtllmBackend {
 
     static Config parse(Napi::Object options) {
         Config c;
-        auto dir = bridge::js::optString(options, "engineDir");
+        auto dir = napi::optString(options, "engineDir");
         if (!dir || dir->empty()) throw Napi::TypeError::New(options.Env(), "engineDir is required for backend trtllm");
         std::error_code ec;
         if (!std::filesystem::is_directory(*dir, ec))
             throw Napi::Error::New(options.Env(), "engineDir does not exist or is not a directory: " + *dir);
         c.engineDir = *dir;
-        c.executorConfig = bridge::js::executorConfigFrom<Api>(options);
-        Napi::Object kv = bridge::js::objectOr(bridge::js::objectOr(options, "executorConfig"), "kvCacheConfig");
-        c.eventBufferMaxSize = static_cast<std::size_t>(bridge::js::optInteger(kv, "eventBufferMaxSize", 0, 2147483647).value_or(0));
+        c.executorConfig = napi::executorConfigFrom<Api>(options);
+        c.eventBufferMaxSize = napi::eventBufferMaxSizeFrom(options).value_or(0);
         return c;
     }
 

@@ -1,6 +1,7 @@
 #pragma once
 // simBlockHash(parentHash: bigint | null, tokens: Int32Array): bigint — the simulator's block hash, exposed so
-// tests can check that the hashes in KV events reach JS bit-exact (they use the full 64-bit range).
+// tests can check that the hashes in KV events reach JS bit-exact (they use the full 64-bit range). Exported by
+// the testing addon only (napi/testing/testing_addon.cc).
 
 #include <napi.h>
 

@@ -7,14 +7,23 @@
 #include <optional>
 #include <type_traits>
 #include <variant>
+#include <vector>
 
 #include "bridge/detect.h"
 
-namespace trtllm_metrics::bridge::js {
+namespace trtllm_metrics::napi {
 
 template <typename T>
 Napi::Value num(Napi::Env env, T v) {
     return Napi::Number::New(env, static_cast<double>(v));
+}
+
+// A JS array of convert(item) for every item.
+template <typename T, typename Convert>
+Napi::Array arrayToJs(Napi::Env env, std::vector<T> const& items, Convert&& convert) {
+    auto arr = Napi::Array::New(env, items.size());
+    for (std::size_t i = 0; i < items.size(); ++i) arr.Set(static_cast<uint32_t>(i), convert(items[i]));
+    return arr;
 }
 
 template <typename KvStats>
@@ -27,8 +36,8 @@ Napi::Object kvCacheStatsToJs(Napi::Env env, KvStats const& s) {
     o.Set("allocTotalBlocks", num(env, s.allocTotalBlocks));
     o.Set("allocNewBlocks", num(env, s.allocNewBlocks));
     o.Set("reusedBlocks", num(env, s.reusedBlocks));
-    if constexpr (detect::HasMissedBlocks<KvStats>::value) o.Set("missedBlocks", num(env, s.missedBlocks));
-    if constexpr (detect::HasCacheHitRate<KvStats>::value) o.Set("cacheHitRate", num(env, s.cacheHitRate));
+    if constexpr (bridge::detect::HasMissedBlocks<KvStats>::value) o.Set("missedBlocks", num(env, s.missedBlocks));
+    if constexpr (bridge::detect::HasCacheHitRate<KvStats>::value) o.Set("cacheHitRate", num(env, s.cacheHitRate));
     return o;
 }
 
@@ -39,18 +48,18 @@ Napi::Object iterationStatsToJs(Napi::Env env, Stats const& s) {
     o.Set("iter", num(env, s.iter));
     o.Set("iterLatencyMS", num(env, s.iterLatencyMS));
     o.Set("newActiveRequestsQueueLatencyMS", num(env, s.newActiveRequestsQueueLatencyMS));
-    if constexpr (detect::HasNumNewActiveRequests<Stats>::value)
+    if constexpr (bridge::detect::HasNumNewActiveRequests<Stats>::value)
         o.Set("numNewActiveRequests", num(env, s.numNewActiveRequests));
     o.Set("numActiveRequests", num(env, s.numActiveRequests));
     o.Set("numQueuedRequests", num(env, s.numQueuedRequests));
     o.Set("numCompletedRequests", num(env, s.numCompletedRequests));
     o.Set("maxNumActiveRequests", num(env, s.maxNumActiveRequests));
-    if constexpr (detect::HasMaxBatchSizeRuntime<Stats>::value) {
+    if constexpr (bridge::detect::HasMaxBatchSizeRuntime<Stats>::value) {
         o.Set("maxBatchSizeStatic", num(env, s.maxBatchSizeStatic));
         o.Set("maxBatchSizeTunerRecommended", num(env, s.maxBatchSizeTunerRecommended));
         o.Set("maxBatchSizeRuntime", num(env, s.maxBatchSizeRuntime));
     }
-    if constexpr (detect::HasMaxNumTokensRuntime<Stats>::value) {
+    if constexpr (bridge::detect::HasMaxNumTokensRuntime<Stats>::value) {
         o.Set("maxNumTokensStatic", num(env, s.maxNumTokensStatic));
         o.Set("maxNumTokensTunerRecommended", num(env, s.maxNumTokensTunerRecommended));
         o.Set("maxNumTokensRuntime", num(env, s.maxNumTokensRuntime));
@@ -87,7 +96,7 @@ Napi::Object iterationStatsToJs(Napi::Env env, Stats const& s) {
     } else {
         o.Set("inflightBatchingStats", env.Null());
     }
-    if constexpr (detect::HasSpecDecodingStats<Stats>::value) {
+    if constexpr (bridge::detect::HasSpecDecodingStats<Stats>::value) {
         if (s.specDecodingStats) {
             auto const& d = *s.specDecodingStats;
             auto so = Napi::Object::New(env);
@@ -181,8 +190,8 @@ Napi::Object kvEventToJs(Napi::Env env, Event const& e) {
         e.data);
     o.Set("data", data);
     o.Set("window_size", num(env, e.windowSize));
-    if (auto rank = detect::attentionDpRank(e)) o.Set("attention_dp_rank", num(env, *rank));
+    if (auto rank = bridge::detect::attentionDpRank(e)) o.Set("attention_dp_rank", num(env, *rank));
     return o;
 }
 
-}  // namespace trtllm_metrics::bridge::js
+}  // namespace trtllm_metrics::napi

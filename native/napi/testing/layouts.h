@@ -1,0 +1,103 @@
+#pragma once
+// layouts(): the layouts of the rows that cross into JS, as C++ defines them (bridge/request_record.h,
+// bridge/response_chunk.h), with the names lib/records.ts and lib/native.ts give their fields, so a test can
+// check that both sides agree field by field.
+
+#include <napi.h>
+
+#include <cstddef>
+#include <iterator>
+
+#include "bridge/request_record.h"
+#include "bridge/response_chunk.h"
+
+namespace trtllm_metrics::napi {
+
+struct NamedField {
+    char const* name;
+    std::size_t index;
+};
+
+constexpr NamedField kRecordFieldNames[] = {
+    {"REQUEST_ID", bridge::kRequestId},
+    {"ENQUEUE_TIME_NS", bridge::kEnqueueTimeNs},
+    {"ARRIVAL_TIME_NS", bridge::kArrivalTimeNs},
+    {"FIRST_SCHEDULED_TIME_NS", bridge::kFirstScheduledTimeNs},
+    {"FIRST_TOKEN_TIME_NS", bridge::kFirstTokenTimeNs},
+    {"LAST_TOKEN_TIME_NS", bridge::kLastTokenTimeNs},
+    {"PROMPT_TOKENS", bridge::kPromptTokens},
+    {"OUTPUT_TOKENS", bridge::kOutputTokens},
+    {"CACHED_TOKENS", bridge::kCachedTokens},
+    {"NUM_SEQUENCES", bridge::kNumSequences},
+    {"FINISH_REASON", bridge::kFinishReason},
+    {"KV_TOTAL_ALLOCATED_BLOCKS", bridge::kKvTotalAllocatedBlocks},
+    {"KV_NEW_ALLOCATED_BLOCKS", bridge::kKvNewAllocatedBlocks},
+    {"KV_REUSED_BLOCKS", bridge::kKvReusedBlocks},
+    {"KV_MISSED_BLOCKS", bridge::kKvMissedBlocks},
+    {"KV_HIT_RATE", bridge::kKvHitRate},
+    {"SPEC_ACCEPTANCE_RATE", bridge::kSpecAcceptanceRate},
+    {"SPEC_ACCEPTED_DRAFT_TOKENS", bridge::kSpecAcceptedDraftTokens},
+    {"SPEC_DRAFT_TOKENS", bridge::kSpecDraftTokens},
+    {"FIRST_ITER", bridge::kFirstIter},
+    {"LAST_ITER", bridge::kLastIter},
+    {"KV_TRANSFER_START_NS", bridge::kKvTransferStartNs},
+    {"KV_TRANSFER_END_NS", bridge::kKvTransferEndNs},
+    {"FLAGS", bridge::kFlags},
+};
+
+constexpr NamedField kChunkFieldNames[] = {
+    {"REQUEST_ID", bridge::kChunkRequestId},
+    {"TOKEN_OFFSET", bridge::kChunkTokenOffset},
+    {"TOKEN_COUNT", bridge::kChunkTokenCount},
+    {"FLAGS", bridge::kChunkFlags},
+    {"FINISH_REASON", bridge::kChunkFinishReason},
+    {"PERF_ROW", bridge::kChunkPerfRow},
+    {"ERROR_INDEX", bridge::kChunkErrorIndex},
+    {"SEQUENCE_INDEX", bridge::kChunkSequenceIndex},
+};
+
+// Every field is named once, in order: a field added on one side only fails to compile here.
+template <std::size_t N>
+constexpr bool namesEveryField(NamedField const (&fields)[N], std::size_t stride) {
+    if (N != stride) return false;
+    for (std::size_t i = 0; i < N; ++i)
+        if (fields[i].index != i) return false;
+    return true;
+}
+static_assert(namesEveryField(kRecordFieldNames, bridge::kRecordStride), "every record field is named, in order");
+static_assert(namesEveryField(kChunkFieldNames, bridge::kChunkStride), "every chunk field is named, in order");
+
+template <std::size_t N>
+Napi::Object fieldsToJs(Napi::Env env, NamedField const (&fields)[N]) {
+    auto o = Napi::Object::New(env);
+    for (auto const& f : fields) o.Set(f.name, Napi::Number::New(env, static_cast<double>(f.index)));
+    return o;
+}
+
+// layouts() -> { record: { stride, fields, flags, errorFinishCode }, chunk: { stride, fields, flags } }
+inline Napi::Value layouts(Napi::CallbackInfo const& info) {
+    Napi::Env env = info.Env();
+    auto num = [&](double v) { return Napi::Number::New(env, v); };
+    auto record = Napi::Object::New(env);
+    record.Set("stride", num(bridge::kRecordStride));
+    record.Set("fields", fieldsToJs(env, kRecordFieldNames));
+    auto recordFlags = Napi::Object::New(env);
+    recordFlags.Set("ERROR", num(bridge::kFlagError));
+    recordFlags.Set("HAS_PERF", num(bridge::kFlagHasPerf));
+    record.Set("flags", recordFlags);
+    record.Set("errorFinishCode", num(bridge::kErrorFinishCode));
+    auto chunk = Napi::Object::New(env);
+    chunk.Set("stride", num(bridge::kChunkStride));
+    chunk.Set("fields", fieldsToJs(env, kChunkFieldNames));
+    auto chunkFlags = Napi::Object::New(env);
+    chunkFlags.Set("FINAL", num(bridge::kChunkFlagFinal));
+    chunkFlags.Set("ERROR", num(bridge::kChunkFlagError));
+    chunkFlags.Set("PERF", num(bridge::kChunkFlagPerf));
+    chunk.Set("flags", chunkFlags);
+    auto o = Napi::Object::New(env);
+    o.Set("record", record);
+    o.Set("chunk", chunk);
+    return o;
+}
+
+}  // namespace trtllm_metrics::napi

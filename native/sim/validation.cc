@@ -1,0 +1,316 @@
+#include "sim/validation.h"
+
+#include "sim/kv_cache_manager.h"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+namespace trtllm_sim::executor
+{
+
+using common::TllmException;
+
+constexpr SizeType32 kMaxTokensPerBlock = 65536;
+
+Limits validateConfig(SimConfig const& sim, ModelType modelType, ExecutorConfig const& cfg)
+{
+    auto fail = [](std::string const& what) { throw TllmException("Invalid simulator configuration: " + what); };
+    if (modelType != ModelType::kDECODER_ONLY)
+    {
+        fail("only ModelType::kDECODER_ONLY is simulated");
+    }
+    if (sim.tokensPerBlock < 1)
+    {
+        fail("tokensPerBlock must be >= 1");
+    }
+    if (sim.tokensPerBlock > kMaxTokensPerBlock)
+    {
+        // The block arithmetic is SizeType32: tokens + tokensPerBlock - 1 must not overflow.
+        fail("tokensPerBlock must be <= " + std::to_string(kMaxTokensPerBlock));
+    }
+    if (sim.vocabSize < 2)
+    {
+        fail("vocabSize must be >= 2");
+    }
+    if (sim.maxSeqLen < 2)
+    {
+        fail("maxSeqLen must be >= 2");
+    }
+    if (!(sim.speedupRatio > 0.0) || !std::isfinite(sim.speedupRatio))
+    {
+        fail("speedupRatio must be a positive finite number");
+    }
+    if (!(sim.meanOutputTokens >= 1.0) || !std::isfinite(sim.meanOutputTokens))
+    {
+        fail("meanOutputTokens must be >= 1");
+    }
+    if (sim.specDraftLength < 0)
+    {
+        fail("specDraftLength must be >= 0");
+    }
+    if (!(sim.specAcceptanceProbability >= 0.0 && sim.specAcceptanceProbability <= 1.0))
+    {
+        fail("specAcceptanceProbability must be in [0, 1]");
+    }
+    if (sim.lockstep && !sim.virtualClock)
+    {
+        fail("lockstep needs virtualClock");
+    }
+    if (!(sim.specDraftMsPerToken >= 0.0) || !(sim.decodeMinMs >= 0.0))
+    {
+        fail("specDraftMsPerToken and decodeMinMs must be >= 0");
+    }
+    Limits limits;
+    limits.tokensPerBlock = sim.tokensPerBlock;
+    auto const kv = cfg.getKvCacheConfig();
+    if (kv.getMaxTokens())
+    {
+        if (*kv.getMaxTokens() < 0)
+        {
+            fail("KvCacheConfig maxTokens must be >= 0");
+        }
+        limits.numBlocks = *kv.getMaxTokens() / sim.tokensPerBlock;
+    }
+    else
+    {
+        limits.numBlocks = sim.numKvBlocks;
+    }
+    if (limits.numBlocks < 1)
+    {
+        fail("the KV cache has no blocks (numKvBlocks or KvCacheConfig maxTokens / tokensPerBlock is 0)");
+    }
+    if (auto const f = kv.getFreeGpuMemoryFraction(); f && !(*f > 0.f && *f <= 1.f))
+    {
+        fail("freeGpuMemoryFraction must be in (0, 1]");
+    }
+    limits.maxBatchSize = cfg.getMaxBatchSize().value_or(ExecutorConfig::kSimDefaultMaxBatchSize);
+    limits.maxNumTokens = cfg.getMaxNumTokens().value_or(ExecutorConfig::kSimDefaultMaxNumTokens);
+    if (limits.maxBatchSize < 1)
+    {
+        fail("maxBatchSize must be >= 1");
+    }
+    if (limits.maxNumTokens < 1)
+    {
+        fail("maxNumTokens must be >= 1");
+    }
+    if (cfg.getMaxBeamWidth() < 1)
+    {
+        fail("maxBeamWidth must be >= 1");
+    }
+    if (cfg.getIterStatsMaxIterations() < 0 || cfg.getRequestStatsMaxIterations() < 0)
+    {
+        fail("iterStatsMaxIterations and requestStatsMaxIterations must be >= 0");
+    }
+    limits.maxQueueSize = std::max<SizeType32>(0, cfg.getMaxQueueSize().value_or(0));
+    limits.policy = cfg.getSchedulerConfig().getCapacitySchedulerPolicy();
+    switch (limits.policy)
+    {
+    case CapacitySchedulerPolicy::kMAX_UTILIZATION:
+    case CapacitySchedulerPolicy::kGUARANTEED_NO_EVICT:
+    case CapacitySchedulerPolicy::kSTATIC_BATCH: break;
+    default: fail("unknown capacity scheduler policy");
+    }
+    limits.staticBatching = cfg.getBatchingType() == BatchingType::kSTATIC;
+    if (limits.staticBatching)
+    {
+        limits.policy = CapacitySchedulerPolicy::kSTATIC_BATCH;
+    }
+    return limits;
+}
+
+RequestIntake::RequestIntake(SimConfig const& sim, ExecutorConfig const& config, Limits const& limits,
+    TokenSampler const& sampler, SimClock const& clock, bool blockReuse)
+    : mSim(sim)
+    , mConfig(config)
+    , mLimits(limits)
+    , mSampler(sampler)
+    , mClock(clock)
+    , mBlockReuse(blockReuse)
+{
+}
+
+std::string RequestIntake::validate(Request const& request) const
+{
+    auto const& input = request.getInputTokenIds();
+    SizeType32 const vocab = mSim.vocabSize;
+    auto inVocab = [vocab](SizeType32 t) { return t >= 0 && t < vocab; };
+    std::ostringstream err;
+    if (input.empty())
+    {
+        return "the input token ids are empty";
+    }
+    if (request.getMaxTokens() < 1)
+    {
+        err << "maxTokens must be >= 1 (got " << request.getMaxTokens() << ")";
+        return err.str();
+    }
+    auto const promptLen = static_cast<SizeType64>(input.size());
+    if (promptLen + request.getMaxTokens() > mSim.maxSeqLen)
+    {
+        err << "the input length (" << promptLen << ") plus maxTokens (" << request.getMaxTokens()
+            << ") exceeds the max sequence length (" << mSim.maxSeqLen << ")";
+        return err.str();
+    }
+    for (std::size_t i = 0; i < input.size(); ++i)
+    {
+        if (!inVocab(input[i]))
+        {
+            err << "input token id " << input[i] << " at position " << i << " is outside the vocabulary [0, "
+                << vocab << ")";
+            return err.str();
+        }
+    }
+    auto const& sampling = request.getSamplingConfig();
+    if (sampling.getBeamWidth() != 1)
+    {
+        err << "beam width " << sampling.getBeamWidth() << " is not supported (the simulator decodes with beam "
+            << "width 1; maxBeamWidth is " << mConfig.getMaxBeamWidth() << ")";
+        return err.str();
+    }
+    if (auto const n = sampling.getNumReturnSequences(); n && *n != 1)
+    {
+        err << "numReturnSequences " << *n << " is not supported (the simulator returns one sequence)";
+        return err.str();
+    }
+    if (auto const t = sampling.getTemperature(); t && !(*t >= 0.f))
+    {
+        err << "temperature must be >= 0 (got " << *t << ")";
+        return err.str();
+    }
+    if (auto const k = sampling.getTopK(); k && *k < 0)
+    {
+        err << "topK must be >= 0 (got " << *k << ")";
+        return err.str();
+    }
+    if (auto const p = sampling.getTopP(); p && !(*p >= 0.f && *p <= 1.f))
+    {
+        err << "topP must be in [0, 1] (got " << *p << ")";
+        return err.str();
+    }
+    if (auto const e = request.getEndId(); e && !inVocab(*e))
+    {
+        err << "endId " << *e << " is outside the vocabulary [0, " << vocab << ")";
+        return err.str();
+    }
+    if (auto const p = request.getPadId(); p && !inVocab(*p))
+    {
+        err << "padId " << *p << " is outside the vocabulary [0, " << vocab << ")";
+        return err.str();
+    }
+    PriorityType const priority = request.getPriority();
+    if (!(priority >= 0.f && priority <= 1.f))
+    {
+        err << "priority must be in [0, 1] (got " << priority << ")";
+        return err.str();
+    }
+    if (auto const arrival = request.getSimArrivalTime(); arrival && arrival->time_since_epoch().count() <= 0)
+    {
+        return "simArrivalTime must be a time point of the simulator's clock (after its epoch)";
+    }
+    if (auto const allotted = request.getAllottedTimeMs(); allotted && allotted->count() < 0)
+    {
+        err << "allottedTimeMs must be >= 0 (got " << allotted->count() << ")";
+        return err.str();
+    }
+    if (auto const stopWords = request.getStopWords())
+    {
+        for (auto const& word : *stopWords)
+        {
+            for (auto const t : word)
+            {
+                if (!inVocab(t))
+                {
+                    err << "stop word token id " << t << " is outside the vocabulary [0, " << vocab << ")";
+                    return err.str();
+                }
+            }
+        }
+    }
+    if (auto const retention = request.getKvCacheRetentionConfig())
+    {
+        auto inRange = [](RetentionPriority p) {
+            return p >= KvCacheRetentionConfig::kMinRetentionPriority
+                && p <= KvCacheRetentionConfig::kMaxRetentionPriority;
+        };
+        if (!inRange(retention->getDecodeRetentionPriority()))
+        {
+            return "the decode retention priority must be in [0, 100]";
+        }
+        for (auto const& range : retention->getTokenRangeRetentionConfigs())
+        {
+            if (!inRange(range.priority))
+            {
+                return "a token range retention priority must be in [0, 100]";
+            }
+            if (range.tokenStart < 0 || (range.tokenEnd && *range.tokenEnd <= range.tokenStart))
+            {
+                return "a token range retention config needs 0 <= tokenStart < tokenEnd";
+            }
+        }
+    }
+    if (!mConfig.getEnableChunkedContext() && promptLen > mLimits.maxNumTokens)
+    {
+        err << "the input length (" << promptLen << ") exceeds maxNumTokens (" << mLimits.maxNumTokens
+            << ") and chunked context is disabled";
+        return err.str();
+    }
+    SizeType64 const tpb = mLimits.tokensPerBlock;
+    SizeType64 const blocks = (promptLen + request.getMaxTokens() + tpb - 1) / tpb;
+    if (blocks > mLimits.numBlocks)
+    {
+        err << "the request needs " << blocks << " KV cache blocks but the cache has only " << mLimits.numBlocks;
+        return err.str();
+    }
+    return {};
+}
+
+std::unique_ptr<LlmRequest> RequestIntake::makeLlmRequest(Request const& request) const
+{
+    auto r = std::make_unique<LlmRequest>();
+    auto const& input = request.getInputTokenIds();
+    r->promptLen = static_cast<SizeType32>(input.size());
+    r->maxTokens = request.getMaxTokens();
+    r->streaming = request.getStreaming();
+    r->excludeInputFromOutput = request.getOutputConfig().excludeInputFromOutput;
+    r->returnPerfMetrics = request.getOutputConfig().returnPerfMetrics;
+    r->clientId = request.getClientId();
+    r->endId = request.getEndId();
+    r->priority = request.getPriority();
+    if (auto const stopWords = request.getStopWords())
+    {
+        for (auto const& word : *stopWords)
+        {
+            if (!word.empty())
+            {
+                r->stopWords.push_back(word);
+            }
+        }
+    }
+    r->retention = request.getKvCacheRetentionConfig();
+    r->kv.promptLen = r->promptLen;
+    r->kv.retention = r->retention ? &*r->retention : nullptr;
+    r->tokens.reserve(input.size() + static_cast<std::size_t>(r->maxTokens));
+    r->tokens.assign(input.begin(), input.end());
+    r->contextLen = r->promptLen;
+    SizeType32 const tpb = mLimits.tokensPerBlock;
+    r->maxBlocks = static_cast<SizeType32>((static_cast<SizeType64>(r->promptLen) + r->maxTokens + tpb - 1) / tpb);
+    r->sequenceSeed = mSampler.sequenceSeed(request.getSamplingConfig().getSeed(), input.data(), input.size());
+    if (mSim.outputLengthMode == SimConfig::OutputLengthMode::kEndIdGeometric && r->endId)
+    {
+        r->endAfter = mSampler.geometricLength(r->sequenceSeed, mSim.meanOutputTokens);
+    }
+    r->simArrival = request.getSimArrivalTime();
+    r->enqueueTime = r->simArrival ? *r->simArrival : mClock.now();
+    if (auto const allotted = request.getAllottedTimeMs())
+    {
+        r->deadline = r->enqueueTime + *allotted;
+    }
+    if (mBlockReuse)
+    {
+        KvCacheManager::computeBlockHashes(r->kv, r->tokens.data(), r->promptLen, tpb);
+    }
+    return r;
+}
+
+} // namespace trtllm_sim::executor
