@@ -73,7 +73,7 @@ export function validateGenerateRequest(request: unknown): NativeRequest {
   if (clientId !== undefined) out.clientId = clientId;
   const priority = optNum(r.priority, 'request.priority', 0, 1);
   if (priority !== undefined) out.priority = priority;
-  const allotted = optInt(r.allottedTimeMs, 'request.allottedTimeMs', 1);
+  const allotted = optInt(r.allottedTimeMs, 'request.allottedTimeMs', 1, INT32); // ~24.8 days; the executor's deadline arithmetic is in ns
   if (allotted !== undefined) out.allottedTimeMs = allotted;
   const arrival = optNum(r.simArrivalTimeNs, 'request.simArrivalTimeNs', 0, Number.MAX_SAFE_INTEGER, { minExclusive: true });
   if (arrival !== undefined) out.simArrivalTimeNs = arrival;
