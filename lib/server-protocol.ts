@@ -20,6 +20,13 @@ export interface ThreadConfig {
   answerTimeoutMs: number;
   /** A scrape may be answered with a render begun at most this long before it arrived, ms (0: never). */
   maxRenderAgeMs: number;
+  /** MetricsServerOptions.manualClock: element 0 is the time in ms that render ages are measured on (shared memory). */
+  manualClock: Float64Array | undefined;
+}
+
+/** The clock of render ages, ms: process.hrtime, or a manual clock in shared memory (tests). */
+export function clockMs(manual: Float64Array | undefined): number {
+  return manual !== undefined ? manual[0]! : Number(process.hrtime.bigint()) / 1e6;
 }
 
 export type EndpointStatus = 'ready' | 'notready';

@@ -17,7 +17,7 @@ import { gzipSync } from 'node:zlib';
 import { TrtllmMetricsError } from './errors.js';
 import { applyLimits, Authenticator, declaredLength, discardBody, serverOptions } from './http-guard.js';
 import { acceptsGzip, negotiateFormat, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, type ExpositionFormat } from './metrics/exposition.js';
-import type { HealthBody, MainToThread, RouteResponse, ThreadConfig, ThreadToMain } from './server-protocol.js';
+import { clockMs, type HealthBody, type MainToThread, type RouteResponse, type ThreadConfig, type ThreadToMain } from './server-protocol.js';
 
 const ALLOW = 'GET, HEAD';
 const TEXT = 'text/plain; charset=utf-8';
@@ -139,9 +139,6 @@ class Batcher<T> {
   }
 }
 
-function nowMs(): number {
-  return Number(process.hrtime.bigint()) / 1e6;
-}
 
 function pathOf(url: string): string {
   const q = url.indexOf('?');
@@ -272,7 +269,7 @@ export class MetricsHttpThread {
       };
       const newest = this.newest[format];
       if (newest !== undefined) {
-        const age = nowMs() - newest.begunAtMs;
+        const age = clockMs(this.config.manualClock) - newest.begunAtMs;
         if (age <= this.config.maxRenderAgeMs) {
           // Past half its allowed age, refresh it in the background, so that a storm never finds it too old.
           if (age * 2 > this.config.maxRenderAgeMs) this.renders[format].refresh();

@@ -20,7 +20,7 @@ import { checkLeaf } from './options/check.js';
 import { valueFromText } from './options/command-line.js';
 import type { DefaultedLeaf } from './options/define.js';
 import { METRICS_SERVER_OPTIONS } from './options/server-table.js';
-import type { EndpointStatus, HealthBody, MainToThread, RouteRequest, RouteResponse, ThreadConfig, ThreadToMain } from './server-protocol.js';
+import { clockMs, type EndpointStatus, type HealthBody, type MainToThread, type RouteRequest, type RouteResponse, type ThreadConfig, type ThreadToMain } from './server-protocol.js';
 
 export { acceptsGzip } from './metrics/exposition.js';
 export type { EndpointStatus, HealthBody, RouteRequest, RouteResponse } from './server-protocol.js';
@@ -69,6 +69,11 @@ export interface MetricsServerOptions {
    * readiness is known) before it is answered 503, ms (default 10000: Prometheus' default scrape timeout).
    */
   answerTimeoutMs?: number;
+  /**
+   * For tests: the clock render ages (maxRenderAgeMs) are measured on, instead of process.hrtime. A Float64Array
+   * over a SharedArrayBuffer whose element 0 is the time in ms; the main thread and the HTTP thread both read it.
+   */
+  manualClock?: Float64Array;
 }
 
 export interface BoundAddress {
@@ -95,6 +100,7 @@ export class MetricsServer {
   private readonly auth: HttpAuthOptions | undefined;
   private readonly answerTimeoutMs: number;
   private readonly maxRenderAgeMs: number;
+  private readonly manualClock: Float64Array | undefined;
   private thread: Thread | null = null;
   private bound: BoundAddress | null = null;
   private starting: Promise<BoundAddress> | null = null;
@@ -135,6 +141,11 @@ export class MetricsServer {
     this.extraRoutes = options.extraRoutes;
     this.answerTimeoutMs = fromOptionOrEnv(M.answerTimeoutMs, options.answerTimeoutMs, 'answerTimeoutMs', env);
     this.maxRenderAgeMs = fromOptionOrEnv(M.maxRenderAgeMs, options.maxRenderAgeMs, 'maxRenderAgeMs', env);
+    const clock = options.manualClock;
+    if (clock !== undefined && !(clock instanceof Float64Array && clock.buffer instanceof SharedArrayBuffer && clock.length >= 1)) {
+      throw new InvalidArgumentError('manualClock must be a Float64Array over a SharedArrayBuffer');
+    }
+    this.manualClock = clock;
     this.limits = resolveLimits(options.limits, { maxBodyBytes: 16 * 1024, socketTimeoutMs: 60_000 });
     new Authenticator(options.auth); // validates here, where the caller can catch it; the thread builds its own
     this.auth = options.auth === undefined ? undefined : { ...options.auth };
@@ -158,6 +169,7 @@ export class MetricsServer {
       hasExtraRoutes: this.extraRoutes !== undefined,
       answerTimeoutMs: this.answerTimeoutMs,
       maxRenderAgeMs: this.maxRenderAgeMs,
+      manualClock: this.manualClock,
     };
     const thread = new Thread(THREAD_FILE, { workerData: { metricsHttpThread: config }, stdout: false, stderr: false });
     this.thread = thread;
@@ -243,7 +255,7 @@ export class MetricsServer {
     const failed = (err: unknown): void => post({ type: 'failed', id, message: (err as Error)?.message ?? String(err) });
     try {
       if (m.type === 'render') {
-        const begunAtMs = Number(process.hrtime.bigint()) / 1e6;
+        const begunAtMs = clockMs(this.manualClock);
         this.render(m.format).then((text) => post({ type: 'rendered', id, text, begunAtMs }), failed);
       } else if (m.type === 'health') {
         post({ type: 'health', id, body: this.health() });

@@ -4,6 +4,11 @@
 // unsettled. Prints the count and the timing. Exit 0 when every iteration passed.
 //
 //   node scripts/shutdown-loop.mjs [--iterations 100] [--batch 32] [--queued 32] [--timeout-ms 15000]
+//                                  [--poll-ms N] [--max-shutdown-ms MS]
+//
+// --poll-ms sets the bridge's response and event poll timeouts (the longest a pump blocked in its poll can
+// hold shutdown); --max-shutdown-ms fails the run when any shutdown() took longer (CI: 1000 ms polls must not
+// make shutdown wait for more than the grace period plus about one poll: the ~52 s hang the fuzzer found).
 //
 // Every 4th iteration uses shutdownGraceMs 0 (settled with EngineClosedError instead of 'cancelled'), every
 // 5th calls shutdown() twice at once, every 7th also starts a request at the moment shutdown begins.
@@ -20,6 +25,8 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '32' },
     queued: { type: 'string', default: '32' },
     'timeout-ms': { type: 'string', default: '15000' },
+    'poll-ms': { type: 'string' },
+    'max-shutdown-ms': { type: 'string' },
     quiet: { type: 'boolean', default: false },
   },
 });
@@ -27,7 +34,9 @@ const ITERATIONS = Number(values.iterations);
 const BATCH = Number(values.batch);
 const QUEUED = Number(values.queued);
 const TIMEOUT = Number(values['timeout-ms']);
-for (const [k, v] of Object.entries({ ITERATIONS, BATCH, QUEUED, TIMEOUT })) {
+const POLL_MS = values['poll-ms'] === undefined ? undefined : Number(values['poll-ms']);
+const MAX_SHUTDOWN_MS = values['max-shutdown-ms'] === undefined ? Infinity : Number(values['max-shutdown-ms']);
+for (const [k, v] of Object.entries({ ITERATIONS, BATCH, QUEUED, TIMEOUT, ...(POLL_MS !== undefined ? { POLL_MS } : {}), ...(Number.isFinite(MAX_SHUTDOWN_MS) ? { MAX_SHUTDOWN_MS } : {}) })) {
   if (!Number.isInteger(v) || v < 0) throw new Error(`bad ${k}: ${v}`);
 }
 
@@ -53,7 +62,7 @@ async function iteration(i) {
       // Real time, slowed: requests stay in flight until shutdown.
       sim: { speedupRatio: 2, outputLengthMode: 'maxTokens', seed: i },
       executorConfig: { maxBatchSize: BATCH, kvCacheConfig: { eventBufferMaxSize: 256 } },
-      bridge: { statsIntervalMs: 5 },
+      bridge: { statsIntervalMs: 5, ...(POLL_MS !== undefined ? { responsePollMs: POLL_MS, eventPollMs: POLL_MS } : {}) },
       shutdownGraceMs: graceMs,
     }),
     TIMEOUT,
@@ -97,6 +106,7 @@ async function iteration(i) {
   }
   await within(Promise.all(shutdowns), TIMEOUT, `shutdown() of iteration ${i}`);
   shutdownMs.push(performance.now() - s0);
+  if (shutdownMs.at(-1) > MAX_SHUTDOWN_MS) throw new Error(`iteration ${i}: shutdown() took ${shutdownMs.at(-1).toFixed(0)} ms > --max-shutdown-ms ${MAX_SHUTDOWN_MS}`);
 
   const results = await within(Promise.allSettled(settled), TIMEOUT, `the requests of iteration ${i}`);
   for (const r of results) {

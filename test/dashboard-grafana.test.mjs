@@ -22,8 +22,9 @@ import { post, scrape, startWorker } from './helpers/worker-fixtures.mjs';
 const ROOT = new URL('..', import.meta.url).pathname;
 const DASHBOARD = join(ROOT, 'observability/grafana/dashboards/trtllm-metrics.json');
 const PROMETHEUS_YML = join(ROOT, 'observability/prometheus.yml');
-const PROMTOOL = process.env.PROMTOOL ?? '/usr/bin/promtool';
-const noPromtool = !process.env.CI && (!existsSync(PROMTOOL) && `${PROMTOOL} not installed (apt-get install prometheus)`);
+import { PROMTOOL, skipWithout } from './helpers/tools.mjs';
+
+const noPromtool = skipWithout(PROMTOOL, 'apt-get install prometheus');
 
 const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8'));
 

@@ -15,8 +15,7 @@ import { MetricsServer } from '../dist/server.js';
 import { startWorker } from './helpers/worker-fixtures.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const PROMTOOL = process.env.PROMTOOL ?? '/usr/bin/promtool';
+import { CHROMIUM, PROMTOOL, skipWithout } from './helpers/tools.mjs';
 const ARTIFACTS = join(ROOT, 'test-artifacts');
 
 describe('histogramQuantile', () => {
@@ -38,7 +37,7 @@ describe('histogramQuantile', () => {
     assert.ok(Number.isNaN(histogramQuantile(0.5, { bounds: [Infinity], counts: [3] })));
   });
 
-  test('equals promtool\'s histogram_quantile on the same buckets', { skip: !process.env.CI && !existsSync(PROMTOOL) && `${PROMTOOL} not installed` }, () => {
+  test('equals promtool\'s histogram_quantile on the same buckets', { skip: skipWithout(PROMTOOL, 'apt-get install prometheus') }, () => {
     const cases = [
       [0, 4, 9, 9, 12],
       [3, 3, 3, 7, 7],
@@ -176,7 +175,7 @@ describe('routes', () => {
   });
 });
 
-describe('the page in headless Chromium', { skip: !process.env.CI && !existsSync(CHROMIUM) && `${CHROMIUM} not installed (apt-get install chromium)` }, () => {
+describe('the page in headless Chromium', { skip: skipWithout(CHROMIUM, 'apt-get install chromium') }, () => {
   let w;
   let context;
   let profile;

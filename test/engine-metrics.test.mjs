@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
+import { eventually } from './helpers/worker-fixtures.mjs';
 
 const require = createRequire(import.meta.url);
 const { Engine, MetricsCollector } = require('../dist/index.js');
@@ -20,15 +21,14 @@ test('exposition matches the requests made; an idle engine reads as idle', async
   collector.attach(engine);
   const prompt = Array.from({ length: 200 }, (_, i) => i + 7);
   const running = Promise.all(Array.from({ length: 8 }, (_, i) => engine.complete({ inputTokenIds: prompt, maxTokens: 200 + i })));
-  let during = '';
-  for (let waited = 0; waited < 500 && !(sample(during, 'trtllm_num_requests_running') > 0); waited += 10) {
-    await new Promise((r) => setTimeout(r, 10));
-    during = await collector.registry.metrics();
-  }
+  const during = await eventually(async () => {
+    const text = await collector.registry.metrics();
+    return sample(text, 'trtllm_num_requests_running') > 0 ? text : null;
+  }, 10_000, 'requests running on /metrics');
   assert.ok(sample(during, 'trtllm_num_requests_running') > 0, 'requests run while in flight');
   assert.ok(sample(during, 'trtllm_kv_cache_used_blocks') > 0);
   const results = await running;
-  await new Promise((r) => setTimeout(r, 50));
+  await engine.flush();
   const after = await collector.registry.metrics();
   assert.equal(sample(after, 'trtllm_request_success_total', 'finished_reason="length"'), 8);
   assert.equal(sample(after, 'trtllm_generation_tokens_total'), results.reduce((a, r) => a + r.tokens.length, 0));

@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
+import { eventually } from './helpers/worker-fixtures.mjs';
 
 const require = createRequire(import.meta.url);
 const { Engine, InvalidArgumentError, RequestFailedError, EngineClosedError, BackendUnavailableError, REQUEST_RECORD_STRIDE, RecordField } = require('../dist/index.js');
@@ -57,7 +58,7 @@ test('1,000 concurrent generate() calls all complete, each recorded once', async
     assert.equal(r.tokens.length, 4 + (i % 8));
     assert.equal(r.finishReason, 'length');
   });
-  await new Promise((r) => setTimeout(r, 20));
+  await engine.flush();
   assert.equal(finished.size, 1000);
   assert.ok([...finished.values()].every((n) => n === 1));
   assert.equal(engine.inflight, 0);
@@ -80,10 +81,12 @@ test('cancel mid-stream ends the stream with finishReason cancelled', async (t) 
 test('an AbortSignal cancels the request; leaving the loop early cancels too', async (t) => {
   const engine = await open(t, { modelName: 'm', sim: { speedupRatio: 50, outputLengthMode: 'maxTokens' } });
   const ac = new AbortController();
-  const p = engine.complete({ inputTokenIds: prompt(10), maxTokens: 5000, streaming: true, signal: ac.signal });
-  setTimeout(() => ac.abort(), 30);
-  const r = await p;
-  assert.equal(r.finishReason, 'cancelled');
+  let last;
+  for await (const chunk of engine.generate({ inputTokenIds: prompt(10), maxTokens: 5000, streaming: true, signal: ac.signal })) {
+    if (chunk.tokens.length > 0 && !ac.signal.aborted) ac.abort(); // the request is running: abort it
+    last = chunk;
+  }
+  assert.equal(last.finishReason, 'cancelled');
   const reasons = [];
   engine.onRequestFinished(({ data, count }) => {
     for (let i = 0; i < count; i++) reasons.push(data[i * REQUEST_RECORD_STRIDE + RecordField.FINISH_REASON]);
@@ -91,16 +94,16 @@ test('an AbortSignal cancels the request; leaving the loop early cancels too', a
   for await (const chunk of engine.generate({ inputTokenIds: prompt(10), maxTokens: 5000, streaming: true })) {
     if (chunk.tokens.length > 0) break;
   }
-  const deadline = Date.now() + 2000;
-  while (engine.inflight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-  assert.equal(engine.inflight, 0);
+  await eventually(() => engine.inflight === 0, 10_000, 'the abandoned request to finish');
+  await engine.flush();
   assert.deepEqual(reasons, [5]);
 });
 
 test('shutdown with requests in flight settles every one of them', async () => {
   const engine = await Engine.create({ modelName: 'm', sim: { speedupRatio: 20, outputLengthMode: 'maxTokens' }, shutdownGraceMs: 200 });
+  const running = new Promise((resolve) => engine.onIterationStats((s) => s.some((x) => x.numActiveRequests > 0) && resolve()));
   const pending = Array.from({ length: 50 }, (_, i) => engine.complete({ inputTokenIds: prompt(20, i), maxTokens: 8000, streaming: i % 2 === 0 }));
-  await new Promise((r) => setTimeout(r, 50));
+  await running;
   await engine.shutdown();
   const settled = await Promise.allSettled(pending);
   for (const s of settled) {
@@ -124,16 +127,16 @@ test('a throwing listener does not crash the process or stop delivery', async (t
   });
   const results = await Promise.all([1, 2, 3].map((s) => engine.complete({ inputTokenIds: prompt(40), maxTokens: 5, samplingConfig: { seed: s } })));
   assert.equal(results.length, 3);
-  await new Promise((r) => setTimeout(r, 30));
+  await engine.flush();
+  await eventually(() => warnings.some((w) => /stats consumer bug/.test(w.message)) && warnings.some((w) => /Error: consumer bug/.test(w.message)), 10_000, 'both warnings');
   process.off('warning', onWarning);
-  assert.ok(warnings.some((w) => /consumer bug/.test(w.message)));
 });
 
 test('KV event hashes above 2^53 reach JS bit-exact', async (t) => {
   const engine = await open(t, fast({ executorConfig: { kvCacheConfig: { eventBufferMaxSize: 10_000 } }, sim: { tokensPerBlock: 16 } }));
   const tokens = prompt(16 * 20, 1000);
   await engine.complete({ inputTokenIds: tokens, maxTokens: 2 });
-  await new Promise((r) => setTimeout(r, 100));
+  await engine.flush();
   const events = await engine.getLatestKvCacheEvents();
   assert.equal(events[0].event_id, 0);
   assert.equal(events[0].data.type, 'created');
@@ -208,7 +211,7 @@ test('perf metrics are on the steady clock of process.hrtime and ordered', async
 test('getLatestIterationStats drains: a second call returns only newer iterations', async (t) => {
   const engine = await open(t, fast());
   await engine.complete({ inputTokenIds: prompt(50), maxTokens: 10 });
-  await new Promise((r) => setTimeout(r, 40));
+  await engine.flush();
   const first = await engine.getLatestIterationStats();
   assert.ok(first.length >= 10);
   const s = first.at(-1);
@@ -217,7 +220,7 @@ test('getLatestIterationStats drains: a second call returns only newer iteration
   }
   assert.deepEqual(await engine.getLatestIterationStats(), []);
   await engine.complete({ inputTokenIds: prompt(50, 9), maxTokens: 3 });
-  await new Promise((r) => setTimeout(r, 40));
+  await engine.flush();
   const second = await engine.getLatestIterationStats();
   assert.ok(second.length > 0 && second[0].iter > s.iter);
 });
@@ -228,7 +231,7 @@ test('iterationStats() and kvCacheEvents() iterate until shutdown; one consumer 
   assert.throws(() => engine.iterationStats(), /already has a consumer/);
   const events = engine.kvCacheEvents();
   await engine.complete({ inputTokenIds: prompt(100), maxTokens: 3 });
-  await new Promise((r) => setTimeout(r, 30));
+  await engine.flush();
   await engine.shutdown();
   let n = 0;
   for await (const s of stats) n += s.iter >= 0 ? 1 : 0;

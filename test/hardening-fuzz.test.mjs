@@ -19,6 +19,9 @@ import {
   requestEngine,
 } from './helpers/fuzz-properties.mjs';
 import { MetricsCollector } from '../dist/metrics/collector.js';
+import { PROMTOOL, skipWithout } from './helpers/tools.mjs';
+
+const NEEDS_PROMTOOL = { skip: skipWithout(PROMTOOL, 'apt-get install prometheus') };
 import { renderRegistries } from '../dist/metrics/exposition.js';
 
 const SCALE = Number(process.env.FUZZ_SCALE ?? 1);
@@ -32,7 +35,7 @@ test('Engine.create with broken options: starts or fails clearly, then shuts dow
   await check(engineCreate(), runs(20));
 });
 
-test('generate() with broken requests: a synchronous InvalidArgumentError or a stream that settles', async () => {
+test('generate() with broken requests: a synchronous InvalidArgumentError or a stream that settles', NEEDS_PROMTOOL, async () => {
   const engine = await requestEngine();
   const collector = new MetricsCollector({ model_name: 'fuzz-requests' });
   collector.attach(engine);
@@ -47,14 +50,14 @@ test('generate() with broken requests: a synchronous InvalidArgumentError or a s
   collector.close();
 });
 
-test('collector inputs (NaN, Infinity, negative, huge, missing, wrong types): clear errors, sane exposition', async () => {
+test('collector inputs (NaN, Infinity, negative, huge, missing, wrong types): clear errors, sane exposition', NEEDS_PROMTOOL, async () => {
   const state = collectorState();
   await check(collectorInputs(state), runs(150));
   promtoolCheck(state.last);
   for (const c of state.collectors) c.close();
 });
 
-test('HTTP requests to both servers (methods, paths, headers, bodies, credentials, raw garbage): no 500, no stack, no hang', async () => {
+test('HTTP requests to both servers (methods, paths, headers, bodies, credentials, raw garbage): no 500, no stack, no hang', NEEDS_PROMTOOL, async () => {
   const ctx = await httpWorker();
   try {
     await check(httpRequests(ctx), runs(120));

@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnServe } from './helpers/serve-process.mjs';
+import { eventually } from './helpers/worker-fixtures.mjs';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -83,8 +84,7 @@ test('a script that just ends: an idle live engine does not keep the process ali
      Engine.create({ sim: { virtualClock: true } }).then((e) => e.complete({ inputTokenIds: [5, 6, 7], maxTokens: 4 })).then((r) => console.log('done', r.tokens.length));`,
   ]);
   assert.equal(idle.code, 0, idle.stderr);
-  assert.equal(idle.stdout.trim(), 'done 4');
-  assert.ok(idle.ms < 10_000, `exited by itself (${idle.ms} ms)`);
+  assert.equal(idle.stdout.trim(), 'done 4', 'exited by itself (runNode fails on a hang)');
 
   const busy = await runNode([
     '-e',
@@ -124,20 +124,16 @@ test('SIGTERM to serve with 8 SSE streams and 4 plain requests open: every strea
   // Signal only once the worker has all 12 in flight: a request still connecting when the worker stops
   // accepting would fail to connect, which is not what this test is about (a fixed wait lost that race
   // under ASan).
-  for (let i = 0; ; i++) {
+  await eventually(async () => {
     const text = await (await fetch(`${s.metrics}/metrics`)).text();
-    if (Number(/^dynamo_component_inflight_requests\{[^}]*dynamo_endpoint="generate"[^}]*\} (\d+)$/m.exec(text)?.[1]) === 12) break;
-    if (i === 500) throw new Error(`the worker never had the 12 requests in flight:\n${text}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  const t0 = Date.now();
+    return Number(/^dynamo_component_inflight_requests\{[^}]*dynamo_endpoint="generate"[^}]*\} (\d+)$/m.exec(text)?.[1]) === 12;
+  }, 30_000, 'the worker to have the 12 requests in flight');
   s.child.kill('SIGTERM');
   const bodies = await Promise.all(readers.map(readAll));
   const answers = await Promise.all(plain);
   const exit = await s.done;
   assert.equal(exit.signal, null, exit.stderr);
   assert.equal(exit.code, 0, exit.stderr);
-  assert.ok(Date.now() - t0 < 8000, `stopped in ${Date.now() - t0} ms`);
   for (const body of bodies) {
     assert.match(body, /"finish_reason":"cancelled"/, 'the stream was cancelled after the grace period');
     assert.match(body, /data: \[DONE\]\n\n$/, 'and ended properly');
@@ -149,7 +145,9 @@ test('SIGTERM to serve with 8 SSE streams and 4 plain requests open: every strea
   assert.doesNotMatch(exit.stderr, /error|warning/i);
 });
 
-test('pump poll timeouts are bounded, so shutdown never waits long for a pump blocked in its poll', async () => {
+// How long shutdown takes with 1000 ms polls is measured by scripts/shutdown-loop.mjs --poll-ms 1000
+// --max-shutdown-ms 4000 in CI, not timed here.
+test('pump poll timeouts are bounded (at most 1000 ms); shutdown with the longest polls settles everything', async () => {
   const { Engine } = await import('../dist/index.js');
   // Found by the fuzzer: with responsePollMs 51696, shutdown() waited ~52 s for the response pump.
   for (const key of ['responsePollMs', 'eventPollMs']) {
@@ -163,13 +161,10 @@ test('pump poll timeouts are bounded, so shutdown never waits long for a pump bl
     shutdownGraceMs: 100,
   });
   const prompt = Array.from({ length: 16 }, (_, i) => 3 + i);
+  const running = new Promise((resolve) => engine.onIterationStats((s) => s.some((x) => x.numActiveRequests > 0) && resolve()));
   const settled = Array.from({ length: 8 }, () => engine.complete({ inputTokenIds: prompt, maxTokens: 4000 }).then((r) => r.finishReason, (e) => e.code));
-  await new Promise((r) => setTimeout(r, 200));
-  const t0 = performance.now();
+  await running;
   await engine.shutdown();
-  const ms = performance.now() - t0;
   const reasons = await Promise.all(settled);
   assert.ok(reasons.every((r) => r === 'cancelled' || r === 'ERR_TRTLLM_ENGINE_CLOSED'), reasons.join());
-  // Grace (100 ms) plus at most one poll (1000 ms) per pump, with room for a loaded CI machine.
-  assert.ok(ms < 4000, `shutdown took ${ms.toFixed(0)} ms`);
 });

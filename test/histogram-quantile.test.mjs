@@ -14,7 +14,7 @@ const { histogramQuantile, SMALL_DELTA_TOLERANCE } = require('../dist/metrics/hi
 const dashboard = require('../dist/dashboard/index.js');
 const { parseSampleValue } = require('../dist/metrics/exposition-parse.js');
 
-const PROMTOOL = process.env.PROMTOOL ?? '/usr/bin/promtool';
+import { PROMTOOL, skipWithout } from './helpers/tools.mjs';
 
 /**
  * [rule, q, buckets as [le, cumulative count] (le as Prometheus would read it), expected, promtool?]
@@ -76,7 +76,7 @@ test('the dashboard uses this one function', () => {
   assert.equal(dashboard.histogramQuantile, histogramQuantile);
 });
 
-test('equals promtool\'s histogram_quantile on every case of the table it can express', { skip: !process.env.CI && !existsSync(PROMTOOL) && `${PROMTOOL} not installed` }, () => {
+test('equals promtool\'s histogram_quantile on every case of the table it can express', { skip: skipWithout(PROMTOOL, 'apt-get install prometheus') }, () => {
   const series = [];
   const tests = [];
   const num = (v) => (Number.isNaN(v) ? 'NaN' : v === Infinity ? 'Inf' : v === -Infinity ? '-Inf' : String(v));

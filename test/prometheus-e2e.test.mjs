@@ -14,7 +14,7 @@ const { Engine, MetricsCollector, MetricsServer } = require('../dist/index.js');
 const { histogramQuantile } = require('../dist/metrics/histogram-quantile.js');
 const { histogramFromSamples, parseExposition } = require('../dist/metrics/exposition-parse.js');
 
-const PROMETHEUS = '/usr/bin/prometheus';
+import { PROMETHEUS, PROMTOOL, requireTool } from './helpers/tools.mjs';
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -35,7 +35,7 @@ async function query(base, expr) {
 }
 
 test('Prometheus scrapes the endpoint and computes the expected count and TTFT quantile', { timeout: 90_000 }, async (t) => {
-  assert.ok(existsSync(PROMETHEUS), `${PROMETHEUS} is missing: apt-get install prometheus (.ci/run does)`);
+  requireTool(PROMETHEUS, 'apt-get install prometheus');
   const engine = await Engine.create({ modelName: 'e2e-model', sim: { speedupRatio: 20, outputLengthMode: 'maxTokens' }, bridge: { statsIntervalMs: 20 } });
   t.after(() => engine.shutdown());
   const collector = new MetricsCollector({ model_name: 'e2e-model' });
@@ -61,7 +61,7 @@ test('Prometheus scrapes the endpoint and computes the expected count and TTFT q
   const N = 120;
   const results = await Promise.all(Array.from({ length: N }, (_, i) => engine.complete({ inputTokenIds: Array.from({ length: 32 + (i % 7) * 100 }, (_, k) => k + i), maxTokens: 4 + (i % 5), streaming: i % 2 === 0 })));
   assert.equal(results.length, N);
-  await new Promise((r) => setTimeout(r, 100)); // the last records reach the collector
+  await engine.flush(); // the last records reach the collector
 
   // Wait until Prometheus has scraped the final state.
   const deadline = Date.now() + 45_000;
@@ -85,7 +85,7 @@ test('Prometheus scrapes the endpoint and computes the expected count and TTFT q
   const { buckets } = histogramFromSamples(parseExposition(text), 'trtllm_time_to_first_token_seconds');
   assert.ok(buckets.length >= 20);
   // promtool's linter accepts the exposition of a loaded engine.
-  const lint = spawnSync('/usr/bin/promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+  const lint = spawnSync(PROMTOOL, ['check', 'metrics'], { input: text, encoding: 'utf8' });
   assert.equal(lint.status, 0, `promtool check metrics: ${lint.stdout}${lint.stderr}`);
   for (const q of [0.5, 0.9]) {
     const expected = histogramQuantile(q, buckets);

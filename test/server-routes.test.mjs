@@ -7,6 +7,7 @@ import { MetricsCollector } from '../dist/metrics/collector.js';
 import { renderRegistries } from '../dist/metrics/exposition.js';
 import { MetricsServer } from '../dist/server.js';
 import { recordBatch } from './helpers/metrics-fixtures.mjs';
+import { eventually } from './helpers/worker-fixtures.mjs';
 
 const PROM = 'text/plain; version=0.0.4; charset=utf-8';
 const OM = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
@@ -233,6 +234,7 @@ test('a scrape or probe that the main thread cannot answer in time gets a 503, a
     server.start().then((a) => {
       console.log(a.url);
       process.stdin.once('data', () => {
+        require('node:fs').writeSync(1, 'blocking\\n'); // synchronous: the parent sees it while we block
         const end = Date.now() + 1500;
         while (Date.now() < end);
         process.stdout.write('unblocked\\n');
@@ -254,16 +256,14 @@ test('a scrape or probe that the main thread cannot answer in time gets a 503, a
     const url = await line(0);
     assert.match(await (await fetch(`${url}/metrics`)).text(), /^g 7$/m);
     child.stdin.write('block\n');
-    await new Promise((r) => setTimeout(r, 100));
-    const t0 = performance.now();
+    assert.equal(await line(1), 'blocking');
     const [metrics, health] = await Promise.all([fetch(`${url}/metrics`), fetch(`${url}/health`)]);
-    const waited = performance.now() - t0;
+    assert.equal(lines.length, 2, 'answered while the main thread was still blocked (it has not printed "unblocked")');
     assert.equal(metrics.status, 503);
     assert.match(await metrics.text(), /main thread did not answer within 200 ms/);
     assert.equal(health.status, 503);
     assert.equal((await health.json()).status, 'notready');
-    assert.ok(waited < 1200, `answered after ${waited.toFixed(0)} ms, while the main thread was still blocked`);
-    assert.equal(await line(1), 'unblocked');
+    assert.equal(await line(2), 'unblocked');
     const again = await fetch(`${url}/metrics`);
     assert.equal(again.status, 200);
     assert.match(await again.text(), /^g 7$/m);
@@ -393,10 +393,12 @@ test('extra routes are answered by the main thread: answers, 404, HEAD, and a 50
 test('maxRenderAgeMs: a scrape may take the newest render within the bound, which a background refresh keeps young', async () => {
   const registry = new Registry();
   const marker = new Gauge({ name: 'marker', help: 'set by the test', registers: [registry] });
-  const server = new MetricsServer({ registry, host: '127.0.0.1', port: 0, maxRenderAgeMs: 2000 });
+  // Render ages are measured on a manual clock the test moves: no waiting for real time to pass.
+  const clock = new Float64Array(new SharedArrayBuffer(8));
+  clock[0] = 1000;
+  const server = new MetricsServer({ registry, host: '127.0.0.1', port: 0, maxRenderAgeMs: 2000, manualClock: clock });
   const { url } = await server.start();
   const scrape = async () => /^marker (\d+)$/m.exec(await (await fetch(`${url}/metrics`)).text())[1];
-  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
   try {
     marker.set(1);
     assert.equal(await scrape(), '1', 'nothing cached yet: a fresh render');
@@ -404,19 +406,14 @@ test('maxRenderAgeMs: a scrape may take the newest render within the bound, whic
     marker.set(2);
     assert.equal(await scrape(), '1', 'within 2 s of the newest render: answered with it, without the main thread');
     assert.equal(server.renders, 1);
-    await sleep(1100);
+    clock[0] += 1100;
     assert.equal(await scrape(), '1', 'still within the bound, past half of it: answered with it, and a refresh starts');
     // renders counts a render when the main thread starts it; the thread has it once the answer arrives.
     // Until then scrapes still get the older one (and start no second refresh).
-    let seen = await scrape();
-    for (let i = 0; seen !== '2' && i < 200; i++) {
-      await sleep(5);
-      seen = await scrape();
-    }
-    assert.equal(seen, '2', 'the refreshed render');
+    assert.equal(await eventually(async () => ((await scrape()) === '2' ? '2' : null), 10_000, 'the refreshed render'), '2');
     assert.equal(server.renders, 2);
     marker.set(3);
-    await sleep(2100);
+    clock[0] += 2100;
     assert.equal(await scrape(), '3', 'the newest render is too old: a fresh one');
     assert.equal(server.renders, 3);
     // Each format keeps its own.
@@ -428,4 +425,5 @@ test('maxRenderAgeMs: a scrape may take the newest render within the bound, whic
   }
   assert.throws(() => new MetricsServer({ maxRenderAgeMs: -1 }), { code: 'ERR_TRTLLM_INVALID_ARGUMENT', message: /maxRenderAgeMs/ });
   assert.throws(() => new MetricsServer({ maxRenderAgeMs: 60_001 }), { code: 'ERR_TRTLLM_INVALID_ARGUMENT', message: /maxRenderAgeMs/ });
+  assert.throws(() => new MetricsServer({ manualClock: new Float64Array(1) }), { code: 'ERR_TRTLLM_INVALID_ARGUMENT', message: /SharedArrayBuffer/ });
 });

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
+import { PROMTOOL, requireTool } from './tools.mjs';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -19,7 +20,7 @@ const { REQUEST_RECORD_STRIDE } = require('../../dist/records.js');
 const { parseExpositionText, parseSampleValue } = require('../../dist/metrics/exposition-parse.js');
 const { Worker } = require('../../dist/worker.js');
 
-export const PROMTOOL = process.env.PROMTOOL ?? '/usr/bin/promtool';
+export { PROMTOOL };
 
 // ---- arbitraries ------------------------------------------------------------------------------------------
 
@@ -153,13 +154,12 @@ export function assertSaneExposition(text, previous) {
   return parsed;
 }
 
-/** `promtool check metrics` on an exposition (skipped when promtool is missing). */
+/** `promtool check metrics` on an exposition (throws when promtool is missing: never a silent pass). */
 export function promtoolCheck(text) {
-  if (!existsSync(PROMTOOL)) return 'skipped';
+  requireTool(PROMTOOL, 'apt-get install prometheus');
   const r = spawnSync(PROMTOOL, ['check', 'metrics'], { input: text, encoding: 'utf8' });
   assert.equal(r.status, 0, `promtool check metrics failed:\n${r.stdout}\n${r.stderr}`);
   assert.equal(r.stdout.trim(), '', `promtool reported:\n${r.stdout}`);
-  return 'ok';
 }
 
 // ---- 1. Engine options ------------------------------------------------------------------------------------
