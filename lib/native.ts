@@ -2,6 +2,7 @@
  * The whole native surface in one place: what the addon exports and the exact shapes that cross the boundary.
  * Nothing outside lib/ should touch the addon; lib/engine.ts wraps it.
  */
+import type { SamplingOptions } from './request-options.js';
 import { AddonLoadError } from './errors.js';
 import type { IterationStats, KvCacheEvent, BridgeCounters } from './types.js';
 
@@ -65,14 +66,7 @@ export interface NativeRequest {
   allottedTimeMs?: number;
   /** Simulator only: scheduled arrival, steady ns relative to epochNs. */
   simArrivalTimeNs?: number;
-  samplingConfig?: {
-    beamWidth?: number;
-    temperature?: number;
-    topK?: number;
-    topP?: number;
-    seed?: number;
-    numReturnSequences?: number;
-  };
+  samplingConfig?: SamplingOptions;
 }
 
 export interface NativeEngineInfo {

@@ -2,7 +2,7 @@
 # The whole suite N times in a row on one core (taskset -c 0), then N times against the ASan + UBSan addon:
 # the check that no test depends on timing. Stops at the first failure; prints one line per run.
 #
-#   scripts/repeat-tests.sh [N=5] [--no-asan]
+#   scripts/repeat-tests.sh [N=5] [--no-asan | --asan-only]
 set -uo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-5}
@@ -19,7 +19,7 @@ run() { # name, command...
     exit 1
   fi
 }
-for i in $(seq 1 "$N"); do run "one-core-$i" taskset -c 0 npm test; done
+if [ "${2:-}" != "--asan-only" ]; then for i in $(seq 1 "$N"); do run "one-core-$i" taskset -c 0 npm test; done; fi
 if [ "${2:-}" != "--no-asan" ]; then
   [ -f build-asan/RelWithDebInfo/trtllm_metrics.node ] || npm run build:asan --silent
   LIBASAN=$(${CXX:-g++} -print-file-name=libasan.so)

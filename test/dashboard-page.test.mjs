@@ -206,8 +206,11 @@ describe('the page in headless Chromium', { skip: skipWithout(CHROMIUM, 'apt-get
     load = Promise.all(Array.from({ length: 12 }, (_, k) => client(k)));
     const { chromium } = await import('playwright-core');
     profile = mkdtempSync(join(tmpdir(), 'trtllm-chromium-'));
+    // Chromium is not ours to sanitize: under scripts/repeat-tests.sh's ASan runs, LD_PRELOAD is for Node only.
+    const { LD_PRELOAD: _asan, ...env } = process.env;
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
+      env,
       headless: true,
       args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', '--disable-dev-shm-usage'],
       viewport: { width: 1400, height: 1000 },
