@@ -20,7 +20,10 @@ test('exposition matches the requests made; an idle engine reads as idle', async
   const collector = new MetricsCollector({ model_name: 'idle-test' });
   collector.attach(engine);
   const prompt = Array.from({ length: 200 }, (_, i) => i + 7);
-  const running = Promise.all(Array.from({ length: 8 }, (_, i) => engine.complete({ inputTokenIds: prompt, maxTokens: 200 + i })));
+  // The first request fills the cache with the prompt's blocks; the seven after it reuse them whatever the
+  // timing (requests admitted in one iteration cannot reuse each other's blocks).
+  const first = await engine.complete({ inputTokenIds: prompt, maxTokens: 200 });
+  const running = Promise.all(Array.from({ length: 7 }, (_, i) => engine.complete({ inputTokenIds: prompt, maxTokens: 201 + i }))).then((rs) => [first, ...rs]);
   const during = await eventually(async () => {
     const text = await collector.registry.metrics();
     return sample(text, 'trtllm_num_requests_running') > 0 ? text : null;
@@ -39,7 +42,7 @@ test('exposition matches the requests made; an idle engine reads as idle', async
   assert.equal(sample(after, 'trtllm_kv_cache_used_blocks'), 0);
   assert.equal(sample(after, 'trtllm_kv_cache_utilization'), 0);
   assert.equal(sample(after, 'trtllm_kv_cache_free_blocks'), sample(after, 'trtllm_kv_cache_max_blocks'));
-  // Prefix reuse across the eight identical prompts shows up as cached tokens and reused blocks.
+  // Prefix reuse of the first request's prompt shows up as cached tokens and reused blocks.
   assert.ok(sample(after, 'trtllm_prompt_cached_tokens_total') > 0);
   assert.ok(sample(after, 'trtllm_kv_cache_reused_blocks_total') > 0);
 });
