@@ -99,7 +99,12 @@ export async function runGeneration(deps: GenerationDeps, kind: EndpointKind, bo
   const totalUsage = () => usage(promptTokens, outcome().completionTokens, choices.reduce((n, c) => n + c.cachedTokens, 0));
 
   if (!p.stream) {
-    const texts = await allChoices(choices, (c) => consume(c, null));
+    let texts: string[];
+    try {
+      texts = await allChoices(choices, (c) => consume(c, null));
+    } catch (err) {
+      throw fromEngineError(err);
+    }
     const u = totalUsage();
     if (kind === 'chat') io.sendJson(200, chatResponse(meta, choices[0]!.echo + texts[0]!, finishOf(choices[0]!), u));
     else io.sendJson(200, completionResponse(meta, choices.map((c, i) => ({ text: c.echo + texts[i]!, finish: finishOf(c) })), u));

@@ -44,19 +44,20 @@ const isDict = (v: unknown): v is Dict => v !== null && typeof v === 'object' &&
 /** Largest model_max_length taken as a real limit (transformers' "unset" is 1e30). */
 const MAX_REAL_CONTEXT = 1 << 30;
 
-async function readText(path: string, required: boolean): Promise<string | null> {
+/** A file's text; null when it is absent and `missing` is undefined, else `missing` explains the absence. */
+async function readText(path: string, missing?: string): Promise<string | null> {
   try {
     return await readFile(path, 'utf8');
   } catch (err) {
     const code = (err as { code?: string }).code;
-    if (code === 'ENOENT' && !required) return null;
-    if (code === 'ENOENT') throw new TokenizerError(`${path} is missing: a tokenizer folder needs the model's ${TOKENIZER_FILE} (and usually tokenizer_config.json)`);
+    if (code === 'ENOENT' && missing === undefined) return null;
+    if (code === 'ENOENT') throw new TokenizerError(`${path} is missing: ${missing}`);
     throw new TokenizerError(`${path} cannot be read: ${(err as Error).message}`, { cause: err });
   }
 }
 
-async function readJsonObject(path: string, required: boolean): Promise<{ text: string; json: Dict } | null> {
-  const text = await readText(path, required);
+async function readJsonObject(path: string, missing?: string): Promise<{ text: string; json: Dict } | null> {
+  const text = await readText(path, missing);
   if (text === null) return null;
   let json: unknown;
   try {
@@ -112,15 +113,15 @@ export async function readModelFolder(dir: string, chatTemplateFile?: string): P
   if (!isDir) throw new TokenizerError(`tokenizer folder ${dir} is not a directory`);
 
   const tokPath = join(dir, TOKENIZER_FILE);
-  const tok = (await readJsonObject(tokPath, true))!;
+  const tok = (await readJsonObject(tokPath, `a tokenizer folder needs the model's ${TOKENIZER_FILE} (and usually tokenizer_config.json)`))!;
   if (!isDict(tok.json.model)) throw new TokenizerError(`${tokPath} has no "model" object: not a tokenizers library file`);
 
   const cfgPath = join(dir, 'tokenizer_config.json');
-  const cfg = (await readJsonObject(cfgPath, false))?.json ?? {};
+  const cfg = (await readJsonObject(cfgPath))?.json ?? {};
   const mapPath = join(dir, 'special_tokens_map.json');
-  const map = (await readJsonObject(mapPath, false))?.json ?? {};
+  const map = (await readJsonObject(mapPath))?.json ?? {};
   const genPath = join(dir, 'generation_config.json');
-  const gen = (await readJsonObject(genPath, false))?.json ?? {};
+  const gen = (await readJsonObject(genPath))?.json ?? {};
 
   const specialTokens: ModelFolder['specialTokens'] = {};
   for (const key of SPECIAL_TOKEN_KEYS) {
@@ -141,12 +142,12 @@ export async function readModelFolder(dir: string, chatTemplateFile?: string): P
 
   let chatTemplate: ModelFolder['chatTemplate'] = null;
   if (chatTemplateFile !== undefined) {
-    chatTemplate = { source: (await readText(chatTemplateFile, true))!, file: chatTemplateFile };
+    chatTemplate = { source: (await readText(chatTemplateFile, 'the chat template file (--chat-template) does not exist'))!, file: chatTemplateFile };
   } else {
     const jinjaPath = join(dir, 'chat_template.jinja');
-    const jinja = await readText(jinjaPath, false);
+    const jinja = await readText(jinjaPath);
     const jsonPath = join(dir, 'chat_template.json');
-    const json = jinja === null ? await readJsonObject(jsonPath, false) : null;
+    const json = jinja === null ? await readJsonObject(jsonPath) : null;
     if (jinja !== null) chatTemplate = { source: jinja, file: jinjaPath };
     else if (json !== null) {
       const source = chatTemplateOf(json.json.chat_template, jsonPath);
