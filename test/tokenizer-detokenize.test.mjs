@@ -12,6 +12,7 @@ import fc from 'fast-check';
 import { loadTokenizer } from '../dist/index.js';
 import { HfTokenizer } from '../dist/tokenizer/hf-tokenizer.js';
 import { readModelFolder } from '../dist/tokenizer/model-folder.js';
+import { Utf8Stream } from '../dist/tokenizer/utf8-stream.js';
 import { LLAMA2, LLAMA3, modelFolder } from './helpers/tokenizer-fixtures.mjs';
 
 const require = createRequire(import.meta.url);
@@ -87,6 +88,23 @@ async function checkTexts(tok, name) {
     }
   }
 }
+
+test('the streaming UTF-8 decoder is TextDecoder (WHATWG) on any bytes split anywhere', () => {
+  const byte = fc.oneof(fc.integer({ min: 0, max: 255 }), fc.constantFrom(0xc2, 0xdf, 0xe0, 0xed, 0xef, 0xf0, 0xf4, 0xf5, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf));
+  fc.assert(
+    fc.property(fc.array(byte, { maxLength: 40 }), fc.array(fc.integer({ min: 0, max: 40 }), { maxLength: 5 }), (list, cuts) => {
+      const bytes = Uint8Array.from(list);
+      const reference = new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes);
+      const d = new Utf8Stream();
+      const points = [...new Set([0, ...cuts.filter((c) => c <= bytes.length), bytes.length])].sort((a, b) => a - b);
+      let out = '';
+      for (let k = 1; k < points.length; k++) out += d.decode(bytes, points[k - 1], points[k]);
+      out += d.flush();
+      assert.equal(out, reference, JSON.stringify(list));
+    }),
+    { numRuns: RUNS * 3 },
+  );
+});
 
 test('Llama 3 (byte-level BPE): streamed = library decode for random ids; texts round-trip token by token', async () => {
   const tok = await loadTokenizer(LLAMA3());

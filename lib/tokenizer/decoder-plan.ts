@@ -5,7 +5,8 @@
  *
  * - `byte-level` (GPT-2, Llama 3, Qwen, Mistral Nemo: a `ByteLevel` decoder): every token string maps back
  *   to bytes through GPT-2's byte<->unicode alphabet (a token with a character outside it keeps its own UTF-8
- *   bytes), and all the bytes are decoded as UTF-8 at once, invalid sequences becoming U+FFFD.
+ *   bytes), and all the bytes are decoded as UTF-8 at once, invalid sequences becoming U+FFFD. Most ids are
+ *   whole characters: their text is kept too, so they cost a string append.
  * - `pieces` (SentencePiece: Llama 2, Mistral 7B, Gemma, Phi-3): `Replace` steps with a plain pattern
  *   (`▁` -> space), then `ByteFallback` (a run of `<0xNN>` tokens is one UTF-8 string if valid, else one
  *   U+FFFD per byte), `Fuse`, and a `Strip` of leading spaces of the whole text; or a `Metaspace` decoder
@@ -19,6 +20,8 @@ export interface ByteLevelPlan {
   /** The bytes of every id, back to back; id i is bytes[offsets[i] .. offsets[i + 1]). */
   bytes: Uint8Array;
   offsets: Uint32Array;
+  /** The text of every id whose bytes are whole valid UTF-8 on their own (most ids), else null. */
+  texts: (string | null)[];
 }
 
 export interface PiecePlan {
@@ -59,6 +62,7 @@ function byteLevelInverse(): Map<number, number> {
 }
 
 const utf8 = new TextEncoder();
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 function compileByteLevel(tokens: readonly (string | null)[]): ByteLevelPlan {
   const inv = byteLevelInverse();
@@ -88,8 +92,16 @@ function compileByteLevel(tokens: readonly (string | null)[]): ByteLevelPlan {
   }
   offsets[tokens.length] = total;
   const bytes = new Uint8Array(total);
-  for (let id = 0; id < parts.length; id++) bytes.set(parts[id]!, offsets[id]!);
-  return { kind: 'byte-level', bytes, offsets };
+  const texts = new Array<string | null>(parts.length);
+  for (let id = 0; id < parts.length; id++) {
+    bytes.set(parts[id]!, offsets[id]!);
+    try {
+      texts[id] = strictUtf8.decode(parts[id]!);
+    } catch {
+      texts[id] = null;
+    }
+  }
+  return { kind: 'byte-level', bytes, offsets, texts };
 }
 
 /** The byte of a ByteFallback token: `<0x` + two characters u8::from_str_radix(16) accepts + `>`. */

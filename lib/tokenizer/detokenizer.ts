@@ -5,7 +5,8 @@
  * both against the tokenizers library's own decode.
  *
  * - byte-level: the ids' bytes go into one streaming UTF-8 decoder, which holds an incomplete character back
- *   until its last byte arrives (never a broken character, never a lost or doubled space);
+ *   until its last byte arrives (never a broken character, never a lost or doubled space); ids that are whole
+ *   characters skip it;
  * - pieces: texts are emitted as they come; a run of `<0xNN>` byte tokens is held until the first token that
  *   is not a byte (the library decides valid-or-U+FFFD over the whole run); a leading Strip applies to the
  *   start of the whole text, and Metaspace's first-token rule to the first token decoded;
@@ -16,18 +17,15 @@
  */
 import type { IncrementalDecoder } from '../tokenizer.js';
 import type { ByteLevelPlan, PiecePlan } from './decoder-plan.js';
+import { Utf8Stream } from './utf8-stream.js';
 
-/** Shared scratch for gathering bytes: decoders run on one thread and TextDecoder copies what it reads. */
-let scratch = new Uint8Array(4096);
-
-function ensureScratch(n: number): Uint8Array {
-  if (scratch.length < n) scratch = new Uint8Array(Math.max(n, scratch.length * 2));
-  return scratch;
-}
-
-/** The byte-level decoder; `skip` flags ids left out (special tokens), null to keep every id. */
+/**
+ * The byte-level decoder; `skip` flags ids left out (special tokens), null to keep every id. An id that is
+ * whole characters, met with no character half-read, is its text; any other goes byte by byte through the
+ * streaming UTF-8 decoder (the same result: UTF-8 decoding restarts cleanly at a character boundary).
+ */
 export class ByteLevelDecoder implements IncrementalDecoder {
-  private readonly utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
+  private readonly utf8 = new Utf8Stream();
 
   constructor(
     private readonly plan: ByteLevelPlan,
@@ -35,26 +33,21 @@ export class ByteLevelDecoder implements IncrementalDecoder {
   ) {}
 
   push(ids: ArrayLike<number>): string {
-    const { bytes, offsets } = this.plan;
-    const vocab = offsets.length - 1;
-    let need = 0;
-    for (let i = 0; i < ids.length; i++) {
-      const id = ids[i]!;
-      if (id >= 0 && id < vocab) need += offsets[id + 1]! - offsets[id]!;
-    }
-    if (need === 0) return '';
-    const buf = ensureScratch(need);
-    let n = 0;
+    const { bytes, offsets, texts } = this.plan;
+    const vocab = texts.length;
+    let out = '';
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]!;
       if (id < 0 || id >= vocab || (this.skip !== null && this.skip[id] === 1)) continue;
-      for (let k = offsets[id]!, end = offsets[id + 1]!; k < end; k++) buf[n++] = bytes[k]!;
+      const text = texts[id]!;
+      if (text !== null && this.utf8.clean) out += text;
+      else out += this.utf8.decode(bytes, offsets[id]!, offsets[id + 1]!);
     }
-    return n === 0 ? '' : this.utf8.decode(buf.subarray(0, n), { stream: true });
+    return out;
   }
 
   flush(): string {
-    return this.utf8.decode();
+    return this.utf8.flush();
   }
 }
 
