@@ -17,6 +17,7 @@
  */
 
 import { chatMlTemplate, type ChatTemplate } from './tokenizer/chat-template.js';
+import { Utf8Stream } from './tokenizer/utf8-stream.js';
 
 /**
  * Turns generated ids into text a piece at a time; never splits a UTF-8 character between two pieces, and
@@ -86,23 +87,27 @@ function byteOf(id: number): number {
   return -1;
 }
 
+/** One byte at a time through the streaming UTF-8 decoder (no native call per token). */
 class ByteDecoder implements IncrementalDecoder {
-  private decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
+  private readonly utf8 = new Utf8Stream();
+  private readonly one = new Uint8Array(1);
 
   push(tokens: ArrayLike<number>): string {
-    if (tokens.length === 0) return '';
-    const bytes = new Uint8Array(tokens.length);
-    let n = 0;
+    let out = '';
     for (let i = 0; i < tokens.length; i++) {
       const b = byteOf(tokens[i]!);
-      if (b >= 0) bytes[n++] = b;
+      if (b < 0) continue;
+      if (b < 0x80 && this.utf8.clean) out += String.fromCharCode(b);
+      else {
+        this.one[0] = b;
+        out += this.utf8.decode(this.one, 0, 1);
+      }
     }
-    if (n === 0) return '';
-    return this.decoder.decode(bytes.subarray(0, n), { stream: true });
+    return out;
   }
 
   flush(): string {
-    return this.decoder.decode();
+    return this.utf8.flush();
   }
 }
 

@@ -51,6 +51,7 @@ test('chat: the prompt ids are the Llama 3 template rendering (/tokenize and the
   assert.equal(tk.tokens[0], 128000, '<|begin_of_text|> from the template');
   assert.deepEqual(tk.tokens.slice(1, 4), [128006, 9125, 128007], '<|start_header_id|>system<|end_header_id|>');
   assert.equal(tk.max_model_len, 8192);
+  assert.equal((await w.client.models.retrieve(w.model)).max_model_len, 8192, "vLLM's max_model_len in the model card");
   assert.equal(tk.count, tk.tokens.length);
   assert.equal(tk.token_strs, null);
   // The same ids as encoding the template's text without special tokens.

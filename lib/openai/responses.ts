@@ -134,6 +134,9 @@ export function usageChunk(kind: EndpointKind, meta: ResponseMeta, u: Usage): ob
   };
 }
 
-export function modelList(model: string, created: number, ownedBy = 'trtllm-metrics'): object {
-  return { object: 'list', data: [{ id: model, object: 'model', created, owned_by: ownedBy }] };
+/** The model list; `max_model_len` (vLLM's field) is the context limit the API enforces, when there is one. */
+export function modelList(model: string, created: number, maxModelLen: number | null = null, ownedBy = 'trtllm-metrics'): object {
+  const card: Record<string, unknown> = { id: model, object: 'model', created, owned_by: ownedBy };
+  if (maxModelLen !== null) card.max_model_len = maxModelLen;
+  return { object: 'list', data: [card] };
 }

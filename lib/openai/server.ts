@@ -240,7 +240,7 @@ export class ApiServer {
       case 'models': {
         ctx.req.resume();
         const id = path.startsWith('/v1/models/') ? safeDecode(path.slice('/v1/models/'.length)) : undefined;
-        const list = modelList(this.deps.modelName, this.created) as { data: object[] };
+        const list = modelList(this.deps.modelName, this.created, this.deps.maxModelLen) as { data: object[] };
         if (id === undefined) return this.sendJson(ctx, 200, list);
         if (id !== this.deps.modelName) throw modelNotFound(id);
         return this.sendJson(ctx, 200, list.data[0]);
