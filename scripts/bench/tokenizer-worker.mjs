@@ -5,12 +5,14 @@
 //     ids drawn like the simulator's (uniform over the vocabulary) and ids of real text; plus the whole output
 //     path of a request with stop strings (lib/openai/output.ts: decoder + stop-string matcher);
 //  2. encode µs per 1,000-token prompt (loadTokenizer's encode: the tokenizers library, off the main thread);
-//  3. the worker's streamed tokens/s: `serve` on the simulator (--speedup-ratio 1000) in a child process, 256
-//     concurrent streaming chat completions (128 tokens each, ignore_eos) through the chat template, with the
-//     byte tokenizer and with --tokenizer <Llama 3 folder>, alternated, median of the rounds.
+//  3. the worker's streamed tokens/s and its CPU per streamed token: `serve` on the simulator (--speedup-ratio
+//     1000) in a child process, 256 concurrent streaming chat completions (128 tokens each, ignore_eos) through
+//     the chat template, with the byte tokenizer and with --tokenizer <Llama 3 folder>, alternated, median of
+//     the rounds; short prompts (the same engine work) and long ones (the same text).
 //
 //   node scripts/bench/tokenizer-worker.mjs [--requests 2048] [--rounds 3] [--concurrency 256]
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -113,13 +115,23 @@ function startServe(args) {
   });
 }
 
+/**
+ * The workloads: a short chat (the prompt is a few dozen tokens either way, so the engine's work is the same and
+ * the difference is the tokenizer's), and a long one (the same ~2 KB of text, which the byte tokenizer turns into
+ * ~4x the tokens of Llama 3's: more prefill, more KV blocks and events for the byte tokenizer).
+ */
+const WORKLOADS = {
+  short: (i) => `Request ${i}: say hello`,
+  long: (i) => `Request ${i}: ${PROSE.repeat(6)}`,
+};
+
 /** One streaming chat completion; resolves with its completion tokens (from the usage chunk). */
-function streamOne(agent, api, i) {
+function streamOne(agent, api, i, workload) {
   const body = JSON.stringify({
     model: 'sim-llama',
     messages: [
       { role: 'system', content: 'You are a concise assistant.' },
-      { role: 'user', content: `Request ${i}: ${PROSE.repeat(2)}` },
+      { role: 'user', content: WORKLOADS[workload](i) },
     ],
     max_tokens: 128,
     ignore_eos: true,
@@ -148,7 +160,14 @@ function streamOne(agent, api, i) {
   });
 }
 
-async function drive(api) {
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux; clock ticks of 10 ms). */
+function cpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+async function drive(api, pid, workload) {
+  const cpu0 = pid !== undefined ? cpuSeconds(pid) : 0;
   const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   let next = 0;
   let tokens = 0;
@@ -157,7 +176,7 @@ async function drive(api) {
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
       while (next < REQUESTS) {
-        const r = await streamOne(agent, api, next++);
+        const r = await streamOne(agent, api, next++, workload);
         tokens += r.tokens;
         events += r.events;
       }
@@ -165,10 +184,11 @@ async function drive(api) {
   );
   const s = (performance.now() - t) / 1000;
   agent.destroy();
-  return { tokensPerS: tokens / s, eventsPerS: events / s, tokens };
+  const cpuUsPerToken = pid !== undefined ? ((cpuSeconds(pid) - cpu0) * 1e6) / tokens : NaN;
+  return { tokensPerS: tokens / s, eventsPerS: events / s, tokens, cpuUsPerToken };
 }
 
-async function workerTable() {
+async function workerTable(workload) {
   const configs = [
     ['byte tokenizer', []],
     ['Llama 3 tokenizer', ['--tokenizer', LLAMA3]],
@@ -178,22 +198,25 @@ async function workerTable() {
     for (const [name, args] of configs) {
       const s = await startServe(args);
       try {
-        await drive(s.api); // warm-up round on this process (JIT, caches)
-        results.get(name).push(await drive(s.api));
+        await drive(s.api, undefined, workload); // warm-up round on this process (JIT, caches)
+        results.get(name).push(await drive(s.api, s.child.pid, workload));
       } finally {
         s.child.kill('SIGTERM');
         await new Promise((res) => s.child.once('close', res));
       }
     }
   }
-  console.log(`\n3. Worker on the simulator (--speedup-ratio 1000): ${REQUESTS} streaming chat completions of 128 tokens, ${CONCURRENCY} in flight; median of ${ROUNDS} alternated rounds\n`);
-  console.log('| tokenizer | streamed tokens/s | SSE events/s | rounds |');
-  console.log('|---|---|---|---|');
+  const example = WORKLOADS[workload](0);
+  console.log(`\n3${workload === 'short' ? 'a' : 'b'}. Worker on the simulator (--speedup-ratio 1000), ${workload} prompts (${JSON.stringify(example.length > 60 ? example.slice(0, 60) + '…' : example)}, ${example.length} characters): ${REQUESTS} streaming chat completions of 128 tokens, ${CONCURRENCY} in flight; median of ${ROUNDS} alternated rounds\n`);
+  console.log("| tokenizer | streamed tokens/s | SSE events/s | worker CPU per streamed token | tokens/s of the rounds |");
+  console.log('|---|---|---|---|---|');
   const med = {};
+  const cpu = {};
   for (const [name] of configs) {
     const rs = results.get(name);
     med[name] = median(rs.map((x) => x.tokensPerS));
-    console.log(`| ${name} | ${fmt(med[name])} | ${fmt(median(rs.map((x) => x.eventsPerS)))} | ${rs.map((x) => fmt(x.tokensPerS)).join(', ')} |`);
+    cpu[name] = median(rs.map((x) => x.cpuUsPerToken));
+    console.log(`| ${name} | ${fmt(med[name])} | ${fmt(median(rs.map((x) => x.eventsPerS)))} | ${fmt(cpu[name], 1)} µs | ${rs.map((x) => fmt(x.tokensPerS)).join(', ')} |`);
   }
   const ratio = med['Llama 3 tokenizer'] / med['byte tokenizer'];
   // Each round runs both back to back, so its ratio sees the same machine load; their median is the figure.
@@ -201,8 +224,12 @@ async function workerTable() {
   const perRound = results.get('Llama 3 tokenizer').map((x, i) => x.tokensPerS / byte[i].tokensPerS);
   console.log(`\nLlama 3 / byte tokenizer: ratio of the medians ${fmt(ratio, 3)}; per round ${perRound.map((r) => fmt(r, 3)).join(', ')}, median ${fmt(median(perRound), 3)}`);
   console.log(`(the real tokenizer costs ${fmt((1 - median(perRound)) * 100, 1)}% of the worker's streamed throughput; target <= 25%)`);
+  // Wall throughput swings with whatever else runs on the machine; the worker's own CPU per token does much less.
+  const cpuRatio = cpu['Llama 3 tokenizer'] / cpu['byte tokenizer'];
+  console.log(`worker CPU per streamed token, Llama 3 / byte: ${fmt(cpuRatio, 3)} (${fmt((cpuRatio - 1) * 100, 1)}% more CPU per token; the throughput the CPU allows: ${fmt((1 / cpuRatio) * 100, 1)}% of the byte tokenizer's)`);
 }
 
 await detokenizeTable();
 await encodeTable();
-await workerTable();
+await workerTable('short');
+await workerTable('long');
