@@ -74,14 +74,16 @@ export class HfTokenizer implements Tokenizer {
       }
     }
 
-    const idOf = (key: keyof ModelFolder['specialTokens']): number | null => {
+    // The end id must be in the vocabulary; bos and pad only inform (transformers would add a missing one).
+    const idOf = (key: keyof ModelFolder['specialTokens'], required: boolean): number | null => {
       const text = folder.specialTokens[key];
       if (text === undefined) return null;
       const id = rust.tokenToId(text);
-      if (id === null || id === undefined) throw new TokenizerError(`${join(folder.dir, 'tokenizer_config.json')}: ${key} ${JSON.stringify(text)} is not in the vocabulary of ${tokPath}`);
-      return id;
+      if (id !== null && id !== undefined) return id;
+      if (!required) return null;
+      throw new TokenizerError(`${folder.specialTokenFiles[key]}: ${key} ${JSON.stringify(text)} is not in the vocabulary of ${tokPath}`);
     };
-    const eos = idOf('eos_token') ?? folder.generationEosIds[0] ?? null;
+    const eos = idOf('eos_token', true) ?? folder.generationEosIds[0] ?? null;
     if (eos === null) {
       throw new TokenizerError(`${folder.dir} names no end-of-sequence token: tokenizer_config.json has no eos_token and generation_config.json no eos_token_id`);
     }
@@ -90,8 +92,8 @@ export class HfTokenizer implements Tokenizer {
     }
     this.eosId = eos;
     this.extraEndIds = [...new Set(folder.generationEosIds)].filter((id) => id !== eos);
-    this.bosId = idOf('bos_token');
-    this.padId = idOf('pad_token');
+    this.bosId = idOf('bos_token', false);
+    this.padId = idOf('pad_token', false);
     this.modelMaxLength = folder.modelMaxLength;
 
     this.plan = options.forceGeneric ? { kind: 'generic', reason: 'forced' } : compileDecoderPlan(folder.tokenizerJson.decoder, this.tokens);

@@ -25,6 +25,8 @@ export interface ModelFolder {
   tokenizerJson: Record<string, unknown>;
   /** Special tokens by key (bos_token, ...): tokenizer_config.json's, else special_tokens_map.json's. */
   specialTokens: Partial<Record<(typeof SPECIAL_TOKEN_KEYS)[number], string>>;
+  /** The file each special token came from (for errors). */
+  specialTokenFiles: Partial<Record<(typeof SPECIAL_TOKEN_KEYS)[number], string>>;
   /** additional_special_tokens, for templates that read them. */
   additionalSpecialTokens: string[];
   addBosToken: boolean | undefined;
@@ -124,9 +126,13 @@ export async function readModelFolder(dir: string, chatTemplateFile?: string): P
   const gen = (await readJsonObject(genPath))?.json ?? {};
 
   const specialTokens: ModelFolder['specialTokens'] = {};
+  const specialTokenFiles: ModelFolder['specialTokenFiles'] = {};
   for (const key of SPECIAL_TOKEN_KEYS) {
-    const text = tokenText(cfg[key], cfgPath, key) ?? tokenText(map[key], mapPath, key);
-    if (text !== undefined) specialTokens[key] = text;
+    const fromCfg = tokenText(cfg[key], cfgPath, key);
+    const text = fromCfg ?? tokenText(map[key], mapPath, key);
+    if (text === undefined) continue;
+    specialTokens[key] = text;
+    specialTokenFiles[key] = fromCfg !== undefined ? cfgPath : mapPath;
   }
   const additional = cfg.additional_special_tokens ?? map.additional_special_tokens;
   const additionalSpecialTokens: string[] = [];
@@ -164,6 +170,7 @@ export async function readModelFolder(dir: string, chatTemplateFile?: string): P
     tokenizerJsonText: tok.text,
     tokenizerJson: tok.json,
     specialTokens,
+    specialTokenFiles,
     additionalSpecialTokens,
     addBosToken: optBool(cfg, 'add_bos_token', cfgPath),
     addEosToken: optBool(cfg, 'add_eos_token', cfgPath),
