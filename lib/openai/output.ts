@@ -28,6 +28,8 @@ export class OutputAssembler {
   private readonly matcher: StopStringMatcher | null;
   private readonly stopIds: ReadonlySet<number> | null;
   private readonly includeStop: boolean;
+  /** The one-token chunk fed to the decoder when going token by token (reused: no allocation per token). */
+  private readonly one = new Int32Array(1);
 
   constructor(tokenizer: Tokenizer, options: OutputOptions = {}) {
     this.decoder = tokenizer.createDecoder(options.decode);
@@ -46,7 +48,8 @@ export class OutputAssembler {
     let out = '';
     for (let i = 0; i < tokens.length; i++) {
       this.tokenCount++;
-      const one = tokens.subarray(i, i + 1);
+      const one = this.one;
+      one[0] = tokens[i]!;
       if (this.stopIds !== null && this.stopIds.has(tokens[i]!)) {
         this.stopped = true;
         if (this.includeStop) out += this.filter(this.decoder.push(one));
