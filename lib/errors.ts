@@ -65,3 +65,17 @@ export class OptionalDependencyError extends TrtllmMetricsError {
     super('ERR_TRTLLM_OPTIONAL_DEPENDENCY', message, options);
   }
 }
+
+/** A tokenizer folder (or chat template file) that cannot be used: the message names the file and the problem. */
+export class TokenizerError extends TrtllmMetricsError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_TRTLLM_TOKENIZER', message, options);
+  }
+}
+
+/** The chat template rejected the conversation (raise_exception, a missing variable, a role it does not know). */
+export class ChatTemplateError extends TrtllmMetricsError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_TRTLLM_CHAT_TEMPLATE', message, options);
+  }
+}

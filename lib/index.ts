@@ -24,3 +24,7 @@ export type { MetricsServerOptions, BoundAddress, HealthBody, ExtraRoutes, Route
 export { renderRegistries, negotiateFormat } from './metrics/exposition.js';
 export type { ExpositionFormat } from './metrics/exposition.js';
 export { createDashboardHandler } from './dashboard/index.js';
+export { ByteTokenizer } from './tokenizer.js';
+export type { Tokenizer, IncrementalDecoder, EncodeOptions, DecodeOptions } from './tokenizer.js';
+export { loadTokenizer, hasTokenizer, HfTokenizer, ChatTemplate, StopStringMatcher } from './tokenizer/index.js';
+export type { LoadTokenizerOptions, ChatRenderOptions, NamedTemplate, TemplateMessage } from './tokenizer/index.js';

@@ -15,13 +15,14 @@ import { MetricsServer, type BoundAddress } from './server.js';
 import type { HttpAuthOptions, HttpLimits } from './http-guard.js';
 import { createDashboardHandler } from './dashboard/index.js';
 import { ByteTokenizer, BYTE_VOCAB_SIZE, type Tokenizer } from './tokenizer.js';
+import { maxModelLen, workerTokenizer } from './worker-model.js';
 import { InvalidArgumentError, TrtllmMetricsError } from './errors.js';
 import { resolveTree } from './options/check.js';
 import type { OptionsOf, ResolvedOf } from './options/define.js';
 import { WORKER_OPTIONS } from './options/worker-table.js';
 
-/** The worker's options (lib/options/worker-table.ts), plus the tokenizer of the API. */
-export type WorkerOptions = OptionsOf<typeof WORKER_OPTIONS> & { tokenizer?: Tokenizer };
+/** The worker's options (lib/options/worker-table.ts); `tokenizer` is a folder or a loaded Tokenizer. */
+export type WorkerOptions = Omit<OptionsOf<typeof WORKER_OPTIONS>, 'tokenizer'> & { tokenizer?: string | Tokenizer };
 
 /** A startup failure the CLI reports as one line with exit code 2; `reason` is the underlying code (e.g. EADDRINUSE). */
 export class WorkerStartError extends TrtllmMetricsError {
@@ -74,6 +75,10 @@ export class Worker {
   readonly apiServer: ApiServer;
   readonly metricsServer: MetricsServer;
   readonly perfStore: PerfMetricsStore;
+  /** The tokenizer of the API (the byte tokenizer unless a model's was given). */
+  readonly tokenizer: Tokenizer;
+  /** The context limit the API enforces (prompt + max_tokens), null for none. */
+  readonly maxModelLen: number | null;
   apiAddress: BoundAddress | null = null;
   engine: Engine | null = null;
   private readonly runtime: RuntimeMetricsAdapter;
@@ -83,16 +88,26 @@ export class Worker {
 
   private readonly options: ResolvedOf<typeof WORKER_OPTIONS>;
 
-  private constructor(options: WorkerOptions) {
-    const { tokenizer, ...rest } = options;
+  private constructor(options: WorkerOptions, tokenizer: Tokenizer) {
+    const { tokenizer: folder, ...rest } = options;
     const backend = rest.engine?.backend === 'trtllm' ? 'trtllm' : 'sim';
+    const byBytes = tokenizer instanceof ByteTokenizer;
+    if (!byBytes && backend === 'sim') rest.engine = simWithVocabulary(rest.engine, tokenizer);
     // serve's defaults: the worker is what `serve` runs (e.g. KV events on).
-    const o = resolveTree(WORKER_OPTIONS, rest, { root: 'options', command: 'serve', backend });
+    const o = resolveTree(WORKER_OPTIONS, typeof folder === 'string' ? { ...rest, tokenizer: folder } : rest, { root: 'options', command: 'serve', backend });
     this.options = o;
     const engine = validateEngineOptions(o.engine, 'serve', (path) => `options.engine.${path}`);
-    if (tokenizer === undefined && engine.backend === 'sim' && engine.native.sim.vocabSize < BYTE_VOCAB_SIZE) {
+    if (byBytes && engine.backend === 'sim' && engine.native.sim.vocabSize < BYTE_VOCAB_SIZE) {
       throw new InvalidArgumentError(`options.engine.sim.vocabSize (--vocab-size) must be >= ${BYTE_VOCAB_SIZE} for the byte tokenizer, got ${engine.native.sim.vocabSize}`);
     }
+    this.tokenizer = tokenizer;
+    this.maxModelLen = maxModelLen({
+      explicit: o.maxModelLen,
+      backend: engine.backend,
+      simMaxSeqLen: engine.native.sim.maxSeqLen,
+      engineDir: o.engine.engineDir,
+      tokenizer,
+    });
     this.modelName = engine.modelName;
     this.backend = engine.backend;
     this.graceMs = o.shutdownGraceMs;
@@ -112,7 +127,8 @@ export class Worker {
       maxRenderAgeMs: o.metricsMaxAgeMs,
     });
     this.apiServer = new ApiServer({
-      tokenizer: tokenizer ?? new ByteTokenizer(),
+      tokenizer,
+      maxModelLen: this.maxModelLen,
       modelName: this.modelName,
       metrics: this.runtime,
       perfStore: this.perfStore,
@@ -133,7 +149,13 @@ export class Worker {
   static async start(options: WorkerOptions): Promise<Worker> {
     let worker: Worker;
     try {
-      worker = new Worker(options);
+      const tokenizer = await workerTokenizer({
+        tokenizer: options.tokenizer,
+        chatTemplate: options.chatTemplate,
+        backend: options.engine?.backend === 'trtllm' ? 'trtllm' : 'sim',
+        engineDir: options.engine?.engineDir,
+      });
+      worker = new Worker(options, tokenizer);
     } catch (err) {
       throw new WorkerStartError((err as Error).message, (err as { code?: string }).code ?? 'ERR_INVALID_OPTIONS', { cause: err });
     }
@@ -187,6 +209,17 @@ export class Worker {
     await this.metricsServer.close();
     if (this.engine) await this.engine.shutdown();
   }
+}
+
+/** The simulator's vocabulary is the tokenizer's (an explicit --vocab-size must agree with it). */
+function simWithVocabulary(engine: WorkerOptions['engine'], tokenizer: Tokenizer): WorkerOptions['engine'] {
+  const given = engine?.sim?.vocabSize;
+  if (given !== undefined && given !== tokenizer.vocabSize) {
+    throw new InvalidArgumentError(
+      `options.engine.sim.vocabSize (--vocab-size) ${given} differs from the tokenizer's vocabulary (${tokenizer.vocabSize} ids): leave it out, the simulator takes the tokenizer's`,
+    );
+  }
+  return { ...engine, sim: { ...engine?.sim, vocabSize: tokenizer.vocabSize } };
 }
 
 function listenError(err: unknown, what: string, host: string, port: number): WorkerStartError {

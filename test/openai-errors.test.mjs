@@ -60,7 +60,7 @@ test('bad values are 400 naming the parameter', async () => {
     [{ ...base, stream: 'yes' }, 'stream'],
     [{ ...base, stream_options: { include_usage: true } }, 'stream_options'],
     [{ ...base, logprobs: 5 }, 'logprobs'],
-    [{ ...base, prompt: ['one', 'two'] }, 'prompt'],
+    [{ ...base, prompt: ['one', 7] }, 'prompt[1]'],
     [{ ...base, prompt: '' }, 'prompt'],
     [{ ...base, prompt: [1, -2] }, 'prompt[1]'],
     [{ ...base, prompt: { text: 'x' } }, 'prompt'],
@@ -81,7 +81,8 @@ test('bad values are 400 naming the parameter', async () => {
     [{ ...chatBase, messages: [{ role: 'user' }] }, 'messages[0].content'],
     [{ ...chatBase, messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'x' } }] }] }, 'messages[0].content[0].type'],
     [{ ...chatBase, max_tokens: 5, max_completion_tokens: 6 }, 'max_completion_tokens'],
-    [{ ...chatBase, tools: [{ type: 'function' }] }, 'tools'],
+    [{ ...chatBase, tools: ['search'] }, 'tools[0]'],
+    [{ ...chatBase, tool_choice: 'auto' }, 'tool_choice'],
     [{ ...chatBase, prompt: 'x' }, 'prompt'],
   ];
   for (const [body, param] of chatCases) {

@@ -1,10 +1,10 @@
-// Units of the API layer without a server: the byte tokenizer, stop-sequence hold-back, the chat template,
+// Units of the API layer without a server: the byte tokenizer, stop strings on the output, the ChatML template,
 // request validation and the perf-metrics ring.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ByteTokenizer, ALIAS_ALPHABET, BYTE_VOCAB_SIZE, EOS_ID } from '../dist/tokenizer.js';
 import { OutputAssembler } from '../dist/openai/output.js';
-import { renderChatPrompt } from '../dist/openai/chat-template.js';
+import { chatMlTemplate } from '../dist/tokenizer/chat-template.js';
 import { parseRequest } from '../dist/openai/validate.js';
 import { ApiError } from '../dist/openai/errors.js';
 import { PerfMetricsStore } from '../dist/openai/perf-store.js';
@@ -40,32 +40,46 @@ test('incremental decoding never splits a UTF-8 character; an unfinished one bec
   assert.equal(d2.flush(), '\uFFFD');
 });
 
-test('output assembler: holds back possible stop sequences and strips the matched one', () => {
-  const stops = [tok.encode('END'), tok.encode('\n\n')];
-  const out = new OutputAssembler(tok, stops);
+test('output assembler: holds back what may begin a stop string, cuts before the match, counts to the stop', () => {
+  const stop = ['END', '\n\n'];
+  const out = new OutputAssembler(tok, { stop });
   let text = '';
   for (const ch of 'hello\nworldEN') text += out.push(tok.encode(ch));
-  assert.equal(text, 'hello\nworl', 'the last 3 tokens (the longest stop) are held back');
-  text += out.push(tok.encode('D'));
-  text += out.finish('stop_words');
+  assert.equal(text, 'hello\nworld', 'the last 2 characters (longest stop - 1) are held back');
+  text += out.push(tok.encode('D and more'));
+  assert.equal(out.stopped, true);
+  text += out.finish();
   assert.equal(text, 'hello\nworld');
-  assert.equal(out.tokenCount, 'hello\nworldEND'.length);
-  // Another finish reason keeps everything.
-  const o2 = new OutputAssembler(tok, stops);
-  assert.equal(o2.push(tok.encode('abEN')) + o2.finish('length'), 'abEN');
-  // No stop words: nothing is held back.
-  const o3 = new OutputAssembler(tok, []);
-  assert.equal(o3.push(tok.encode('abc')), 'abc');
+  assert.equal(out.tokenCount, 'hello\nworldEND'.length, 'tokens after the one completing the stop string do not count');
+  // The text ends without a match: everything comes out.
+  const o2 = new OutputAssembler(tok, { stop });
+  assert.equal(o2.push(tok.encode('abEN')) + o2.finish(), 'abEN');
+  assert.equal(o2.stopped, false);
+  // include_stop_str_in_output keeps it; no stop strings: nothing is held back.
+  const o3 = new OutputAssembler(tok, { stop, includeStopStr: true });
+  assert.equal(o3.push(tok.encode('xEND y')) + o3.finish(), 'xEND');
+  const o4 = new OutputAssembler(tok, {});
+  assert.equal(o4.push(tok.encode('abc')), 'abc');
+  // A stop token id ends the text without its own.
+  const o5 = new OutputAssembler(tok, { stopTokenIds: [tok.encode('!')[0]] });
+  assert.equal(o5.push(tok.encode('hi!there')) + o5.finish(), 'hi');
+  assert.equal(o5.tokenCount, 3);
 });
 
 test('chat template: ChatML layout, developer as system, generation prompt appended', () => {
+  const messages = [
+    { role: 'developer', content: 'rules' },
+    { role: 'user', content: 'hi', name: 'bob' },
+    { role: 'assistant', content: 'hello' },
+  ];
+  const body = '<|im_start|>system\nrules<|im_end|>\n<|im_start|>user name=bob\nhi<|im_end|>\n<|im_start|>assistant\nhello<|im_end|>\n';
+  assert.equal(tok.chatTemplate, chatMlTemplate());
+  assert.equal(chatMlTemplate().render(messages), body + '<|im_start|>assistant\n');
+  assert.equal(chatMlTemplate().render(messages, { addGenerationPrompt: false }), body);
   assert.equal(
-    renderChatPrompt([
-      { role: 'developer', content: 'rules' },
-      { role: 'user', content: 'hi', name: 'bob' },
-      { role: 'assistant', content: 'hello' },
-    ]),
-    '<|im_start|>system\nrules<|im_end|>\n<|im_start|>user name=bob\nhi<|im_end|>\n<|im_start|>assistant\nhello<|im_end|>\n<|im_start|>assistant\n',
+    chatMlTemplate().render(messages, { addGenerationPrompt: false, continueFinalMessage: true }),
+    body.slice(0, -'<|im_end|>\n'.length),
+    'continue_final_message ends inside the last message',
   );
 });
 
@@ -74,19 +88,31 @@ test('validation: defaults, prompt forms and the 404 for another model', () => {
   assert.equal(p.maxTokens, undefined);
   assert.equal(p.stream, false);
   assert.deepEqual(p.stop, []);
-  assert.deepEqual(parseRequest('completion', { model: 'm', prompt: ['one'] }, 'm').prompt, { text: 'one' });
-  assert.deepEqual([...parseRequest('completion', { model: 'm', prompt: [[4, 5]] }, 'm').prompt.tokens], [4, 5]);
+  assert.equal(p.skipSpecialTokens, true);
+  assert.equal(p.addSpecialTokens, true);
+  assert.deepEqual(parseRequest('completion', { model: 'm', prompt: ['one'] }, 'm').prompts, [{ text: 'one' }]);
+  assert.deepEqual([...parseRequest('completion', { model: 'm', prompt: [[4, 5]] }, 'm').prompts[0].tokens], [4, 5]);
+  const batch = parseRequest('completion', { model: 'm', prompt: ['a', [7, 8]] }, 'm').prompts;
+  assert.equal(batch.length, 2);
+  assert.deepEqual(batch[0], { text: 'a' });
+  assert.deepEqual([...batch[1].tokens], [7, 8]);
   assert.deepEqual(parseRequest('completion', { model: 'm', prompt: 'x', stop: 'z' }, 'm').stop, ['z']);
   const c = parseRequest('chat', { model: 'm', messages: [{ role: 'user', content: 'x' }], max_completion_tokens: 9, stream: true, stream_options: { include_usage: true } }, 'm');
   assert.equal(c.maxTokens, 9);
   assert.equal(c.includeUsage, true);
+  assert.equal(c.chat.addGenerationPrompt, true);
+  assert.equal(c.addSpecialTokens, false, 'chat prompts: the template writes the special tokens');
   assert.throws(
     () => parseRequest('completion', { model: 'other', prompt: 'x' }, 'm'),
     (e) => e instanceof ApiError && e.status === 404 && e.openaiCode === 'model_not_found' && e.code === 'ERR_TRTLLM_API',
   );
   assert.throws(
-    () => parseRequest('completion', { model: 'm', prompt: [[1], [2]] }, 'm'),
-    (e) => e instanceof ApiError && e.status === 400 && e.param === 'prompt' && /Batch prompts/.test(e.message),
+    () => parseRequest('completion', { model: 'm', prompt: [[1], 'x', 3] }, 'm'),
+    (e) => e instanceof ApiError && e.status === 400 && e.param === 'prompt[2]',
+  );
+  assert.throws(
+    () => parseRequest('chat', { model: 'm', messages: [{ role: 'user', content: 'x' }], continue_final_message: true }, 'm'),
+    (e) => e instanceof ApiError && e.status === 400 && e.param === 'continue_final_message',
   );
 });
 

@@ -69,13 +69,19 @@ export function newResponseMeta(kind: EndpointKind, model: string): ResponseMeta
   return { id: prefix + randomIdHex(), created: Math.floor(Date.now() / 1000), model };
 }
 
-export function completionResponse(meta: ResponseMeta, text: string, finish: OpenAIFinishReason, u: Usage): object {
+/** One choice of a completion (a batch of prompts has one per prompt, in order). */
+export interface CompletionChoice {
+  text: string;
+  finish: OpenAIFinishReason;
+}
+
+export function completionResponse(meta: ResponseMeta, choices: readonly CompletionChoice[], u: Usage): object {
   return {
     id: meta.id,
     object: 'text_completion',
     created: meta.created,
     model: meta.model,
-    choices: [{ index: 0, text, logprobs: null, finish_reason: finish }],
+    choices: choices.map((c, index) => ({ index, text: c.text, logprobs: null, finish_reason: c.finish })),
     usage: u,
   };
 }
@@ -92,26 +98,27 @@ export function chatResponse(meta: ResponseMeta, text: string, finish: OpenAIFin
 }
 
 /**
- * One stream chunk. `delta` is the new text (chat: `role` is added to the first chunk); `finish` is set on the
- * last content chunk. With include_usage every chunk carries `usage: null` and a final chunk with empty
- * choices carries the usage (OpenAI's layout).
+ * One stream chunk of choice `index` (default 0). `delta` is the new text (chat: `role` is added to the first
+ * chunk); `finish` is set on the last chunk of the choice. With include_usage every chunk carries
+ * `usage: null` and a final chunk with empty choices carries the usage (OpenAI's layout).
  */
 export function streamChunk(
   kind: EndpointKind,
   meta: ResponseMeta,
   delta: string,
   finish: OpenAIFinishReason,
-  opts: { first?: boolean; includeUsage?: boolean } = {},
+  opts: { first?: boolean; includeUsage?: boolean; index?: number } = {},
 ): object {
+  const index = opts.index ?? 0;
   const base = { id: meta.id, object: kind === 'chat' ? 'chat.completion.chunk' : 'text_completion', created: meta.created, model: meta.model };
   let choice: object;
   if (kind === 'chat') {
     const d: Record<string, string> = {};
     if (opts.first) d.role = 'assistant';
     if (delta !== '' || opts.first) d.content = delta;
-    choice = { index: 0, delta: d, logprobs: null, finish_reason: finish };
+    choice = { index, delta: d, logprobs: null, finish_reason: finish };
   } else {
-    choice = { index: 0, text: delta, logprobs: null, finish_reason: finish };
+    choice = { index, text: delta, logprobs: null, finish_reason: finish };
   }
   return opts.includeUsage ? { ...base, choices: [choice], usage: null } : { ...base, choices: [choice] };
 }
@@ -127,6 +134,9 @@ export function usageChunk(kind: EndpointKind, meta: ResponseMeta, u: Usage): ob
   };
 }
 
-export function modelList(model: string, created: number, ownedBy = 'trtllm-metrics'): object {
-  return { object: 'list', data: [{ id: model, object: 'model', created, owned_by: ownedBy }] };
+/** The model list; `max_model_len` (vLLM's field) is the context limit the API enforces, when there is one. */
+export function modelList(model: string, created: number, maxModelLen: number | null = null, ownedBy = 'trtllm-metrics'): object {
+  const card: Record<string, unknown> = { id: model, object: 'model', created, owned_by: ownedBy };
+  if (maxModelLen !== null) card.max_model_len = maxModelLen;
+  return { object: 'list', data: [card] };
 }

@@ -3,6 +3,7 @@
  *
  *   POST /v1/completions, POST /v1/chat/completions   (JSON or SSE)
  *   GET  /v1/models, GET /v1/models/{model}
+ *   POST /tokenize, POST /detokenize                   (vLLM's; they work before the engine is loaded)
  *   GET  /stats, GET|POST /kv_cache_events, GET /perf_metrics, GET /health
  *
  * Every request is counted by the runtime metrics (under dynamo_endpoint `generate` for the two generation
@@ -19,6 +20,7 @@ import { ApiError, internal, methodNotAllowed, modelNotFound, notFound, unauthor
 import { runGeneration, type GenerationDeps } from './generate.js';
 import type { PerfMetricsStore } from './perf-store.js';
 import { modelList } from './responses.js';
+import { detokenize, tokenize } from './tokenize.js';
 import { drainKvEvents, drainStats } from './trtllm-endpoints.js';
 import type { EndpointKind } from './validate.js';
 
@@ -51,6 +53,8 @@ export interface ApiServerOptions {
   /** Credentials required on every route but GET /health (default: none). */
   auth?: HttpAuthOptions;
   defaultMaxTokens?: { completion?: number; chat?: number };
+  /** The context limit (prompt + max_tokens) requests are held to; null or absent for none. */
+  maxModelLen?: number | null;
 }
 
 interface Ctx {
@@ -90,6 +94,7 @@ export class ApiServer {
       tokenizer: options.tokenizer,
       modelName: options.modelName,
       defaultMaxTokens: { completion: options.defaultMaxTokens?.completion ?? 16, chat: options.defaultMaxTokens?.chat ?? 1024 },
+      maxModelLen: options.maxModelLen ?? null,
     };
     // The request timeout bounds receiving the request only: long generations still stream for minutes.
     this.server = createServer(serverOptions(limits), (req, res) => this.onRequest(req, res));
@@ -227,18 +232,23 @@ export class ApiServer {
     }
     if (this.draining) throw unavailable('The server is shutting down');
     const engine = this.engine;
-    if (engine === undefined && route.endpoint !== 'models') throw unavailable('The engine is still loading');
+    const needsEngine = route.endpoint !== 'models' && route.endpoint !== 'tokenize' && route.endpoint !== 'detokenize';
+    if (engine === undefined && needsEngine) throw unavailable('The engine is still loading');
     switch (route.endpoint) {
       case 'generate':
         return this.generate(ctx, engine!, path === '/v1/chat/completions' ? 'chat' : 'completion');
       case 'models': {
         ctx.req.resume();
         const id = path.startsWith('/v1/models/') ? safeDecode(path.slice('/v1/models/'.length)) : undefined;
-        const list = modelList(this.deps.modelName, this.created) as { data: object[] };
+        const list = modelList(this.deps.modelName, this.created, this.deps.maxModelLen) as { data: object[] };
         if (id === undefined) return this.sendJson(ctx, 200, list);
         if (id !== this.deps.modelName) throw modelNotFound(id);
         return this.sendJson(ctx, 200, list.data[0]);
       }
+      case 'tokenize':
+        return this.sendJson(ctx, 200, await tokenize(this.deps, await this.readJson(ctx)));
+      case 'detokenize':
+        return this.sendJson(ctx, 200, detokenize(this.deps, await this.readJson(ctx)));
       case 'stats':
         ctx.req.resume();
         return this.sendRaw(ctx, 200, await drainStats(engine!));
@@ -255,10 +265,14 @@ export class ApiServer {
     }
   }
 
-  private async generate(ctx: Ctx, engine: ApiEngine, kind: EndpointKind): Promise<void> {
+  private async readJson(ctx: Ctx): Promise<unknown> {
     const body = await readBody(ctx.req, this.maxBodyBytes);
     ctx.requestBytes = body.length;
-    const json = parseJson(body);
+    return parseJson(body);
+  }
+
+  private async generate(ctx: Ctx, engine: ApiEngine, kind: EndpointKind): Promise<void> {
+    const json = await this.readJson(ctx);
     await runGeneration({ ...this.deps, engine }, kind, json, {
       signal: ctx.abort.signal,
       res: ctx.res,
@@ -308,7 +322,7 @@ function safeDecode(s: string): string {
 }
 
 interface Route {
-  endpoint: 'generate' | 'models' | 'stats' | 'kv_cache_events' | 'perf_metrics' | 'health' | 'unknown';
+  endpoint: 'generate' | 'models' | 'tokenize' | 'detokenize' | 'stats' | 'kv_cache_events' | 'perf_metrics' | 'health' | 'unknown';
   methods: readonly string[];
 }
 
@@ -319,6 +333,10 @@ function routeOf(path: string): Route {
       return { endpoint: 'generate', methods: ['POST'] };
     case '/v1/models':
       return { endpoint: 'models', methods: ['GET'] };
+    case '/tokenize':
+      return { endpoint: 'tokenize', methods: ['POST'] };
+    case '/detokenize':
+      return { endpoint: 'detokenize', methods: ['POST'] };
     case '/stats':
       return { endpoint: 'stats', methods: ['GET'] };
     case '/kv_cache_events':

@@ -1,28 +1,56 @@
 /**
  * Validation of POST /v1/completions and /v1/chat/completions bodies. Every problem is a 400 (404 for an
- * unknown model) with OpenAI's error JSON naming the field. Fields OpenAI's API does not have are rejected;
- * fields it has that this server does not implement are accepted only with their default (no-op) value.
+ * unknown model) with OpenAI's error JSON naming the field. Fields OpenAI's API does not have are rejected,
+ * except vLLM's extensions this server implements (ignore_eos, top_k, skip_special_tokens,
+ * spaces_between_special_tokens, include_stop_str_in_output, stop_token_ids, add_special_tokens, and for chat
+ * add_generation_prompt, continue_final_message, documents, chat_template_kwargs); fields it has that this
+ * server does not implement are accepted only with their default (no-op) value.
  */
+import { RESERVED_TEMPLATE_VARIABLES } from '../tokenizer/chat-template.js';
 import { ApiError, invalidValue, missingField, modelNotFound, unknownField, unsupported } from './errors.js';
 
 export type EndpointKind = 'completion' | 'chat';
 
-export type ChatRole = 'system' | 'developer' | 'user' | 'assistant';
+export type ChatRole = 'system' | 'developer' | 'user' | 'assistant' | 'tool';
 
 export interface ChatMessage {
   role: ChatRole;
   content: string;
   name?: string;
+  /** assistant: the tool calls it made (passed to the chat template as given). */
+  tool_calls?: unknown[];
+  /** tool: the call this message answers. */
+  tool_call_id?: string;
+}
+
+/** A completion prompt: text, or token ids used as they are. */
+export type PromptInput = { text: string } | { tokens: Int32Array };
+
+/** How a conversation becomes a prompt (the chat template's inputs); shared with POST /tokenize. */
+export interface ChatPromptFields {
+  messages: ChatMessage[];
+  /** Append the assistant turn's header (default true). */
+  addGenerationPrompt: boolean;
+  /** Continue the last (assistant) message instead of starting a new one (default false). */
+  continueFinalMessage: boolean;
+  tools: object[] | null;
+  documents: object[] | null;
+  /** Extra template variables (chat_template_kwargs). */
+  templateVariables: Record<string, unknown>;
+  /** Encode the rendered prompt with the tokenizer's special tokens (default false: the template has them). */
+  addSpecialTokens: boolean;
 }
 
 /** What the handlers need from a valid request. */
 export interface ParsedRequest {
   kind: EndpointKind;
   model: string;
-  /** completions: the prompt as text or as token ids; chat: absent (see messages). */
-  prompt?: { text: string } | { tokens: Int32Array };
-  /** chat: the conversation. */
-  messages?: ChatMessage[];
+  /** completions: the prompts (one, or a batch answered with one choice each); chat: absent. */
+  prompts?: PromptInput[];
+  /** completions: encode text prompts with the tokenizer's special tokens (add_special_tokens, default true). */
+  addSpecialTokens: boolean;
+  /** chat: the conversation and the template's options. */
+  chat?: ChatPromptFields;
   /** max_tokens (or max_completion_tokens); undefined = the server's default for the endpoint. */
   maxTokens: number | undefined;
   stop: string[];
@@ -35,6 +63,15 @@ export interface ParsedRequest {
   includeUsage: boolean;
   /** ignore_eos (vLLM / trtllm-serve extension): generate max_tokens tokens, never stopping at the end id. */
   ignoreEos: boolean;
+  /** echo: the prompt (completions) or the last assistant message (chat) comes first in the output. */
+  echo: boolean;
+  /** Detokenization (vLLM): leave special tokens out (default true); spaces between added tokens (default true). */
+  skipSpecialTokens: boolean;
+  spacesBetweenSpecialTokens: boolean;
+  /** Keep the matched stop string (or stop token) in the output (default false). */
+  includeStopStrInOutput: boolean;
+  /** Token ids that end the request besides the end id (vLLM's stop_token_ids). */
+  stopTokenIds: number[];
 }
 
 type Dict = Record<string, unknown>;
@@ -42,10 +79,30 @@ type Dict = Record<string, unknown>;
 const INT32_MAX = 2147483647;
 const MAX_STOP = 4;
 
-/** Fields both endpoints support. `top_k` and `ignore_eos` are extensions that trtllm-serve and vLLM accept too. */
-const COMMON = ['model', 'max_tokens', 'n', 'seed', 'stop', 'stream', 'stream_options', 'temperature', 'top_p', 'top_k', 'user', 'ignore_eos'];
+/** Fields both endpoints support; past OpenAI's own, the extensions vLLM (and trtllm-serve, mostly) accept. */
+const COMMON = [
+  'model',
+  'max_tokens',
+  'n',
+  'seed',
+  'stop',
+  'stream',
+  'stream_options',
+  'temperature',
+  'top_p',
+  'top_k',
+  'user',
+  'ignore_eos',
+  'echo',
+  'add_special_tokens',
+  'skip_special_tokens',
+  'spaces_between_special_tokens',
+  'include_stop_str_in_output',
+  'stop_token_ids',
+];
 const COMPLETION_FIELDS = new Set([...COMMON, 'prompt']);
-const CHAT_FIELDS = new Set([...COMMON, 'messages', 'max_completion_tokens']);
+const CHAT_TEMPLATE_FIELDS = ['messages', 'add_generation_prompt', 'continue_final_message', 'tools', 'documents', 'chat_template_kwargs'];
+const CHAT_FIELDS = new Set([...COMMON, ...CHAT_TEMPLATE_FIELDS, 'max_completion_tokens']);
 
 /** OpenAI fields this server does not implement, with the values that mean "off" (accepted). */
 const NOOP_VALUES: Record<string, (v: unknown) => boolean> = {
@@ -55,16 +112,15 @@ const NOOP_VALUES: Record<string, (v: unknown) => boolean> = {
   logprobs: (v) => v === null || v === false,
   top_logprobs: (v) => v === null || v === 0,
   best_of: (v) => v === null || v === 1,
-  echo: (v) => v === null || v === false,
   suffix: (v) => v === null || v === '',
   response_format: (v) => v === null || (isObject(v) && (v as Dict).type === 'text' && Object.keys(v).length === 1),
-  tools: (v) => v === null || (Array.isArray(v) && v.length === 0),
+  // Tools are rendered into the prompt by the chat template, but tool calls are not parsed out of the output.
   tool_choice: (v) => v === null || v === 'none',
   parallel_tool_calls: (v) => v === null || typeof v === 'boolean',
   store: (v) => v === null || v === false,
   metadata: (v) => v === null || isObject(v),
 };
-const COMPLETION_NOOP = new Set(['frequency_penalty', 'presence_penalty', 'logit_bias', 'logprobs', 'best_of', 'echo', 'suffix']);
+const COMPLETION_NOOP = new Set(['frequency_penalty', 'presence_penalty', 'logit_bias', 'logprobs', 'best_of', 'suffix']);
 const CHAT_NOOP = new Set([
   'frequency_penalty',
   'presence_penalty',
@@ -72,18 +128,17 @@ const CHAT_NOOP = new Set([
   'logprobs',
   'top_logprobs',
   'response_format',
-  'tools',
   'tool_choice',
   'parallel_tool_calls',
   'store',
   'metadata',
 ]);
 
-function isObject(v: unknown): v is Dict {
+export function isObject(v: unknown): v is Dict {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-function describe(v: unknown): string {
+export function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'string') return JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v);
@@ -91,7 +146,7 @@ function describe(v: unknown): string {
   return String(v);
 }
 
-function expect(param: string, what: string, v: unknown): ApiError {
+export function expect(param: string, what: string, v: unknown): ApiError {
   return invalidValue(param, `Invalid value for '${param}': expected ${what}, got ${describe(v)}`);
 }
 
@@ -109,7 +164,7 @@ function optNum(body: Dict, key: string, min: number, max: number): number | und
   return v;
 }
 
-function optBool(body: Dict, key: string): boolean | undefined {
+export function optBool(body: Dict, key: string): boolean | undefined {
   const v = body[key];
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'boolean') throw expect(key, 'a boolean', v);
@@ -143,7 +198,7 @@ function parseStop(body: Dict): string[] {
   });
 }
 
-function parseTokenIds(v: unknown[], param: string): Int32Array {
+export function parseTokenIds(v: unknown[], param: string): Int32Array {
   if (v.length === 0) throw invalidValue(param, `Invalid value for '${param}': the prompt must not be empty`);
   const out = new Int32Array(v.length);
   for (let i = 0; i < v.length; i++) {
@@ -154,26 +209,31 @@ function parseTokenIds(v: unknown[], param: string): Int32Array {
   return out;
 }
 
-function parsePrompt(body: Dict): { text: string } | { tokens: Int32Array } {
-  const v = body.prompt;
-  if (v === undefined || v === null) throw missingField('prompt');
-  if (typeof v === 'string') {
-    if (v.length === 0) throw invalidValue('prompt', "Invalid value for 'prompt': the prompt must not be empty");
-    return { text: v };
-  }
-  if (!Array.isArray(v)) throw expect('prompt', 'a string or an array of token ids', v);
-  if (v.length > 0 && v.every((x) => typeof x === 'number')) return { tokens: parseTokenIds(v, 'prompt') };
-  // A list of prompts (strings or token lists): one is accepted as that prompt, several are a batch.
-  if (v.length === 1 && typeof v[0] === 'string') return parsePrompt({ prompt: v[0] });
-  if (v.length === 1 && Array.isArray(v[0])) return { tokens: parseTokenIds(v[0] as unknown[], 'prompt[0]') };
-  if (v.length > 1 && v.every((x) => typeof x === 'string' || Array.isArray(x))) {
-    throw unsupported('prompt', `Batch prompts are not supported: send one prompt per request (got ${v.length} prompts)`);
-  }
-  if (v.length === 0) throw invalidValue('prompt', "Invalid value for 'prompt': the prompt must not be empty");
-  throw expect('prompt', 'a string or an array of token ids', v);
+/** Prompts of one batch request, at most (each is one engine request and one choice). */
+export const MAX_BATCH_PROMPTS = 256;
+
+function textPrompt(v: string, param: string): PromptInput {
+  if (v.length === 0) throw invalidValue(param, `Invalid value for '${param}': the prompt must not be empty`);
+  return { text: v };
 }
 
-const ROLES: readonly ChatRole[] = ['system', 'developer', 'user', 'assistant'];
+/** `prompt`: a string, token ids, or a batch of either (a list of strings or of token-id lists). */
+function parsePrompts(body: Dict): PromptInput[] {
+  const v = body.prompt;
+  if (v === undefined || v === null) throw missingField('prompt');
+  if (typeof v === 'string') return [textPrompt(v, 'prompt')];
+  if (!Array.isArray(v)) throw expect('prompt', 'a string, an array of token ids, or an array of either', v);
+  if (v.length === 0) throw invalidValue('prompt', "Invalid value for 'prompt': the prompt must not be empty");
+  if (v.every((x) => typeof x === 'number')) return [{ tokens: parseTokenIds(v, 'prompt') }];
+  if (v.length > MAX_BATCH_PROMPTS) throw invalidValue('prompt', `Invalid value for 'prompt': at most ${MAX_BATCH_PROMPTS} prompts in one request, got ${v.length}`);
+  return v.map((x: unknown, i: number) => {
+    if (typeof x === 'string') return textPrompt(x, `prompt[${i}]`);
+    if (Array.isArray(x)) return { tokens: parseTokenIds(x, `prompt[${i}]`) };
+    throw expect(`prompt[${i}]`, 'a string or an array of token ids', x);
+  });
+}
+
+const ROLES: readonly ChatRole[] = ['system', 'developer', 'user', 'assistant', 'tool'];
 
 function parseContent(v: unknown, param: string, role: ChatRole): string {
   if (typeof v === 'string') return v;
@@ -193,6 +253,8 @@ function parseContent(v: unknown, param: string, role: ChatRole): string {
   return text;
 }
 
+const MESSAGE_FIELDS = new Set(['role', 'content', 'name', 'tool_calls', 'tool_call_id']);
+
 function parseMessages(body: Dict): ChatMessage[] {
   const v = body.messages;
   if (v === undefined || v === null) throw missingField('messages');
@@ -201,19 +263,68 @@ function parseMessages(body: Dict): ChatMessage[] {
   return v.map((m: unknown, i: number) => {
     const p = `messages[${i}]`;
     if (!isObject(m)) throw expect(p, 'a message object', m);
-    for (const k of Object.keys(m)) if (k !== 'role' && k !== 'content' && k !== 'name') throw unknownField(`${p}.${k}`);
+    for (const k of Object.keys(m)) if (!MESSAGE_FIELDS.has(k)) throw unknownField(`${p}.${k}`);
     if (typeof m.role !== 'string' || !(ROLES as readonly string[]).includes(m.role)) {
       throw expect(`${p}.role`, `one of ${ROLES.map((r) => `'${r}'`).join(', ')}`, m.role);
     }
     const role = m.role as ChatRole;
-    if (m.content === undefined) throw missingField(`${p}.content`);
-    const msg: ChatMessage = { role, content: parseContent(m.content, `${p}.content`, role) };
+    const hasToolCalls = role === 'assistant' && m.tool_calls !== undefined && m.tool_calls !== null;
+    if (m.content === undefined && !hasToolCalls) throw missingField(`${p}.content`);
+    const msg: ChatMessage = { role, content: m.content === undefined ? '' : parseContent(m.content, `${p}.content`, role) };
     if (m.name !== undefined && m.name !== null) {
       if (typeof m.name !== 'string') throw expect(`${p}.name`, 'a string', m.name);
       msg.name = m.name;
     }
+    if (hasToolCalls) msg.tool_calls = objectList(m.tool_calls, `${p}.tool_calls`);
+    else if (m.tool_calls !== undefined && m.tool_calls !== null) throw invalidValue(`${p}.tool_calls`, `Invalid value for '${p}.tool_calls': only assistant messages have tool calls`);
+    if (m.tool_call_id !== undefined && m.tool_call_id !== null) {
+      if (role !== 'tool') throw invalidValue(`${p}.tool_call_id`, `Invalid value for '${p}.tool_call_id': only tool messages answer a tool call`);
+      if (typeof m.tool_call_id !== 'string') throw expect(`${p}.tool_call_id`, 'a string', m.tool_call_id);
+      msg.tool_call_id = m.tool_call_id;
+    }
     return msg;
   });
+}
+
+function objectList(v: unknown, param: string): object[] {
+  if (!Array.isArray(v)) throw expect(param, 'an array of objects', v);
+  v.forEach((x, i) => {
+    if (!isObject(x)) throw expect(`${param}[${i}]`, 'an object', x);
+  });
+  return v as object[];
+}
+
+/** The chat template's inputs of a chat completion or POST /tokenize body (`addSpecialTokens`: default false). */
+export function parseChatPromptFields(body: Dict): ChatPromptFields {
+  const addGenerationPrompt = optBool(body, 'add_generation_prompt') ?? true;
+  const continueFinalMessage = optBool(body, 'continue_final_message') ?? false;
+  if (addGenerationPrompt && continueFinalMessage) {
+    throw invalidValue('continue_final_message', "'continue_final_message' continues the last message and 'add_generation_prompt' starts a new one: set 'add_generation_prompt' to false with it");
+  }
+  const messages = parseMessages(body);
+  if (continueFinalMessage && messages[messages.length - 1]!.role !== 'assistant') {
+    throw invalidValue('continue_final_message', "'continue_final_message' needs the last message to be the assistant's");
+  }
+  const tools = body.tools === undefined || body.tools === null ? null : objectList(body.tools, 'tools');
+  const documents = body.documents === undefined || body.documents === null ? null : objectList(body.documents, 'documents');
+  const kw = body.chat_template_kwargs;
+  let templateVariables: Record<string, unknown> = {};
+  if (kw !== undefined && kw !== null) {
+    if (!isObject(kw)) throw expect('chat_template_kwargs', 'an object', kw);
+    for (const k of Object.keys(kw)) {
+      if (RESERVED_TEMPLATE_VARIABLES.includes(k)) throw invalidValue(`chat_template_kwargs.${k}`, `Invalid value for 'chat_template_kwargs': '${k}' is set by the request itself`);
+    }
+    templateVariables = kw;
+  }
+  return {
+    messages,
+    addGenerationPrompt,
+    continueFinalMessage,
+    tools: tools && tools.length > 0 ? tools : null,
+    documents,
+    templateVariables,
+    addSpecialTokens: optBool(body, 'add_special_tokens') ?? false,
+  };
 }
 
 /**
@@ -253,7 +364,22 @@ export function parseRequest(kind: EndpointKind, body: unknown, servedModel: str
   if (body.user !== undefined && body.user !== null && typeof body.user !== 'string') throw expect('user', 'a string', body.user);
 
   const ignoreEos = optBool(body, 'ignore_eos') ?? false;
-  const parsed: ParsedRequest = { kind, model, maxTokens, stop: parseStop(body), stream, includeUsage, ignoreEos };
+  const stopTokenIds = body.stop_token_ids === undefined || body.stop_token_ids === null ? [] : Array.from(parseIdList(body.stop_token_ids, 'stop_token_ids'));
+  const parsed: ParsedRequest = {
+    kind,
+    model,
+    maxTokens,
+    stop: parseStop(body),
+    stream,
+    includeUsage,
+    ignoreEos,
+    echo: optBool(body, 'echo') ?? false,
+    addSpecialTokens: optBool(body, 'add_special_tokens') ?? true,
+    skipSpecialTokens: optBool(body, 'skip_special_tokens') ?? true,
+    spacesBetweenSpecialTokens: optBool(body, 'spaces_between_special_tokens') ?? true,
+    includeStopStrInOutput: optBool(body, 'include_stop_str_in_output') ?? false,
+    stopTokenIds,
+  };
   const temperature = optNum(body, 'temperature', 0, 2);
   if (temperature !== undefined) parsed.temperature = temperature;
   const topP = optNum(body, 'top_p', 0, 1);
@@ -262,7 +388,16 @@ export function parseRequest(kind: EndpointKind, body: unknown, servedModel: str
   if (topK !== undefined) parsed.topK = topK;
   const seed = optInt(body, 'seed', 0, Number.MAX_SAFE_INTEGER);
   if (seed !== undefined) parsed.seed = seed;
-  if (kind === 'completion') parsed.prompt = parsePrompt(body);
-  else parsed.messages = parseMessages(body);
+  if (kind === 'completion') parsed.prompts = parsePrompts(body);
+  else {
+    parsed.chat = parseChatPromptFields(body);
+    parsed.addSpecialTokens = parsed.chat.addSpecialTokens;
+  }
   return parsed;
+}
+
+/** A list of token ids (stop_token_ids, /detokenize's tokens); may be empty. */
+export function parseIdList(v: unknown, param: string): Int32Array {
+  if (!Array.isArray(v)) throw expect(param, 'an array of token ids', v);
+  return v.length === 0 ? new Int32Array(0) : parseTokenIds(v, param);
 }

@@ -26,3 +26,5 @@ run('bridge firehose (batched vs one call per record)', process.execPath, ['scri
 run('KV events into JS', process.execPath, ['scripts/bench/kv-events.mjs']);
 run('metrics recording vs plain prom-client', process.execPath, ['scripts/bench/metrics-record.mjs']);
 run('metrics scrape', process.execPath, ['scripts/bench/metrics-scrape.mjs']);
+run('tokenizer libraries: tokenizers (Rust) vs @huggingface/tokenizers (JS)', process.execPath, ['scripts/bench/tokenizer-libraries.mjs']);
+run("a real tokenizer's cost to the worker", process.execPath, ['scripts/bench/tokenizer-worker.mjs']);
