@@ -107,7 +107,7 @@ async function serve(args: readonly string[]): Promise<number> {
         process.exit(1);
       }
       stopping = true;
-      process.stderr.write(`trtllm-metrics: ${signal}: shutting down (in-flight requests get ${options.shutdownGraceMs} ms)\n`);
+      process.stderr.write(`trtllm-metrics: ${signal}: shutting down (in-flight requests get ${worker.graceMs} ms)\n`);
       worker.shutdown().then(
         () => resolve(0),
         (err: unknown) => {

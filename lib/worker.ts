@@ -82,7 +82,8 @@ export class Worker {
   apiAddress: BoundAddress | null = null;
   engine: Engine | null = null;
   private readonly runtime: RuntimeMetricsAdapter;
-  private readonly graceMs: number;
+  /** How long in-flight requests get on shutdown, ms (options.shutdownGraceMs). */
+  readonly graceMs: number;
   private draining = false;
   private shutdownPromise: Promise<void> | undefined;
 

@@ -26,8 +26,8 @@ test('exposition matches the requests made; an idle engine reads as idle', async
   const running = Promise.all(Array.from({ length: 7 }, (_, i) => engine.complete({ inputTokenIds: prompt, maxTokens: 201 + i }))).then((rs) => [first, ...rs]);
   const during = await eventually(async () => {
     const text = await collector.registry.metrics();
-    return sample(text, 'trtllm_num_requests_running') > 0 ? text : null;
-  }, 10_000, 'requests running on /metrics');
+    return sample(text, 'trtllm_num_requests_running') > 0 && sample(text, 'trtllm_kv_cache_used_blocks') > 0 ? text : null;
+  }, 10_000, 'requests running and KV blocks in use on /metrics');
   assert.ok(sample(during, 'trtllm_num_requests_running') > 0, 'requests run while in flight');
   assert.ok(sample(during, 'trtllm_kv_cache_used_blocks') > 0);
   const results = await running;
