@@ -24,3 +24,14 @@ export type { MetricsServerOptions, BoundAddress, HealthBody, ExtraRoutes, Route
 export { renderRegistries, negotiateFormat } from './metrics/exposition.js';
 export type { ExpositionFormat } from './metrics/exposition.js';
 export { createDashboardHandler } from './dashboard/index.js';
+export { KvEventPublisher, checkTransports } from './fleet/publisher.js';
+export type { KvEventPublisherOptions, KvEventSource, KvPublisherCounters, KvTransportName } from './fleet/publisher.js';
+export type { TransportCounters, DropReason } from './fleet/send-queue.js';
+export { KvEventSubscriber } from './fleet/subscriber.js';
+export type { KvEventSubscriberOptions, SubscriberItem } from './fleet/subscriber.js';
+export { KvEventMapper } from './fleet/event-mapping.js';
+export { encodeBatch } from './fleet/wire-encoding.js';
+export { decodeBatch, batchToJson } from './fleet/wire-decoding.js';
+export type { WireBatch, WireEvent, WireEncoding, Medium, BlockStored, BlockRemoved, AllBlocksCleared } from './fleet/wire-events.js';
+export { KvPublisherMetrics } from './metrics/kv-publisher-metrics.js';
+export type { KvPublisherMetricsOptions } from './metrics/kv-publisher-metrics.js';

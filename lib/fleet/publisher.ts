@@ -47,6 +47,16 @@ export interface KvPublisherCounters {
   replay: { served: number; held: number } | null;
 }
 
+/** The rules joining the transport options (each option alone is checked by its table row). */
+export function checkTransports(o: { endpoint?: string; replayEndpoint?: string; nats?: string }, where = 'options'): void {
+  if (o.endpoint === undefined && o.nats === undefined) {
+    throw new InvalidArgumentError(`${where}: a KV-event publisher needs ${where}.endpoint (--kv-events-endpoint) or ${where}.nats (--kv-events-nats)`);
+  }
+  if (o.replayEndpoint !== undefined && o.endpoint === undefined) {
+    throw new InvalidArgumentError(`${where}.replayEndpoint (--kv-events-replay-endpoint) needs ${where}.endpoint (--kv-events-endpoint)`);
+  }
+}
+
 export class KvEventPublisher {
   /** The ZeroMQ topic of every message, and the NATS subject, after {pod} and {model}. */
   readonly topic: string;
@@ -66,7 +76,7 @@ export class KvEventPublisher {
 
   private constructor(private readonly o: ResolvedOf<typeof KV_PUBLISHER_OPTIONS>, blockSize: number, model: string) {
     const values = { pod: o.podId ?? defaultPodId(), model };
-    this.topic = expandTopic(o.topic, values);
+    this.topic = expandTopic(o.topic ?? '', values);
     this.subject = o.nats !== undefined ? expandSubject(o.subject, values) : null;
     this.encoding = o.encoding;
     this.mapper = new KvEventMapper(blockSize);
@@ -79,14 +89,9 @@ export class KvEventPublisher {
    */
   static async start(options: KvEventPublisherOptions): Promise<KvEventPublisher> {
     const o = resolveTree(KV_PUBLISHER_OPTIONS, options, { root: 'options' });
-    if (o.endpoint === undefined && o.nats === undefined) {
-      throw new InvalidArgumentError('options: a KV-event publisher needs options.endpoint (--kv-events-endpoint) or options.nats (--kv-events-nats)');
-    }
-    if (o.replayEndpoint !== undefined && o.endpoint === undefined) {
-      throw new InvalidArgumentError('options.replayEndpoint (--kv-events-replay-endpoint) needs options.endpoint (--kv-events-endpoint)');
-    }
+    checkTransports(o);
     if (o.blockSize === undefined) throw new InvalidArgumentError('options.blockSize is required (KvEventPublisher.forEngine() takes the engine\'s)');
-    const usesModel = /\{model\}/.test(o.topic) || (o.nats !== undefined && /\{model\}/.test(o.subject));
+    const usesModel = /\{model\}/.test(o.topic ?? '') || (o.nats !== undefined && /\{model\}/.test(o.subject));
     if (usesModel && o.modelName === undefined) throw new InvalidArgumentError('options.modelName is required: the topic or subject uses {model}');
     const p = new KvEventPublisher(o, o.blockSize, o.modelName ?? '');
     try {

@@ -33,6 +33,8 @@ export interface TransportCounters {
   lastSeq: number;
   /** False while the transport cannot send (e.g. NATS reconnecting). */
   up: boolean;
+  /** ZeroMQ: distinct topic prefixes subscribers have subscribed to (0 = nobody is listening yet). */
+  subscriptions?: number;
 }
 
 export abstract class SendQueue {

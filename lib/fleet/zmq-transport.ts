@@ -7,7 +7,7 @@
  */
 import { KvTransportError } from '../errors.js';
 import { zmqBinds } from '../options/fleet-table.js';
-import { SendQueue, type OutMessage } from './send-queue.js';
+import { SendQueue, type OutMessage, type TransportCounters } from './send-queue.js';
 import type { ZeroMQ } from './zeromq.js';
 import type * as Zmq from 'zeromq';
 
@@ -21,6 +21,7 @@ export interface ZmqTransportOptions {
 export class ZmqTransport extends SendQueue {
   private readonly topicFrame: Buffer;
   private closed = false;
+  private subscriptions = 0;
 
   private constructor(
     private readonly socket: Zmq.XPublisher,
@@ -48,13 +49,21 @@ export class ZmqTransport extends SendQueue {
     return this.socket.lastEndpoint;
   }
 
-  // XPUB passes subscription messages up; reading them keeps libzmq's queue of them from growing.
+  // XPUB passes (distinct) subscriptions up as [1, prefix] and their end as [0, prefix]; reading them keeps
+  // libzmq's queue of them from growing and tells whether anyone listens.
   private async drainSubscriptions(): Promise<void> {
     try {
-      for await (const _ of this.socket) void _;
+      for await (const [m] of this.socket) {
+        if (m?.[0] === 1) this.subscriptions++;
+        else if (m?.[0] === 0 && this.subscriptions > 0) this.subscriptions--;
+      }
     } catch {
       // Closed.
     }
+  }
+
+  override counters(): TransportCounters {
+    return { ...super.counters(), subscriptions: this.subscriptions };
   }
 
   protected async deliver(msg: OutMessage): Promise<boolean> {

@@ -67,7 +67,7 @@ export const KV_EVENT_TRANSPORT_OPTIONS = {
   }),
   topic: opt(Type.String(), {
     help: 'ZeroMQ topic (first frame) of every message; {pod} and {model} are replaced (llm-d: kv@{pod}@{model})',
-    default: '',
+    defaultText: 'empty',
     flag: 'kv-events-topic',
     commands: SERVE,
     arg: 'TOPIC',
@@ -172,8 +172,8 @@ export const KV_SUBSCRIBER_OPTIONS = {
     check: (v) => zmqEndpointProblem(v),
   }),
   topic: opt(Type.String(), {
-    help: 'topic prefix to subscribe to (llm-d: kv@); empty = every topic',
-    default: '',
+    help: 'topic prefix to subscribe to (llm-d: kv@)',
+    defaultText: 'every topic',
     flag: 'topic',
     commands: SUBSCRIBE,
     arg: 'PREFIX',
