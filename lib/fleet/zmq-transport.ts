@@ -67,9 +67,20 @@ export class ZmqTransport extends SendQueue {
   }
 
   protected async deliver(msg: OutMessage): Promise<boolean> {
-    if (this.closed) return false;
-    await this.socket.send([this.topicFrame, msg.seqFrame, msg.payload]);
-    return true;
+    // With NODROP, a subscriber at its high-water mark makes the send fail with EAGAIN (an XPUB always polls
+    // writable, so zeromq.js cannot wait for it): wait and retry while the queue behind this batch fills up.
+    let waitMs = 1;
+    for (;;) {
+      if (this.closed) return false;
+      try {
+        await this.socket.send([this.topicFrame, msg.seqFrame, msg.payload]);
+        return true;
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'EAGAIN' || this.closed) throw err;
+      }
+      await new Promise((r) => setTimeout(r, waitMs));
+      waitMs = Math.min(waitMs * 2, 50);
+    }
   }
 
   protected isDown(): boolean {
