@@ -98,7 +98,7 @@ export class Worker {
     if (tokenizer === undefined && engine.backend === 'sim' && engine.native.sim.vocabSize < BYTE_VOCAB_SIZE) {
       throw new InvalidArgumentError(`options.engine.sim.vocabSize (--vocab-size) must be >= ${BYTE_VOCAB_SIZE} for the byte tokenizer, got ${engine.native.sim.vocabSize}`);
     }
-    if (o.kvEvents.endpoint !== undefined || o.kvEvents.nats !== undefined) {
+    if (o.kvEvents.endpoint !== undefined || o.kvEvents.nats !== undefined || o.kvEvents.replayEndpoint !== undefined) {
       checkTransports(o.kvEvents, 'options.kvEvents');
       if (engine.native.executorConfig.kvCacheConfig.eventBufferMaxSize === 0) {
         throw new InvalidArgumentError('publishing KV events (--kv-events-endpoint, --kv-events-nats) needs KV events on: --event-buffer-size above 0');

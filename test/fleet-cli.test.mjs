@@ -28,7 +28,7 @@ describe('trtllm-metrics kv-events', () => {
   test('prints each batch as a JSON line with decimal-string hashes, and a gap line with what --replay recovered', async () => {
     const big = 2n ** 64n - 1n;
     const pub = await KvEventPublisher.start({ endpoint: 'tcp://127.0.0.1:*', replayEndpoint: 'tcp://127.0.0.1:*', blockSize: 2, sendQueue: 1, topic: 't' });
-    const cli = run(['kv-events', '--subscribe', pub.endpoint, '--replay', pub.replayEndpoint, '--count', '4']);
+    const cli = run(['kv-events', '--subscribe', pub.endpoint, '--replay', pub.replayEndpoint, '--count', '5']);
     try {
       await eventually(() => pub.counters().transports.zmq.subscriptions > 0, 10_000, 'the CLI subscription');
       pub.publish([stored(null, [storedBlock(big, [1, 2])])]);
@@ -50,7 +50,7 @@ describe('trtllm-metrics kv-events', () => {
         data_parallel_rank: null,
         events: [{ type: 'BlockStored', block_hashes: [String(big)], parent_block_hash: null, token_ids: [1, 2], block_size: 2, lora_id: null, medium: 'GPU', lora_name: null }],
       });
-      assert.deepEqual(lines.map((l) => (l.gap ? `gap ${l.gap.first}-${l.gap.last} ${l.gap.recovered}` : `${l.seq}${l.replayed ? 'r' : ''}`)), ['0', '1', '2', '3r', 'gap 3-3 1']);
+      assert.deepEqual(lines.map((l) => (l.gap ? `gap ${l.gap.first}-${l.gap.last} ${l.gap.recovered}` : `${l.seq}${l.replayed ? 'r' : ''}`)), ['0', '1', '2', 'gap 3-3 1', '3r', '4']);
     } finally {
       cli.child.kill();
       await pub.close();
@@ -62,7 +62,7 @@ describe('trtllm-metrics kv-events', () => {
       [['kv-events'], /--subscribe ENDPOINT is required/],
       [['kv-events', '--subscribe', 'http://x:1'], /--subscribe must be a ZeroMQ endpoint/],
       [['kv-events', '--subscribe', 'tcp://127.0.0.1:5557', '--from-seq', '3'], /--from-seq needs --replay/],
-      [['kv-events', '--subscribe', 'tcp://127.0.0.1:5557', '--count', '-1'], /--count must be an integer >= 0/],
+      [['kv-events', '--subscribe', 'tcp://127.0.0.1:5557', '--count=-1'], /--count must be an integer >= 0/],
     ]) {
       const { code, stderr } = await run(args).done;
       assert.equal(code, 2, `${args.join(' ')}: ${stderr}`);
@@ -85,6 +85,7 @@ describe('serve --kv-events-*', () => {
       [['--kv-events-endpoint', 'tcp://*:0', '--event-buffer-size', '0'], /needs KV events on: --event-buffer-size above 0/],
     ]) {
       const r = await spawnServe([...base, ...args]);
+      r.child?.kill();
       assert.ok(r.exited, `${args.join(' ')} must not start`);
       assert.equal(r.exited.code, 2, `${args.join(' ')}: ${r.exited.stderr}`);
       assert.match(r.exited.stderr, message);
@@ -96,8 +97,9 @@ describe('serve --kv-events-*', () => {
     const holder = await KvEventPublisher.start({ endpoint: 'tcp://127.0.0.1:*', blockSize: 1 });
     try {
       const port = holder.endpoint.split(':').at(-1);
-      const r = await spawnServe(['--port', '0', '--http-port', '0', '--kv-events-endpoint', `tcp://127.0.0.1:${port}`.replace('127.0.0.1', '*')]);
-      assert.ok(r.exited);
+      const r = await spawnServe(['--port', '0', '--http-port', '0', '--kv-events-endpoint', `tcp://*:${port}`]);
+      r.child?.kill();
+      assert.ok(r.exited, 'serve must not start');
       assert.equal(r.exited.code, 2);
       assert.match(r.exited.stderr, new RegExp(`cannot bind the KV-event publisher to tcp://\\*:${port}`));
     } finally {

@@ -135,16 +135,12 @@ export class KvEventSubscriber {
       if (seq !== 0n) return; // Already seen (e.g. from a replay).
       yield { kind: 'restart', topic, lastSeq: last };
     } else if (last !== undefined && seq > last + 1n) {
-      let recovered = 0;
-      if (this.dealer !== null) {
-        for (const r of await this.replayFrom(last + 1n)) {
-          if (r.seq >= seq) break;
-          recovered++;
-          this.last.set(topic, r.seq);
-          yield { kind: 'batch', topic, seq: r.seq, replayed: true, batch: r.batch };
-        }
+      const missing = this.dealer !== null ? (await this.replayFrom(last + 1n)).filter((r) => r.seq < seq) : [];
+      yield { kind: 'gap', topic, first: last + 1n, last: seq - 1n, recovered: missing.length };
+      for (const r of missing) {
+        this.last.set(topic, r.seq);
+        yield { kind: 'batch', topic, seq: r.seq, replayed: true, batch: r.batch };
       }
-      yield { kind: 'gap', topic, first: last + 1n, last: seq - 1n, recovered };
     }
     this.last.set(topic, seq);
     yield { kind: 'batch', topic, seq, replayed: false, batch };
