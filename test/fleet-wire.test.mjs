@@ -48,6 +48,19 @@ describe('TensorRT-LLM events onto vLLM events', () => {
     );
   });
 
+  test('stores that continue each other (one event per block, as an engine emits them) become one BlockStored', () => {
+    const m = new KvEventMapper(1);
+    const [batch] = m.map([stored(null, [storedBlock(1n, [1])]), stored(1n, [storedBlock(2n, [2])]), stored(2n, [storedBlock(3n, [3], { cacheLevel: 1 })]), stored(9n, [storedBlock(4n, [4])])], 0);
+    assert.deepEqual(
+      batch.events.map((e) => [e.blockHashes, e.parentBlockHash, e.tokenIds, e.medium]),
+      [
+        [[1n, 2n], null, [1, 2], 'GPU'],
+        [[3n], 2n, [3], 'CPU'],
+        [[4n], 9n, [4], 'GPU'],
+      ],
+    );
+  });
+
   test('a GPU-to-host move is BlockRemoved(GPU) then BlockStored(CPU) with the remembered parent and tokens; removal follows the medium', () => {
     const m = new KvEventMapper(2);
     m.map([stored(null, [storedBlock(1n, [1, 2]), storedBlock(2n, [3, 4])])], 0);

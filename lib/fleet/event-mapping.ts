@@ -4,7 +4,8 @@
  * - created: the pool is new and empty: AllBlocksCleared, so a router forgets what an earlier process of this
  *   worker held (the pool sizes have no vLLM field).
  * - stored: BlockStored per run of blocks with the same cache level and LoRA id (medium "GPU"/"CPU"); the
- *   parent of a later run is the last block of the run before it. Only full blocks are published: a partial
+ *   parent of a later run is the last block of the run before it; a store that continues the BlockStored just
+ *   before it in the same delivery extends that event. Only full blocks are published: a partial
  *   block (fewer than blockSize tokens) and the blocks after it are skipped, since consumers re-hash
  *   token_ids in blockSize chunks.
  * - removed: BlockRemoved, grouped by the medium each block was last stored in.
@@ -14,14 +15,17 @@
  * - attention_dp_rank: the EventBatch's data_parallel_rank; a delivery with several ranks becomes one batch
  *   per run of equal ranks, in order.
  * The mapper remembers each published block's parent, tokens, LoRA id and medium until it is removed: as much
- * as the engine's cache holds (blocks x blockSize token ids), and nothing after a removal.
+ * as the engine's cache holds (blocks x blockSize token ids, shared with the published events, not copied), and
+ * nothing after a removal.
  */
 import type { KvCacheEvent, KvCacheStoredBlock } from '../types.js';
 import { MEDIUM_BY_CACHE_LEVEL, type Medium, type WireBatch, type WireEvent } from './wire-events.js';
 
 interface BlockMemory {
   parent: bigint | null;
-  tokens: Int32Array;
+  /** The token_ids array of the BlockStored that published the block (shared, not copied), and where its tokens start. */
+  tokenIds: number[];
+  offset: number;
   loraId: bigint | null;
   medium: Medium;
 }
@@ -92,7 +96,10 @@ export class KvEventMapper {
   private stored(parentHash: bigint | null, blocks: readonly KvCacheStoredBlock[], out: WireEvent[]): void {
     const B = this.blockSize;
     let parent = parentHash;
-    let run: (WireEvent & { type: 'BlockStored' }) | undefined;
+    // A store that continues the BlockStored just before it (its parent is that event's last block, as when
+    // an engine stores a sequence's blocks one event each) extends it: fewer, larger events, same meaning.
+    const prev = out[out.length - 1];
+    let run = prev?.type === 'BlockStored' && parent !== null && prev.blockHashes[prev.blockHashes.length - 1] === parent ? prev : undefined;
     for (let i = 0; i < blocks.length; i++) {
       const b = blocks[i]!;
       if (b.tokens.length !== B) {
@@ -105,14 +112,12 @@ export class KvEventMapper {
         run = { type: 'BlockStored', blockHashes: [], parentBlockHash: parent, tokenIds: [], blockSize: B, loraId, medium, loraName: null };
         out.push(run);
       }
-      const tokens = new Int32Array(B);
-      for (let t = 0; t < B; t++) {
-        const id = b.tokens[t]!.token_id;
-        tokens[t] = id;
-        run.tokenIds.push(id);
-      }
+      const tokenIds = run.tokenIds;
+      const offset = tokenIds.length;
+      const tokens = b.tokens;
+      for (let t = 0; t < B; t++) tokenIds.push(tokens[t]!.token_id);
       run.blockHashes.push(b.block_hash);
-      this.blocks.set(b.block_hash, { parent, tokens, loraId, medium });
+      this.blocks.set(b.block_hash, { parent, tokenIds, offset, loraId, medium });
       parent = b.block_hash;
     }
   }
@@ -138,11 +143,14 @@ export class KvEventMapper {
       return;
     }
     known.medium = to;
+    const tokenIds = known.tokenIds.slice(known.offset, known.offset + this.blockSize);
+    known.tokenIds = tokenIds;
+    known.offset = 0;
     out.push({
       type: 'BlockStored',
       blockHashes: [hash],
       parentBlockHash: known.parent,
-      tokenIds: Array.from(known.tokens),
+      tokenIds,
       blockSize: this.blockSize,
       loraId: known.loraId,
       medium: to,

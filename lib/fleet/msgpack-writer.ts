@@ -9,11 +9,13 @@
  */
 
 const TEXT = new TextEncoder();
+const MAX_U64 = 2n ** 64n - 1n;
 
 export class MsgpackWriter {
   private buf: Uint8Array;
   private view: DataView;
   private pos = 0;
+  private readonly strings = new Map<string, Uint8Array>();
 
   constructor(initialBytes = 64 * 1024) {
     this.buf = new Uint8Array(initialBytes);
@@ -95,7 +97,7 @@ export class MsgpackWriter {
   uint64(v: bigint): void {
     this.ensure(9);
     this.buf[this.pos++] = 0xcf;
-    this.view.setBigUint64(this.pos, BigInt.asUintN(64, v));
+    this.view.setBigUint64(this.pos, v >= 0n && v <= MAX_U64 ? v : BigInt.asUintN(64, v));
     this.pos += 8;
   }
 
@@ -114,7 +116,12 @@ export class MsgpackWriter {
   }
 
   str(s: string): void {
-    const bytes = TEXT.encode(s);
+    let bytes = this.strings.get(s);
+    if (bytes === undefined) {
+      bytes = TEXT.encode(s);
+      // The payloads repeat a handful of short strings (tags, keys, media): encode each once.
+      if (bytes.length <= 32 && this.strings.size < 256) this.strings.set(s, bytes);
+    }
     const n = bytes.length;
     this.ensure(n + 5);
     const b = this.buf;
@@ -163,26 +170,45 @@ export class MsgpackWriter {
     }
   }
 
-  /** An array of integers (token ids). */
+  /** An array of integers (token ids): the hot loop of a payload, so it works on locals. */
   intArray(values: ArrayLike<number>): void {
     const n = values.length;
     this.arrayHeader(n);
-    this.ensure(n * 5);
+    this.ensure(n * 9);
     const b = this.buf;
+    let pos = this.pos;
     for (let i = 0; i < n; i++) {
       const v = values[i]!;
-      // Token ids: the common cases inline, the rest through int().
-      if (v >= 0 && v < 0x80) b[this.pos++] = v;
-      else if (v >= 0 && v < 0x10000) {
-        if (v < 0x100) {
-          b[this.pos++] = 0xcc;
-          b[this.pos++] = v;
-        } else {
-          b[this.pos++] = 0xcd;
-          b[this.pos++] = v >>> 8;
-          b[this.pos++] = v & 0xff;
-        }
-      } else this.int(v);
+      if (v >= 0 && v < 0x80) b[pos++] = v;
+      else if (v >= 0 && v < 0x100) {
+        b[pos++] = 0xcc;
+        b[pos++] = v;
+      } else if (v >= 0 && v < 0x10000) {
+        b[pos++] = 0xcd;
+        b[pos++] = v >>> 8;
+        b[pos++] = v & 0xff;
+      } else {
+        this.pos = pos;
+        this.int(v);
+        pos = this.pos;
+      }
     }
+    this.pos = pos;
+  }
+
+  /** An array of uint64 values (hashes), each in the uint64 format. */
+  uint64Array(values: readonly bigint[]): void {
+    const n = values.length;
+    this.arrayHeader(n);
+    this.ensure(n * 9);
+    const view = this.view;
+    let pos = this.pos;
+    for (let i = 0; i < n; i++) {
+      const v = values[i]!;
+      this.buf[pos] = 0xcf;
+      view.setBigUint64(pos + 1, v >= 0n && v <= MAX_U64 ? v : BigInt.asUintN(64, v));
+      pos += 9;
+    }
+    this.pos = pos;
   }
 }

@@ -20,8 +20,7 @@ function optionalStr(w: MsgpackWriter, v: string | null): void {
 }
 
 function hashes(w: MsgpackWriter, list: readonly bigint[]): void {
-  w.arrayHeader(list.length);
-  for (const h of list) w.uint64(h);
+  w.uint64Array(list);
 }
 
 function loraId(w: MsgpackWriter, v: bigint | null): void {
