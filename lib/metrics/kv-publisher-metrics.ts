@@ -18,6 +18,7 @@ export const KV_PUBLISHER_FAMILIES = {
   queued: ['kv_events_queued', 'KV events waiting in or being sent from the send queue at scrape time, by transport.'],
   lastSeq: ['kv_events_last_seq', 'Sequence number of the last batch the transport sent; -1 before the first.'],
   up: ['kv_events_transport_up', '1 while the transport can send (NATS connected), else 0.'],
+  subscriptions: ['kv_events_subscriptions', 'Distinct topic prefixes subscribed to the ZeroMQ publisher (0: nobody listens).'],
   skipped: ['kv_events_unmapped_total', 'Engine KV-cache events and blocks with no vLLM event (priority-only updates, partial blocks), by unit.'],
   replays: ['kv_events_replay_requests_total', 'Replay requests the ZeroMQ replay socket answered.'],
 } as const;
@@ -58,6 +59,7 @@ export class KvPublisherMetrics {
     const queued = gaugeFamily(ctx, F.queued[0], F.queued[1], ['transport']);
     const lastSeq = gaugeFamily(ctx, F.lastSeq[0], F.lastSeq[1], ['transport']);
     const up = gaugeFamily(ctx, F.up[0], F.up[1], ['transport']);
+    const subscriptions = gaugeFamily(ctx, F.subscriptions[0], F.subscriptions[1], ['transport']);
     const skipped = counterFamily(ctx, F.skipped[0], F.skipped[1], ['unit']);
     const replays = counterFamily(ctx, F.replays[0], F.replays[1]);
     const first = publisher.counters();
@@ -72,6 +74,7 @@ export class KvPublisherMetrics {
         queued: queued.child(l, this),
         lastSeq: lastSeq.child(l, this),
         up: up.child(l, this),
+        subscriptions: first.transports[t]!.subscriptions !== undefined ? subscriptions.child(l, this) : null,
       };
     });
     const skippedEvents = skipped.child(withLabels(ctx, { unit: 'events' }), this);
@@ -89,6 +92,7 @@ export class KvPublisherMetrics {
         s.queued.set(tc.queued);
         s.lastSeq.set(tc.lastSeq);
         s.up.set(tc.up ? 1 : 0);
+        s.subscriptions?.set(tc.subscriptions ?? 0);
       }
       skippedEvents.setTotal(c.mapping.skippedEvents);
       skippedBlocks.setTotal(c.mapping.skippedBlocks);
