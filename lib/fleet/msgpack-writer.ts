@@ -143,28 +143,23 @@ export class MsgpackWriter {
   }
 
   arrayHeader(n: number): void {
-    this.ensure(5);
-    if (n < 16) this.buf[this.pos++] = 0x90 | n;
-    else if (n < 0x10000) {
-      this.buf[this.pos++] = 0xdc;
-      this.view.setUint16(this.pos, n);
-      this.pos += 2;
-    } else {
-      this.buf[this.pos++] = 0xdd;
-      this.view.setUint32(this.pos, n);
-      this.pos += 4;
-    }
+    this.header(n, 0x90, 0xdc);
   }
 
   mapHeader(n: number): void {
+    this.header(n, 0x80, 0xde);
+  }
+
+  /** A container header: fix form (`fix | n` below 16), 16-bit (`code16`) or 32-bit (`code16 + 1`) length. */
+  private header(n: number, fix: number, code16: number): void {
     this.ensure(5);
-    if (n < 16) this.buf[this.pos++] = 0x80 | n;
+    if (n < 16) this.buf[this.pos++] = fix | n;
     else if (n < 0x10000) {
-      this.buf[this.pos++] = 0xde;
+      this.buf[this.pos++] = code16;
       this.view.setUint16(this.pos, n);
       this.pos += 2;
     } else {
-      this.buf[this.pos++] = 0xdf;
+      this.buf[this.pos++] = code16 + 1;
       this.view.setUint32(this.pos, n);
       this.pos += 4;
     }
