@@ -14,21 +14,13 @@
  *   A priority-only update has no vLLM event.
  * - attention_dp_rank: the EventBatch's data_parallel_rank; a delivery with several ranks becomes one batch
  *   per run of equal ranks, in order.
- * The mapper remembers each published block's parent, tokens, LoRA id and medium until it is removed: as much
- * as the engine's cache holds (blocks x blockSize token ids, shared with the published events, not copied), and
- * nothing after a removal.
+ * The mapper remembers each published block's parent, tokens, LoRA id and medium until it is removed
+ * (lib/fleet/block-memory.ts): as much as the engine's cache holds, blocks x blockSize token ids, and nothing
+ * after a removal.
  */
 import type { KvCacheEvent, KvCacheStoredBlock } from '../types.js';
+import { BlockMemory } from './block-memory.js';
 import { MEDIUM_BY_CACHE_LEVEL, type Medium, type WireBatch, type WireEvent } from './wire-events.js';
-
-interface BlockMemory {
-  parent: bigint | null;
-  /** The token_ids array of the BlockStored that published the block (shared, not copied), and where its tokens start. */
-  tokenIds: number[];
-  offset: number;
-  loraId: bigint | null;
-  medium: Medium;
-}
 
 export interface MappingCounts {
   /** TensorRT-LLM events that publish nothing (priority-only updates, moves of unknown blocks). */
@@ -42,10 +34,12 @@ function mediumOf(level: number | undefined): Medium {
 }
 
 export class KvEventMapper {
-  private readonly blocks = new Map<bigint, BlockMemory>();
+  private readonly blocks: BlockMemory;
   readonly counts: MappingCounts = { skippedEvents: 0, skippedBlocks: 0 };
 
-  constructor(readonly blockSize: number) {}
+  constructor(readonly blockSize: number) {
+    this.blocks = new BlockMemory(blockSize);
+  }
 
   /** Blocks remembered for level moves and removals (the engine's cached blocks). */
   get rememberedBlocks(): number {
@@ -117,7 +111,7 @@ export class KvEventMapper {
       const tokens = b.tokens;
       for (let t = 0; t < B; t++) tokenIds.push(tokens[t]!.token_id);
       run.blockHashes.push(b.block_hash);
-      this.blocks.set(b.block_hash, { parent, tokenIds, offset, loraId, medium });
+      this.blocks.remember(b.block_hash, parent, tokenIds, offset, loraId, medium);
       parent = b.block_hash;
     }
   }
@@ -125,8 +119,7 @@ export class KvEventMapper {
   private removed(hashes: readonly bigint[], out: WireEvent[]): void {
     const byMedium = new Map<Medium, bigint[]>();
     for (const h of hashes) {
-      const medium = this.blocks.get(h)?.medium ?? 'GPU';
-      this.blocks.delete(h);
+      const medium = this.blocks.forget(h) ?? 'GPU';
       let list = byMedium.get(medium);
       if (list === undefined) byMedium.set(medium, (list = []));
       list.push(h);
@@ -135,26 +128,13 @@ export class KvEventMapper {
   }
 
   private moved(hash: bigint, from: Medium, to: Medium, out: WireEvent[]): void {
-    const known = this.blocks.get(hash);
+    const known = this.blocks.move(hash, to);
     out.push({ type: 'BlockRemoved', blockHashes: [hash], medium: known?.medium ?? from });
     if (known === undefined) {
       // Stored before this publisher saw it: its tokens are unknown, so it cannot be announced in the new medium.
       this.counts.skippedEvents++;
       return;
     }
-    known.medium = to;
-    const tokenIds = known.tokenIds.slice(known.offset, known.offset + this.blockSize);
-    known.tokenIds = tokenIds;
-    known.offset = 0;
-    out.push({
-      type: 'BlockStored',
-      blockHashes: [hash],
-      parentBlockHash: known.parent,
-      tokenIds,
-      blockSize: this.blockSize,
-      loraId: known.loraId,
-      medium: to,
-      loraName: null,
-    });
+    out.push({ type: 'BlockStored', blockHashes: [hash], parentBlockHash: known.parent, tokenIds: known.tokenIds, blockSize: this.blockSize, loraId: known.loraId, medium: to, loraName: null });
   }
 }

@@ -64,7 +64,8 @@ export class KvEventPublisher {
   readonly encoding: WireEncoding;
   private readonly mapper: KvEventMapper;
   private readonly writer = new MsgpackWriter();
-  private readonly replayBuffer: ReplayBuffer;
+  /** Only with a replay endpoint: nothing else reads it, and it holds replayBuffer payloads. */
+  private readonly replayBuffer: ReplayBuffer | null;
   private readonly transports = new Map<KvTransportName, SendQueue>();
   private replay: ReplayServer | null = null;
   private nextSeq = 0n;
@@ -80,7 +81,7 @@ export class KvEventPublisher {
     this.subject = o.nats !== undefined ? expandSubject(o.subject, values) : null;
     this.encoding = o.encoding;
     this.mapper = new KvEventMapper(blockSize);
-    this.replayBuffer = new ReplayBuffer(o.replayBuffer);
+    this.replayBuffer = o.replayEndpoint !== undefined ? new ReplayBuffer(o.replayBuffer) : null;
   }
 
   /**
@@ -118,7 +119,7 @@ export class KvEventPublisher {
     if (o.endpoint !== undefined) {
       const zmq = await loadZeroMQ('--kv-events-endpoint');
       this.transports.set('zmq', await ZmqTransport.open(zmq, { endpoint: o.endpoint, topic: this.topic, sendQueue: o.sendQueue, sendHighWaterMark: o.sendHighWaterMark }));
-      if (o.replayEndpoint !== undefined) this.replay = await ReplayServer.open(zmq, o.replayEndpoint, this.replayBuffer);
+      if (o.replayEndpoint !== undefined) this.replay = await ReplayServer.open(zmq, o.replayEndpoint, this.replayBuffer!);
     }
     if (o.nats !== undefined) {
       this.transports.set('nats', await NatsTransport.open({ servers: o.nats, subject: this.subject!, stream: o.stream, topic: this.topic, sendQueue: o.sendQueue }));
@@ -167,7 +168,7 @@ export class KvEventPublisher {
     for (const e of batch.events) blocks += blocksOf(e);
     const msg: OutMessage = { seq, seqFrame: seqFrame(seq), payload, events: batch.events.length, blocks };
     this.events += msg.events;
-    this.replayBuffer.add(msg);
+    this.replayBuffer?.add(msg);
     for (const t of this.transports.values()) t.enqueue(msg);
   }
 
@@ -184,7 +185,7 @@ export class KvEventPublisher {
       events: this.events,
       mapping: { ...this.mapper.counts },
       transports,
-      replay: this.replay ? { served: this.replay.served, held: this.replayBuffer.length } : null,
+      replay: this.replay ? { served: this.replay.served, held: this.replayBuffer!.length } : null,
     };
   }
 
