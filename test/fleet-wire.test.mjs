@@ -77,6 +77,22 @@ describe('TensorRT-LLM events onto vLLM events', () => {
     assert.equal(m.rememberedBlocks, 0, 'removed blocks are forgotten');
   });
 
+  test('the memory of published blocks grows past its first slots, reuses freed ones and is cleared by created', () => {
+    const m = new KvEventMapper(2);
+    const blocks = Array.from({ length: 3000 }, (_, i) => storedBlock(BigInt(i + 1), [i, i + 1], { loraId: i === 2500 ? 5n : null }));
+    m.map([stored(null, blocks)], 0);
+    assert.equal(m.rememberedBlocks, 3000);
+    const [move] = m.map([moved(2501n, 0, 1)], 0);
+    assert.deepEqual(move.events[1], { type: 'BlockStored', blockHashes: [2501n], parentBlockHash: 2500n, tokenIds: [2500, 2501], blockSize: 2, loraId: 5n, medium: 'CPU', loraName: null });
+    m.map([removed([1n, 2n]), stored(null, [storedBlock(99999n, [7, 8])])], 0);
+    assert.equal(m.rememberedBlocks, 2999);
+    const [back] = m.map([moved(99999n, 0, 1)], 0);
+    assert.deepEqual(back.events[1].tokenIds, [7, 8]);
+    assert.equal(back.events[1].parentBlockHash, null);
+    m.map([created()], 0);
+    assert.equal(m.rememberedBlocks, 0);
+  });
+
   test('a priority-only update publishes nothing; a move of a block stored before the publisher publishes its removal only', () => {
     const m = new KvEventMapper(2);
     assert.deepEqual(m.map([reprioritized(1n)], 0), []);
