@@ -12,6 +12,7 @@ import { eventually } from './helpers/worker-fixtures.mjs';
 
 const require = createRequire(import.meta.url);
 const { KvEventPublisher } = require('../dist/index.js');
+const { resolveServeOptions } = require('../dist/cli.js');
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 
 function run(args) {
@@ -91,6 +92,13 @@ describe('serve --kv-events-*', () => {
       assert.match(r.exited.stderr, message);
       assert.equal(r.exited.stderr.trim().split('\n').length, 1);
     }
+  });
+
+  test('the {pod} of the topic: --pod-id, else POD_NAME', () => {
+    const args = ['--kv-events-endpoint', 'tcp://*:0', '--kv-events-topic', 'kv@{pod}@{model}'];
+    assert.equal(resolveServeOptions(args, { POD_NAME: 'from-env' }).kvEvents.podId, 'from-env');
+    assert.equal(resolveServeOptions([...args, '--pod-id', 'from-flag'], { POD_NAME: 'from-env' }).kvEvents.podId, 'from-flag');
+    assert.equal(resolveServeOptions(args, {}).kvEvents.podId, undefined, 'the host name, resolved by the publisher');
   });
 
   test('an endpoint already bound by another process: one line naming it, exit code 2', async () => {

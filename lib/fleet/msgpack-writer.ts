@@ -56,19 +56,8 @@ export class MsgpackWriter {
     this.ensure(9);
     const b = this.buf;
     if (v >= 0) {
-      if (v < 0x80) b[this.pos++] = v;
-      else if (v < 0x100) {
-        b[this.pos++] = 0xcc;
-        b[this.pos++] = v;
-      } else if (v < 0x10000) {
-        b[this.pos++] = 0xcd;
-        this.view.setUint16(this.pos, v);
-        this.pos += 2;
-      } else if (v < 0x100000000) {
-        b[this.pos++] = 0xce;
-        this.view.setUint32(this.pos, v);
-        this.pos += 4;
-      } else {
+      if (v < 0x100000000) this.sized(v, 0x80, 0x00, 0xcc);
+      else {
         b[this.pos++] = 0xcf;
         this.view.setBigUint64(this.pos, BigInt(v));
         this.pos += 8;
@@ -124,22 +113,30 @@ export class MsgpackWriter {
     }
     const n = bytes.length;
     this.ensure(n + 5);
+    this.sized(n, 32, 0xa0, 0xd9);
+    this.buf.set(bytes, this.pos);
+    this.pos += n;
+  }
+
+  /**
+   * An unsigned value below 2^32 in the family of formats msgpack uses for positive ints and string lengths:
+   * `fixBase | v` below fixMax, else `code8` + 1 byte, `code8 + 1` + 2 bytes or `code8 + 2` + 4 bytes.
+   */
+  private sized(v: number, fixMax: number, fixBase: number, code8: number): void {
     const b = this.buf;
-    if (n < 32) b[this.pos++] = 0xa0 | n;
-    else if (n < 0x100) {
-      b[this.pos++] = 0xd9;
-      b[this.pos++] = n;
-    } else if (n < 0x10000) {
-      b[this.pos++] = 0xda;
-      this.view.setUint16(this.pos, n);
+    if (v < fixMax) b[this.pos++] = fixBase | v;
+    else if (v < 0x100) {
+      b[this.pos++] = code8;
+      b[this.pos++] = v;
+    } else if (v < 0x10000) {
+      b[this.pos++] = code8 + 1;
+      this.view.setUint16(this.pos, v);
       this.pos += 2;
     } else {
-      b[this.pos++] = 0xdb;
-      this.view.setUint32(this.pos, n);
+      b[this.pos++] = code8 + 2;
+      this.view.setUint32(this.pos, v);
       this.pos += 4;
     }
-    b.set(bytes, this.pos);
-    this.pos += n;
   }
 
   arrayHeader(n: number): void {
