@@ -6,6 +6,7 @@
  * or a missing engine directory: one line on stderr and exit code 2. See docs/worker.md.
  */
 import { runBench } from './bench/cli.js';
+import { runKvEvents } from './fleet/kv-events-cli.js';
 import { statSync } from 'node:fs';
 import { UsageError } from './errors.js';
 import { validateEngineOptions } from './engine-options.js';
@@ -31,6 +32,7 @@ function usage(): string {
       ['Executor', 'Executor'],
       ['Simulator', 'Simulator (--backend sim)'],
       ['Metrics', 'Metrics'],
+      ['KV events', 'KV events for KV-aware routers (docs/fleet.md)'],
     ],
     outro: ['Stop with SIGINT or SIGTERM: in-flight requests finish (within the grace period), then it exits 0.', 'Every option, its range and what it sets: docs/options.md.'],
   });
@@ -126,13 +128,15 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
     process.stdout.write(
       'Usage: trtllm-metrics serve [options]   run a worker (trtllm-metrics serve --help)\n' +
-        '       trtllm-metrics bench [options]   benchmark an engine or a server (trtllm-metrics bench --help)\n',
+        '       trtllm-metrics bench [options]   benchmark an engine or a server (trtllm-metrics bench --help)\n' +
+        '       trtllm-metrics kv-events [options]   print the KV events a worker publishes (trtllm-metrics kv-events --help)\n',
     );
     return command === undefined ? EXIT_USAGE : 0;
   }
   if (command === 'serve') return serve(rest);
   if (command === 'bench') return runBench([...rest]);
-  return fail(`unknown command ${JSON.stringify(command)} (available: serve, bench)`);
+  if (command === 'kv-events') return runKvEvents(rest);
+  return fail(`unknown command ${JSON.stringify(command)} (available: serve, bench, kv-events)`);
 }
 
 if (require.main === module) {

@@ -79,3 +79,10 @@ export class ChatTemplateError extends TrtllmMetricsError {
     super('ERR_TRTLLM_CHAT_TEMPLATE', message, options);
   }
 }
+
+/** A KV-event transport (ZeroMQ, NATS) could not bind, connect or create its stream; the message names the endpoint. */
+export class KvTransportError extends TrtllmMetricsError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_TRTLLM_KV_TRANSPORT', message, options);
+  }
+}

@@ -20,6 +20,8 @@ import { InvalidArgumentError, TrtllmMetricsError } from './errors.js';
 import { resolveTree } from './options/check.js';
 import type { OptionsOf, ResolvedOf } from './options/define.js';
 import { WORKER_OPTIONS } from './options/worker-table.js';
+import { checkTransports, KvEventPublisher } from './fleet/publisher.js';
+import { KvPublisherMetrics } from './metrics/kv-publisher-metrics.js';
 
 /** The worker's options (lib/options/worker-table.ts); `tokenizer` is a folder or a loaded Tokenizer. */
 export type WorkerOptions = Omit<OptionsOf<typeof WORKER_OPTIONS>, 'tokenizer'> & { tokenizer?: string | Tokenizer };
@@ -81,6 +83,9 @@ export class Worker {
   readonly maxModelLen: number | null;
   apiAddress: BoundAddress | null = null;
   engine: Engine | null = null;
+  /** The KV-event publisher (--kv-events-endpoint / --kv-events-nats), else null. */
+  kvPublisher: KvEventPublisher | null = null;
+  private kvPublisherMetrics: KvPublisherMetrics | null = null;
   private readonly runtime: RuntimeMetricsAdapter;
   /** How long in-flight requests get on shutdown, ms (options.shutdownGraceMs). */
   readonly graceMs: number;
@@ -109,6 +114,12 @@ export class Worker {
       engineDir: o.engine.engineDir,
       tokenizer,
     });
+    if (o.kvEvents.endpoint !== undefined || o.kvEvents.nats !== undefined || o.kvEvents.replayEndpoint !== undefined) {
+      checkTransports(o.kvEvents, 'options.kvEvents');
+      if (engine.native.executorConfig.kvCacheConfig.eventBufferMaxSize === 0) {
+        throw new InvalidArgumentError('publishing KV events (--kv-events-endpoint, --kv-events-nats) needs KV events on: --event-buffer-size above 0');
+      }
+    }
     this.modelName = engine.modelName;
     this.backend = engine.backend;
     this.graceMs = o.shutdownGraceMs;
@@ -166,6 +177,7 @@ export class Worker {
       worker.engine = engine;
       worker.collector.attach(engine);
       engine.onRequestFinished(worker.perfStore.onRecords);
+      await worker.startKvPublisher(engine);
       worker.apiServer.setEngine(engine);
     } catch (err) {
       await worker.stopAll();
@@ -173,6 +185,13 @@ export class Worker {
       throw new WorkerStartError((err as Error).message, (err as { code?: string }).code ?? 'ERR_ENGINE_START', { cause: err });
     }
     return worker;
+  }
+
+  private async startKvPublisher(engine: Engine): Promise<void> {
+    const kv = this.options.kvEvents;
+    if (kv.endpoint === undefined && kv.nats === undefined) return;
+    this.kvPublisher = await KvEventPublisher.forEngine(engine, kv);
+    this.kvPublisherMetrics = new KvPublisherMetrics(this.kvPublisher, { registry: this.collector.registry, labels: this.collector.labels, prefix: this.collector.prefix });
   }
 
   private async bind(): Promise<void> {
@@ -199,6 +218,8 @@ export class Worker {
       this.draining = true;
       await this.apiServer.drain(this.graceMs);
       if (this.engine) await this.engine.shutdown();
+      // After the engine: its last events were delivered to the publisher by shutdown().
+      await this.kvPublisher?.close();
       await this.stopAll();
     })();
     return this.shutdownPromise;
@@ -209,6 +230,8 @@ export class Worker {
     this.apiServer.close();
     await this.metricsServer.close();
     if (this.engine) await this.engine.shutdown();
+    await this.kvPublisher?.close();
+    this.kvPublisherMetrics?.close();
   }
 }
 

@@ -69,7 +69,7 @@ test('bad flags and values: one line naming the problem, exit code 2', async () 
     expectUsageError(['serve', '--metrics-profile', 'all'], /--metrics-profile/),
     expectUsageError(['serve', '--virtual-clock=yes'], /--virtual-clock/),
     expectUsageError(['serve', 'extra'], /unexpected argument "extra"/),
-    expectUsageError(['frobnicate'], /unknown command "frobnicate" \(available: serve, bench\)/),
+    expectUsageError(['frobnicate'], /unknown command "frobnicate" \(available: serve, bench, kv-events\)/),
     expectUsageError(['serve', '--enable-block-reuse', '--no-enable-block-reuse'], /contradict/),
   ]);
 });

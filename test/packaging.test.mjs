@@ -10,8 +10,8 @@ const { importOptional, resolveOptional } = require('../dist/optional-dependency
 const { OptionalDependencyError } = require('../dist/errors.js');
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 
-test('vega, vega-lite and uplot are optional peer dependencies, not dependencies', () => {
-  for (const name of ['vega', 'vega-lite', 'uplot']) {
+test('vega, vega-lite, uplot, zeromq and the NATS clients are optional peer dependencies, not dependencies', () => {
+  for (const name of ['vega', 'vega-lite', 'uplot', 'zeromq', '@nats-io/transport-node', '@nats-io/jetstream']) {
     assert.equal(pkg.dependencies[name], undefined, `${name} is not installed for every consumer`);
     assert.ok(pkg.peerDependencies[name], `${name} is a peer`);
     assert.equal(pkg.peerDependenciesMeta[name].optional, true, `${name} is optional`);

@@ -8,7 +8,7 @@ import { Type, type Static, type TLiteral, type TSchema, type TUnion } from '@si
 
 export type Backend = 'sim' | 'trtllm';
 /** The commands whose command line an option can appear on. */
-export type Command = 'serve' | 'bench';
+export type Command = 'serve' | 'bench' | 'kv-events';
 
 export interface OptionMeta<T> {
   /** One line for --help and the docs; the default and unit are appended, do not repeat them. */

@@ -7,6 +7,7 @@ import { leaves, type Command, type Tree } from './define.js';
 import { BENCH_OPTIONS } from './bench-table.js';
 import { ENGINE_OPTIONS } from './engine-table.js';
 import { METRICS_SERVER_OPTIONS } from './server-table.js';
+import { KV_PUBLISHER_OPTIONS, KV_SUBSCRIBER_OPTIONS } from './fleet-table.js';
 import { WORKER_OPTIONS } from './worker-table.js';
 
 function cell(s: string | undefined): string {
@@ -68,6 +69,17 @@ export function optionsMarkdown(): string {
     'The in-process simulator also takes the engine flags marked `bench` above.',
     '',
     ...table(BENCH_OPTIONS, { skip: ['engine'], command: 'bench' }),
+    '',
+    '## KV-event publisher (`KvEventPublisher.start(options)`; `serve` flags)',
+    '',
+    'The worker takes the same options under `kvEvents` (the flags below) and sets `blockSize` and `modelName`',
+    "from its engine. At least one of `endpoint` and `nats` is needed; `replayEndpoint` needs `endpoint`. docs/fleet.md.",
+    '',
+    ...table(KV_PUBLISHER_OPTIONS, { command: 'serve' }),
+    '',
+    '## KV-event subscriber (`trtllm-metrics kv-events`)',
+    '',
+    ...table(KV_SUBSCRIBER_OPTIONS, { command: 'kv-events' }),
     '',
     '## Adding an option',
     '',

@@ -5,6 +5,7 @@
 import { ENGINE_OPTIONS } from './engine-table.js';
 import { group, HOUR_MS, int, nonEmpty, oneOf, opt } from './define.js';
 import { HTTP_AUTH, HTTP_LIMITS, METRICS_SERVER_OPTIONS } from './server-table.js';
+import { KV_EVENT_TRANSPORT_OPTIONS } from './fleet-table.js';
 
 const SERVE = ['serve'] as const;
 
@@ -78,4 +79,5 @@ export const WORKER_OPTIONS = {
   }),
   limits: group('HTTP limits of both ports (maxBodyBytes: the API)', HTTP_LIMITS),
   auth: group('credentials both ports require (not /health, /live)', HTTP_AUTH),
+  kvEvents: group('KV events published out of process for KV-aware routers (lib/fleet, docs/fleet.md)', KV_EVENT_TRANSPORT_OPTIONS),
 };

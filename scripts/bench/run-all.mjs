@@ -24,6 +24,7 @@ for (const name of ['sim_throughput', 'bridge_handoff']) {
 }
 run('bridge firehose (batched vs one call per record)', process.execPath, ['scripts/bench/bridge-firehose.mjs']);
 run('KV events into JS', process.execPath, ['scripts/bench/kv-events.mjs']);
+run('KV events published out of process (ZeroMQ, vLLM format)', process.execPath, ['scripts/bench/kv-publish.mjs']);
 run('metrics recording vs plain prom-client', process.execPath, ['scripts/bench/metrics-record.mjs']);
 run('metrics scrape', process.execPath, ['scripts/bench/metrics-scrape.mjs']);
 run('tokenizer libraries: tokenizers (Rust) vs @huggingface/tokenizers (JS)', process.execPath, ['scripts/bench/tokenizer-libraries.mjs']);

@@ -1,0 +1,140 @@
+/**
+ * TensorRT-LLM's KV-cache events (KVCacheEvent, in the Python JSON shape of lib/types.ts) onto vLLM's wire
+ * events. The rules, one per TensorRT-LLM event (docs/fleet.md "Mapping"):
+ * - created: the pool is new and empty: AllBlocksCleared, so a router forgets what an earlier process of this
+ *   worker held (the pool sizes have no vLLM field).
+ * - stored: BlockStored per run of blocks with the same cache level and LoRA id (medium "GPU"/"CPU"); the
+ *   parent of a later run is the last block of the run before it; a store that continues the BlockStored just
+ *   before it in the same delivery extends that event. Only full blocks are published: a partial
+ *   block (fewer than blockSize tokens) and the blocks after it are skipped, since consumers re-hash
+ *   token_ids in blockSize chunks.
+ * - removed: BlockRemoved, grouped by the medium each block was last stored in.
+ * - updated with a cache-level change (offload to host, onboard to GPU): BlockRemoved from the old medium,
+ *   then BlockStored of the same hash in the new one, with the parent and tokens remembered from its store.
+ *   A priority-only update has no vLLM event.
+ * - attention_dp_rank: the EventBatch's data_parallel_rank; a delivery with several ranks becomes one batch
+ *   per run of equal ranks, in order.
+ * The mapper remembers each published block's parent, tokens, LoRA id and medium until it is removed
+ * (lib/fleet/block-memory.ts): as much as the engine's cache holds, blocks x blockSize token ids, and nothing
+ * after a removal.
+ */
+import type { KvCacheEvent, KvCacheStoredBlock } from '../types.js';
+import { BlockMemory } from './block-memory.js';
+import { MEDIUM_BY_CACHE_LEVEL, type Medium, type WireBatch, type WireEvent } from './wire-events.js';
+
+export interface MappingCounts {
+  /** TensorRT-LLM events that publish nothing (priority-only updates, moves of unknown blocks). */
+  skippedEvents: number;
+  /** Blocks of stored events not published (partial blocks and those after them). */
+  skippedBlocks: number;
+}
+
+function mediumOf(level: number | undefined): Medium {
+  return MEDIUM_BY_CACHE_LEVEL[level ?? 0] ?? 'GPU';
+}
+
+export class KvEventMapper {
+  private readonly blocks: BlockMemory;
+  readonly counts: MappingCounts = { skippedEvents: 0, skippedBlocks: 0 };
+
+  constructor(readonly blockSize: number) {
+    this.blocks = new BlockMemory(blockSize);
+  }
+
+  /** Blocks remembered for level moves and removals (the engine's cached blocks). */
+  get rememberedBlocks(): number {
+    return this.blocks.size;
+  }
+
+  /** The batches of one delivery, in order; `ts` is the wall-clock time in seconds. */
+  map(events: readonly KvCacheEvent[], ts: number): WireBatch[] {
+    const batches: WireBatch[] = [];
+    let current: WireBatch | undefined;
+    for (const ev of events) {
+      const rank = typeof ev.attention_dp_rank === 'number' ? ev.attention_dp_rank : null;
+      if (current === undefined || current.dataParallelRank !== rank) {
+        if (current !== undefined && current.events.length > 0) batches.push(current);
+        current = { ts, events: [], dataParallelRank: rank };
+      }
+      this.mapOne(ev, current.events);
+    }
+    if (current !== undefined && current.events.length > 0) batches.push(current);
+    return batches;
+  }
+
+  private mapOne(ev: KvCacheEvent, out: WireEvent[]): void {
+    const data = ev.data;
+    switch (data.type) {
+      case 'created':
+        this.blocks.clear();
+        out.push({ type: 'AllBlocksCleared' });
+        return;
+      case 'stored':
+        this.stored(data.parent_hash, data.blocks, out);
+        return;
+      case 'removed':
+        this.removed(data.block_hashes, out);
+        return;
+      case 'updated':
+        if (data.cache_level && data.cache_level.old_value !== data.cache_level.new_value) {
+          this.moved(data.block_hash, mediumOf(data.cache_level.old_value), mediumOf(data.cache_level.new_value), out);
+        } else {
+          this.counts.skippedEvents++;
+        }
+        return;
+      default:
+        this.counts.skippedEvents++;
+    }
+  }
+
+  private stored(parentHash: bigint | null, blocks: readonly KvCacheStoredBlock[], out: WireEvent[]): void {
+    const B = this.blockSize;
+    let parent = parentHash;
+    // A store that continues the BlockStored just before it (its parent is that event's last block, as when
+    // an engine stores a sequence's blocks one event each) extends it: fewer, larger events, same meaning.
+    const prev = out[out.length - 1];
+    let run = prev?.type === 'BlockStored' && parent !== null && prev.blockHashes[prev.blockHashes.length - 1] === parent ? prev : undefined;
+    for (let i = 0; i < blocks.length; i++) {
+      const b = blocks[i]!;
+      if (b.tokens.length !== B) {
+        this.counts.skippedBlocks += blocks.length - i;
+        break;
+      }
+      const medium = mediumOf(b.cache_level);
+      const loraId = b.lora_id ?? null;
+      if (run === undefined || run.medium !== medium || run.loraId !== loraId) {
+        run = { type: 'BlockStored', blockHashes: [], parentBlockHash: parent, tokenIds: [], blockSize: B, loraId, medium, loraName: null };
+        out.push(run);
+      }
+      const tokenIds = run.tokenIds;
+      const offset = tokenIds.length;
+      const tokens = b.tokens;
+      for (let t = 0; t < B; t++) tokenIds.push(tokens[t]!.token_id);
+      run.blockHashes.push(b.block_hash);
+      this.blocks.remember(b.block_hash, parent, tokenIds, offset, loraId, medium);
+      parent = b.block_hash;
+    }
+  }
+
+  private removed(hashes: readonly bigint[], out: WireEvent[]): void {
+    const byMedium = new Map<Medium, bigint[]>();
+    for (const h of hashes) {
+      const medium = this.blocks.forget(h) ?? 'GPU';
+      let list = byMedium.get(medium);
+      if (list === undefined) byMedium.set(medium, (list = []));
+      list.push(h);
+    }
+    for (const [medium, blockHashes] of byMedium) out.push({ type: 'BlockRemoved', blockHashes, medium });
+  }
+
+  private moved(hash: bigint, from: Medium, to: Medium, out: WireEvent[]): void {
+    const known = this.blocks.move(hash, to);
+    out.push({ type: 'BlockRemoved', blockHashes: [hash], medium: known?.medium ?? from });
+    if (known === undefined) {
+      // Stored before this publisher saw it: its tokens are unknown, so it cannot be announced in the new medium.
+      this.counts.skippedEvents++;
+      return;
+    }
+    out.push({ type: 'BlockStored', blockHashes: [hash], parentBlockHash: known.parent, tokenIds: known.tokenIds, blockSize: this.blockSize, loraId: known.loraId, medium: to, loraName: null });
+  }
+}
