@@ -29,6 +29,7 @@ function usage(): string {
       ['HTTP limits', 'HTTP limits (both ports)'],
       ['Executor', 'Executor'],
       ['Simulator', 'Simulator (--backend sim)'],
+      ['Performance model', 'Performance model of the simulator (a model on a GPU)'],
       ['Metrics', 'Metrics'],
     ],
     outro: ['Stop with SIGINT or SIGTERM: in-flight requests finish (within the grace period), then it exits 0.', 'Every option, its range and what it sets: docs/options.md.'],

@@ -54,6 +54,7 @@ export function usage(): string {
       ['Workload', 'Workload'],
       ['Target', 'Target (default: the in-process simulator)'],
       ['Simulator', 'Simulator (in-process)'],
+      ['Performance model', 'Performance model of the simulator (a model on a GPU)'],
       ['Executor', 'Executor (in-process)'],
       ['Output', 'Output'],
     ],
