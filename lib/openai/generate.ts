@@ -6,6 +6,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Engine, FinishReason, GenerationStream } from '../engine.js';
 import type { GenerateRequest, SamplingOptions } from '../request-options.js';
+import type { LoraModules } from './lora.js';
 import type { Tokenizer } from '../tokenizer.js';
 import { renderChatPrompt } from './chat-template.js';
 import { fromEngineError, invalidValue, type ApiError } from './errors.js';
@@ -18,6 +19,8 @@ export interface GenerationDeps {
   engine: Pick<Engine, 'generate'>;
   tokenizer: Tokenizer;
   modelName: string;
+  /** LoRA adapters by name (serve --lora-modules); requests name them as their model. */
+  loraModules: LoraModules;
   /** max_tokens when the request has none: completions 16 (OpenAI's default), chat 1024. */
   defaultMaxTokens: { completion: number; chat: number };
 }
@@ -42,7 +45,7 @@ export interface GenerationOutcome {
 /** Runs one generation request. Throws ApiError for anything that must be answered as an error response. */
 export async function runGeneration(deps: GenerationDeps, kind: EndpointKind, body: unknown, io: GenerationIO): Promise<GenerationOutcome> {
   const { tokenizer } = deps;
-  const p = parseRequest(kind, body, deps.modelName);
+  const p = parseRequest(kind, body, deps.modelName, deps.loraModules);
   let promptTokens: Int32Array;
   if (p.prompt && 'tokens' in p.prompt) promptTokens = p.prompt.tokens;
   else promptTokens = tokenizer.encode(kind === 'chat' ? renderChatPrompt(p.messages!) : (p.prompt as { text: string }).text);
@@ -64,6 +67,7 @@ export async function runGeneration(deps: GenerationDeps, kind: EndpointKind, bo
   if (p.topK !== undefined) sampling.topK = p.topK;
   if (p.seed !== undefined) sampling.seed = p.seed;
   if (Object.keys(sampling).length > 0) request.samplingConfig = sampling;
+  if (p.loraTaskId !== undefined) request.loraConfig = { taskId: p.loraTaskId };
 
   let stream: GenerationStream;
   try {

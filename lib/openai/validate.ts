@@ -4,6 +4,9 @@
  * fields it has that this server does not implement are accepted only with their default (no-op) value.
  */
 import { ApiError, invalidValue, missingField, modelNotFound, unknownField, unsupported } from './errors.js';
+import { loraTaskIdOf, type LoraModules } from './lora.js';
+
+const NO_ADAPTERS: LoraModules = new Map();
 
 export type EndpointKind = 'completion' | 'chat';
 
@@ -35,6 +38,8 @@ export interface ParsedRequest {
   includeUsage: boolean;
   /** ignore_eos (vLLM / trtllm-serve extension): generate max_tokens tokens, never stopping at the end id. */
   ignoreEos: boolean;
+  /** The LoRA task id: of the adapter `model` names, or lora_request's (lib/openai/lora.ts). */
+  loraTaskId?: number;
 }
 
 type Dict = Record<string, unknown>;
@@ -43,7 +48,7 @@ const INT32_MAX = 2147483647;
 const MAX_STOP = 4;
 
 /** Fields both endpoints support. `top_k` and `ignore_eos` are extensions that trtllm-serve and vLLM accept too. */
-const COMMON = ['model', 'max_tokens', 'n', 'seed', 'stop', 'stream', 'stream_options', 'temperature', 'top_p', 'top_k', 'user', 'ignore_eos'];
+const COMMON = ['model', 'max_tokens', 'n', 'seed', 'stop', 'stream', 'stream_options', 'temperature', 'top_p', 'top_k', 'user', 'ignore_eos', 'lora_request'];
 const COMPLETION_FIELDS = new Set([...COMMON, 'prompt']);
 const CHAT_FIELDS = new Set([...COMMON, 'messages', 'max_completion_tokens']);
 
@@ -217,16 +222,16 @@ function parseMessages(body: Dict): ChatMessage[] {
 }
 
 /**
- * Validates a parsed JSON body. `servedModel` is the one model this worker serves: any other `model` is 404
- * model_not_found (as OpenAI answers).
+ * Validates a parsed JSON body. `servedModel` is the model this worker serves, `adapters` its LoRA adapters by
+ * name: any other `model` is 404 model_not_found (as OpenAI answers).
  */
-export function parseRequest(kind: EndpointKind, body: unknown, servedModel: string): ParsedRequest {
+export function parseRequest(kind: EndpointKind, body: unknown, servedModel: string, adapters: LoraModules = NO_ADAPTERS): ParsedRequest {
   if (!isObject(body)) throw new ApiError(400, `The request body must be a JSON object, got ${describe(body)}`, 'invalid_request_error', null, 'invalid_json', 'deserialization');
   checkFields(body, kind);
   const model = body.model;
   if (model === undefined || model === null) throw missingField('model');
   if (typeof model !== 'string') throw expect('model', 'a string', model);
-  if (model !== servedModel) throw modelNotFound(model);
+  if (model !== servedModel && !adapters.has(model)) throw modelNotFound(model);
 
   const n = optInt(body, 'n', 1, INT32_MAX);
   if (n !== undefined && n !== 1) throw unsupported('n', `Only n=1 is supported, got ${n}`);
@@ -262,6 +267,8 @@ export function parseRequest(kind: EndpointKind, body: unknown, servedModel: str
   if (topK !== undefined) parsed.topK = topK;
   const seed = optInt(body, 'seed', 0, Number.MAX_SAFE_INTEGER);
   if (seed !== undefined) parsed.seed = seed;
+  const loraTaskId = loraTaskIdOf(model, body.lora_request, adapters);
+  if (loraTaskId !== undefined) parsed.loraTaskId = loraTaskId;
   if (kind === 'completion') parsed.prompt = parsePrompt(body);
   else parsed.messages = parseMessages(body);
   return parsed;

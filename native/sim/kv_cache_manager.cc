@@ -298,10 +298,10 @@ BlockId KvCacheManager::allocateBlock()
             throw std::logic_error("KvCacheManager: no free KV block (used " + std::to_string(mNumUsed) + " of "
                 + std::to_string(mNumBlocks) + ")");
         }
-        // Evict the least valuable cached block: offloaded to the host tier when there is one, else no longer
-        // reusable.
+        // Evict the least valuable cached block: offloaded to the host tier when it has room (a free block, or
+        // one it may drop; not while every host block is being onboarded), else no longer reusable.
         mEvictor.remove(id);
-        if (mNumHostBlocks > 0)
+        if (!mFreeHost.empty() || mHostEvictor.size() > 0)
         {
             offload(id);
         }

@@ -14,9 +14,6 @@ namespace
 {
 
 constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
-/// Memory a GPU keeps besides weights, activations and KV cache: CUDA context, cuBLAS and NCCL workspaces,
-/// CUDA graph pools (what TensorRT-LLM's memory profiling leaves aside before sizing the KV cache).
-constexpr double kRuntimeReserveBytes = 1.5 * kGiB;
 /// Achieved share of a PCIe link's bandwidth in bulk copies (not fitted: the calibration rows have no offload).
 constexpr double kHostLinkEfficiency = 0.8;
 /// Activations are 16-bit; logits are fp32.
@@ -151,7 +148,7 @@ PerfModel::Memory PerfModel::memory(
     double const qkvWidth = (static_cast<double>(m.numHeads) + 2.0 * m.numKvHeads) * m.headDim / a;
     double const activations = maxNumTokens * kActivationBytes * (2.0 * m.hiddenSize + qkvWidth + 2.0 * m.intermediateSize / tp)
         + static_cast<double>(maxBatchSize) * m.vocabSize / a * kLogitBytes;
-    mem.reservedBytes = kRuntimeReserveBytes + activations;
+    mem.reservedBytes = mConfig.efficiency.runtimeReserveGiB * kGiB + activations;
     double const kvHeadsPerGpu = std::ceil(static_cast<double>(m.numKvHeads) / a);
     mem.kvBytesPerToken = 2.0 * m.numLayers * kvHeadsPerGpu * m.headDim * bytesPerElement(mKvPrecision);
     mem.kvBytesPerBlock = mem.kvBytesPerToken * tokensPerBlock;
@@ -242,7 +239,6 @@ double PerfModel::stepMs(std::vector<IterationWork> const& ranks) const
         s += 4.0 * m.numLayers * qWidth * w.ctxAttentionPairs / a / (attnFlops * e.attention);
         s += static_cast<double>(w.kvReadTokens) * kvBytesPerToken / (mGpu.memoryBandwidth * e.memory);
         s += m.numLayers * allReduceS(tokens * m.hiddenSize * kActivationBytes, mAttentionTp);
-        s += static_cast<double>(w.genRequests + w.ctxRequests) * e.perSequenceUs * 1e-6;
         slowestRank = std::max(slowestRank, s);
     }
     if (!any)

@@ -11,25 +11,28 @@
 namespace trtllm_sim::executor
 {
 
-/// How close the engine gets to the GPU's peaks, and its fixed costs. The defaults are the values fitted on
+/// How close the engine gets to the GPU's peaks, and its fixed costs in time and memory. The defaults are the
+/// values fitted on
 /// TensorRT-LLM 0.19.0's published H100 throughput (scripts/fit-perf-model.mjs; docs/simulator.md
 /// "Calibration"); the same values apply to every GPU.
 struct PerfEfficiency
 {
     /// Achieved share of the dense tensor-core FLOP/s in the weight GEMMs.
-    double compute{0.5648};
+    double compute{0.5591};
     /// Achieved share of the memory bandwidth when streaming weights and KV cache.
-    double memory{0.7265};
-    /// Achieved share of the tensor-core FLOP/s in context (prefill) attention.
+    double memory{0.7530};
+    /// Achieved share of the tensor-core FLOP/s in context (prefill) attention (the fit reaches the bound).
     double attention{1.0};
     /// Achieved share of the GPU-to-GPU link bandwidth in all-reduces.
-    double interconnect{0.6142};
-    /// Fixed cost of one iteration (scheduling, kernel launches), ms.
+    double interconnect{0.6212};
+    /// Fixed cost of one iteration (scheduling, kernel launches), ms. Fitted to 0: TensorRT-LLM's overlap
+    /// scheduler prepares the next iteration while the GPU runs this one.
     double overheadMs{0.0};
-    /// Cost per scheduled sequence per iteration (host bookkeeping, sampling), microseconds.
-    double perSequenceUs{0.0};
     /// Latency of one all-reduce call, microseconds.
-    double allReduceLatencyUs{75.0};
+    double allReduceLatencyUs{76.83};
+    /// GPU memory the runtime keeps besides weights, activations and KV cache (CUDA context, library workspaces,
+    /// CUDA graph pools, allocator slack), GiB per GPU.
+    double runtimeReserveGiB{4.0};
 };
 
 struct PerfModelConfig

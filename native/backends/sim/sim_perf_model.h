@@ -40,6 +40,26 @@ inline trtllm_sim::executor::ModelSpec modelSpecFrom(Napi::Object m) {
     return spec;
 }
 
+// The efficiency factors given (the others keep their fitted values).
+inline void efficiencyFrom(Napi::Object e, trtllm_sim::executor::PerfEfficiency& eff) {
+    using Eff = trtllm_sim::executor::PerfEfficiency;
+    static constexpr std::pair<char const*, double Eff::*> kFactors[] = {
+        {"compute", &Eff::compute},
+        {"memory", &Eff::memory},
+        {"attention", &Eff::attention},
+        {"interconnect", &Eff::interconnect},
+        {"overheadMs", &Eff::overheadMs},
+        {"allReduceLatencyUs", &Eff::allReduceLatencyUs},
+        {"runtimeReserveGiB", &Eff::runtimeReserveGiB},
+    };
+    for (auto [key, field] : kFactors) {
+        auto v = napi::optNumber(e, key);
+        if (!v) continue;
+        if (*v < 0) throw Napi::RangeError::New(e.Env(), std::string("sim.perf.efficiency.") + key + " must be >= 0");
+        eff.*field = *v;
+    }
+}
+
 inline std::optional<trtllm_sim::executor::PerfModelConfig> perfModelConfigFrom(Napi::Object perf) {
     Napi::Value model = perf.Get("model");
     if (model.IsUndefined() || model.IsNull()) return std::nullopt;
@@ -53,6 +73,8 @@ inline std::optional<trtllm_sim::executor::PerfModelConfig> perfModelConfigFrom(
     if (auto v = napi::optInt32(perf, "tp")) c.tp = *v;
     if (auto v = napi::optInt32(perf, "targetInputLen")) c.targetInputLen = *v;
     if (auto v = napi::optInt32(perf, "targetOutputLen")) c.targetOutputLen = *v;
+    // Not an option of the table: the calibration (scripts/fit-perf-model.mjs) varies the fitted factors here.
+    efficiencyFrom(napi::objectOr(perf, "efficiency"), c.efficiency);
     return c;
 }
 
