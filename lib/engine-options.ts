@@ -76,13 +76,18 @@ export function validateEngineOptions(options: unknown, command?: Command, name:
 /** The performance model's settings that mean nothing without a model. */
 const NEEDS_MODEL = ['gpu', 'quant', 'kvCacheDtype', 'tp'] as const;
 
-/** Resolves sim.perf.modelConfig into the model's dimensions; the model's other settings need it. */
+/**
+ * Resolves sim.perf.modelConfig into the model's dimensions. The model's other settings need it: one set to
+ * something other than its default without a model is an error (a caller such as the worker may already have
+ * filled in the defaults).
+ */
 function withModel(sim: ResolvedSim, options: unknown, name: OptionNamer): NativeSimOptions {
   const modelConfig = sim.perf.modelConfig;
   if (modelConfig === undefined) {
     const given = (options as { sim?: { perf?: Record<string, unknown> } } | undefined)?.sim?.perf ?? {};
+    const defaults = ENGINE_OPTIONS.sim.members.perf.members;
     for (const key of NEEDS_MODEL) {
-      if (given[key] !== undefined) {
+      if (given[key] !== undefined && given[key] !== defaults[key].meta.default) {
         throw new InvalidArgumentError(`${name(`sim.perf.${key}`)} needs ${name('sim.perf.modelConfig')} (the performance model needs a model)`);
       }
     }
