@@ -95,9 +95,10 @@ test('attention DP: ranks with their own pools, per-rank stats and event ids, en
   const runs = [];
   for (let i = 0; i < 4; i++) runs.push(e.complete({ inputTokenIds: tokens(16, 1000 * i), maxTokens: 50 }));
   e.resumeSimClock();
-  // While they run: one stats row per rank and iteration; the gauges add the ranks up.
+  await Promise.all(runs);
   await e.flush();
-  let text = await collector.registry.metrics();
+  const text = await collector.registry.metrics();
+  // One stats row per rank and iteration; the gauges add the ranks up.
   const stats = await e.getLatestIterationStats();
   assert.ok(stats.length > 0 && stats.every((s) => s.attentionDpRank === 0 || s.attentionDpRank === 1));
   const byIter = new Map();
@@ -105,9 +106,6 @@ test('attention DP: ranks with their own pools, per-rank stats and event ids, en
   for (const ranks of byIter.values()) assert.deepEqual(ranks.sort(), [0, 1]);
   assert.equal(stats[0].numActiveRequests, 2, 'two requests per rank');
   assert.equal(sample(text, 'trtllm_kv_cache_max_blocks', { model_name: 'm' }), 128, 'both ranks\' pools');
-  await Promise.all(runs);
-  await e.flush();
-  text = await collector.registry.metrics();
   const events = await e.getLatestKvCacheEvents();
   for (const rank of [0, 1]) {
     const ids = events.filter((ev) => ev.attention_dp_rank === rank).map((ev) => ev.event_id);
