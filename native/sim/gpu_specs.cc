@@ -6,7 +6,6 @@ namespace trtllm_sim::executor
 namespace
 {
 
-constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
 constexpr double kTB = 1e12;
 constexpr double kGB = 1e9;
 constexpr double kTflops = 1e12;

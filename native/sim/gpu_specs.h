@@ -12,6 +12,8 @@
 namespace trtllm_sim::executor
 {
 
+constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+
 struct GpuSpec
 {
     /// Lower-case name used by --gpu (h100, h200, b200, a100, l40s).

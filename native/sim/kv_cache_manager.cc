@@ -248,38 +248,33 @@ BlockId KvCacheManager::takeHostBlock()
     return id;
 }
 
+void KvCacheManager::moveRegistration(BlockId from, BlockId to)
+{
+    Block& source = mBlocks[static_cast<std::size_t>(from)];
+    Block& target = mBlocks[static_cast<std::size_t>(to)];
+    target.hash = source.hash;
+    target.priority = source.priority;
+    target.registered = true;
+    source.registered = false;
+    mHashToBlock[target.hash] = to;
+    if (mEmitEvents)
+    {
+        mEvents.emplace_back(KVCacheUpdatedData(target.hash).cacheLevelUpdated(onHost(from) ? 1 : 0, onHost(to) ? 1 : 0));
+    }
+}
+
 void KvCacheManager::offload(BlockId gpu)
 {
     BlockId const host = takeHostBlock();
-    Block& from = mBlocks[static_cast<std::size_t>(gpu)];
-    Block& to = mBlocks[static_cast<std::size_t>(host)];
-    to.hash = from.hash;
-    to.priority = from.priority;
-    to.registered = true;
-    from.registered = false;
-    mHashToBlock[to.hash] = host;
-    mHostEvictor.add(host, to.priority);
+    moveRegistration(gpu, host);
+    mHostEvictor.add(host, mBlocks[static_cast<std::size_t>(host)].priority);
     ++mCounters.offloadedBlocks;
-    if (mEmitEvents)
-    {
-        mEvents.emplace_back(KVCacheUpdatedData(to.hash).cacheLevelUpdated(0, 1));
-    }
 }
 
 void KvCacheManager::moveToGpu(BlockId host, BlockId gpu)
 {
-    Block& from = mBlocks[static_cast<std::size_t>(host)];
-    Block& to = mBlocks[static_cast<std::size_t>(gpu)];
-    to.hash = from.hash;
-    to.priority = from.priority;
-    to.registered = true;
-    from.registered = false;
-    mHashToBlock[to.hash] = gpu;
+    moveRegistration(host, gpu);
     mFreeHost.push_back(host);
-    if (mEmitEvents)
-    {
-        mEvents.emplace_back(KVCacheUpdatedData(to.hash).cacheLevelUpdated(1, 0));
-    }
 }
 
 BlockId KvCacheManager::allocateBlock()

@@ -139,6 +139,8 @@ private:
     [[nodiscard]] bool onHost(BlockId id) const { return id >= mNumBlocks; }
     BlockId allocateBlock();
     void acquire(BlockId id);
+    /// Gives block `from`'s registration (hash, priority) to block `to` (Updated with the cache-level diff).
+    void moveRegistration(BlockId from, BlockId to);
     /// Moves an evicted GPU block's registration to a host block (Updated 0 -> 1).
     void offload(BlockId gpu);
     /// A host block for an offload: a free one, or the least valuable cached one (Removed).

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <initializer_list>
 #include <iomanip>
 #include <sstream>
 #include <stdexcept>
@@ -13,17 +14,30 @@ namespace trtllm_sim::executor
 namespace
 {
 
-constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
 /// Achieved share of a PCIe link's bandwidth in bulk copies (not fitted: the calibration rows have no offload).
 constexpr double kHostLinkEfficiency = 0.8;
 /// Activations are 16-bit; logits are fp32.
 constexpr double kActivationBytes = 2.0;
 constexpr double kLogitBytes = 4.0;
 
-/// A multiple of `step` at or above x (x > 0).
-double roundUp(double x, double step)
+/// trtllm-bench's rounding: x rounded up to a multiple of the step of the first bucket whose limit exceeds it,
+/// at least `minimum`.
+struct Bucket
 {
-    return step * std::ceil(x / step);
+    double below;
+    double step;
+};
+
+double roundUpInBuckets(double x, std::initializer_list<Bucket> buckets, double minimum)
+{
+    for (auto const& b : buckets)
+    {
+        if (x < b.below)
+        {
+            return std::max(minimum, b.step * std::ceil(x / b.step));
+        }
+    }
+    return x;
 }
 
 [[noreturn]] void invalid(std::string const& what)
@@ -103,32 +117,10 @@ PerfModel::BatchLimits PerfModel::benchHeuristic(double freeGpuMemoryFraction) c
 
     double const rawBatch = std::min(kvMaxRequests, 4096.0);
     double const rawTokens = std::min(rawBatch * (1.0 + isl / osl), 32768.0);
-    double batch = 0;
-    if (rawBatch < 256)
-    {
-        batch = std::max(64.0, roundUp(rawBatch, 32));
-    }
-    else if (rawBatch < 1024)
-    {
-        batch = roundUp(rawBatch, 128);
-    }
-    else
-    {
-        batch = roundUp(rawBatch, 256);
-    }
-    double tokens = 0;
-    if (rawTokens < 4096)
-    {
-        tokens = std::max(2048.0, roundUp(rawTokens, 256));
-    }
-    else if (rawTokens < 8192)
-    {
-        tokens = roundUp(rawTokens, 512);
-    }
-    else
-    {
-        tokens = roundUp(rawTokens, 1024);
-    }
+    // Below 256 (at least 64): multiples of 32; below 1024: of 128; then of 256.
+    double const batch = roundUpInBuckets(rawBatch, {{256, 32}, {1024, 128}, {1e300, 256}}, 64);
+    // Below 4096 (at least 2048): multiples of 256; below 8192: of 512; then of 1024.
+    double const tokens = roundUpInBuckets(rawTokens, {{4096, 256}, {8192, 512}, {1e300, 1024}}, 2048);
     return {static_cast<SizeType32>(batch), static_cast<SizeType32>(tokens)};
 }
 

@@ -5,6 +5,8 @@
 #include "sim/lora_cache.h"
 #include "sim/timing_model.h"
 
+#include "kv_cache_test_helpers.h"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -16,39 +18,12 @@ namespace sim = trtllm_sim::executor;
 using sim::KvCacheManager;
 using sim::KvSequence;
 using namespace std::chrono_literals;
+using kv_test::runSequence;
+using kv_test::seqTokens;
+using kv_test::takeEvents;
 
 namespace
 {
-
-sim::VecTokens seqTokens(int n, int base)
-{
-    sim::VecTokens t(static_cast<std::size_t>(n));
-    for (int i = 0; i < n; ++i)
-    {
-        t[static_cast<std::size_t>(i)] = base + i;
-    }
-    return t;
-}
-
-KvSequence runSequence(KvCacheManager& kv, sim::VecTokens const& tokens, std::optional<std::uint64_t> lora = std::nullopt)
-{
-    KvSequence seq;
-    seq.promptLen = static_cast<sim::SizeType32>(tokens.size());
-    seq.loraId = lora;
-    KvCacheManager::computeBlockHashes(seq, tokens.data(), seq.promptLen, kv.getTokensPerBlock());
-    std::vector<sim::BlockId> matched;
-    kv.findReusable(seq, seq.promptLen, matched);
-    kv.admit(seq, matched, seq.promptLen);
-    kv.extend(seq, seq.promptLen, tokens.data());
-    return seq;
-}
-
-std::vector<sim::KVCacheEventData> takeEvents(KvCacheManager& kv)
-{
-    std::vector<sim::KVCacheEventData> events;
-    kv.takeEvents(events);
-    return events;
-}
 
 /// Cache-level moves in the events: (hash, old level, new level).
 std::vector<std::tuple<std::uint64_t, int, int>> levelMoves(std::vector<sim::KVCacheEventData> const& events)
@@ -253,10 +228,10 @@ TEST(Lora, TheAdapterIsPartOfTheBlockIdentity)
     EXPECT_NE(base, a);
     EXPECT_NE(a, b);
     KvCacheManager kv(8, 4, true, true);
-    KvSequence x = runSequence(kv, seqTokens(8, 0), 1);
-    KvSequence y = runSequence(kv, seqTokens(8, 0), 2);
+    KvSequence x = runSequence(kv, seqTokens(8, 0), nullptr, 1);
+    KvSequence y = runSequence(kv, seqTokens(8, 0), nullptr, 2);
     EXPECT_EQ(y.reusedBlocks, 0); // the same tokens under another adapter are other blocks
-    KvSequence z = runSequence(kv, seqTokens(9, 0), 1);
+    KvSequence z = runSequence(kv, seqTokens(9, 0), nullptr, 1);
     EXPECT_EQ(z.reusedBlocks, 2);
     std::set<std::optional<std::uint64_t>> loras;
     for (auto const& e : takeEvents(kv))
