@@ -44,3 +44,16 @@ test('calibration rows: median |error| <= 10%, worst <= 25% (full published requ
   assert.ok(median(abs) <= 0.1, `median |error| ${(median(abs) * 100).toFixed(1)}% > 10%`);
   assert.ok(Math.abs(worst.error) <= 0.25, `worst |error| ${(Math.abs(worst.error) * 100).toFixed(1)}% > 25% (${worst.label})`);
 });
+
+test('the built-in models are the calibration data\'s models', { skip }, () => {
+  const { BUILTIN_MODEL_CONFIGS } = require('../dist/sim/model-config.js');
+  const models = JSON.parse(readFileSync(CALIBRATION_FILE, 'utf8')).models;
+  const names = { 'Llama 3.1 8B': 'llama-3.1-8b', 'Llama 3.1 70B': 'llama-3.1-70b', 'Llama 3.1 405B': 'llama-3.1-405b' };
+  for (const [name, key] of Object.entries(names)) {
+    const published = models[name];
+    const builtin = BUILTIN_MODEL_CONFIGS[key];
+    for (const field of ['num_hidden_layers', 'hidden_size', 'num_attention_heads', 'num_key_value_heads', 'head_dim', 'intermediate_size', 'vocab_size', 'tie_word_embeddings']) {
+      assert.equal(builtin[field], published[field], `${key}.${field}`);
+    }
+  }
+});
