@@ -31,6 +31,7 @@ function usage(): string {
       ['HTTP limits', 'HTTP limits (both ports)'],
       ['Executor', 'Executor'],
       ['Simulator', 'Simulator (--backend sim)'],
+      ['Performance model', 'Performance model of the simulator (a model on a GPU)'],
       ['Metrics', 'Metrics'],
       ['KV events', 'KV events for KV-aware routers (docs/fleet.md)'],
     ],

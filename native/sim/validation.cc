@@ -13,9 +13,34 @@ using common::TllmException;
 
 constexpr SizeType32 kMaxTokensPerBlock = 65536;
 
-Limits validateConfig(SimConfig const& sim, ModelType modelType, ExecutorConfig const& cfg)
+namespace
 {
-    auto fail = [](std::string const& what) { throw TllmException("Invalid simulator configuration: " + what); };
+
+[[noreturn]] void fail(std::string const& what)
+{
+    throw TllmException("Invalid simulator configuration: " + what);
+}
+
+} // namespace
+
+std::optional<PerfModel> makePerfModel(SimConfig const& sim)
+{
+    if (!sim.perfModel)
+    {
+        return std::nullopt;
+    }
+    try
+    {
+        return PerfModel(*sim.perfModel, std::max<SizeType32>(1, sim.attentionDp));
+    }
+    catch (std::invalid_argument const& e)
+    {
+        fail(e.what());
+    }
+}
+
+Limits validateConfig(SimConfig const& sim, ModelType modelType, ExecutorConfig const& cfg, PerfModel const* perf)
+{
     if (modelType != ModelType::kDECODER_ONLY)
     {
         fail("only ModelType::kDECODER_ONLY is simulated");
@@ -61,9 +86,53 @@ Limits validateConfig(SimConfig const& sim, ModelType modelType, ExecutorConfig 
     {
         fail("specDraftMsPerToken and decodeMinMs must be >= 0");
     }
+    if (sim.attentionDp < 1)
+    {
+        fail("attentionDp must be >= 1");
+    }
+    if (!(sim.hostTransferBytesPerS > 0.0) || !(sim.loraLoadMs >= 0.0))
+    {
+        fail("hostTransferBytesPerS must be > 0 and loraLoadMs >= 0");
+    }
+    if (sim.loraMaxAdapters < 1 || sim.loraRank < 1)
+    {
+        fail("loraMaxAdapters and loraRank must be >= 1");
+    }
     Limits limits;
     limits.tokensPerBlock = sim.tokensPerBlock;
+    limits.attentionDp = sim.attentionDp;
     auto const kv = cfg.getKvCacheConfig();
+    auto const fraction = kv.getFreeGpuMemoryFraction();
+    if (fraction && !(*fraction > 0.f && *fraction <= 1.f))
+    {
+        fail("freeGpuMemoryFraction must be in (0, 1]");
+    }
+    std::optional<PerfModel::Memory> memory;
+    if (perf != nullptr)
+    {
+        double const f = fraction.value_or(0.9f);
+        auto const heuristic = perf->benchHeuristic(f);
+        limits.maxBatchSize = cfg.getMaxBatchSize().value_or(heuristic.maxBatchSize);
+        limits.maxNumTokens = cfg.getMaxNumTokens().value_or(heuristic.maxNumTokens);
+        try
+        {
+            memory = perf->memory(sim.tokensPerBlock, f, limits.maxBatchSize, limits.maxNumTokens);
+        }
+        catch (std::invalid_argument const& e)
+        {
+            fail(e.what());
+        }
+        limits.modelSizeBytes = memory->weightBytes + memory->reservedBytes;
+        limits.kvBytesPerBlock = memory->kvBytesPerBlock;
+        limits.adapterBytes = perf->adapterBytes(sim.loraRank);
+    }
+    else
+    {
+        limits.maxBatchSize = cfg.getMaxBatchSize().value_or(ExecutorConfig::kSimDefaultMaxBatchSize);
+        limits.maxNumTokens = cfg.getMaxNumTokens().value_or(ExecutorConfig::kSimDefaultMaxNumTokens);
+        limits.modelSizeBytes = static_cast<double>(sim.modelSizeBytes);
+        limits.kvBytesPerBlock = static_cast<double>(sim.kvBytesPerBlock);
+    }
     if (kv.getMaxTokens())
     {
         if (*kv.getMaxTokens() < 0)
@@ -74,18 +143,26 @@ Limits validateConfig(SimConfig const& sim, ModelType modelType, ExecutorConfig 
     }
     else
     {
-        limits.numBlocks = sim.numKvBlocks;
+        limits.numBlocks = memory ? memory->kvBlocks : sim.numKvBlocks;
     }
     if (limits.numBlocks < 1)
     {
-        fail("the KV cache has no blocks (numKvBlocks or KvCacheConfig maxTokens / tokensPerBlock is 0)");
+        fail(memory ? "the KV cache has no blocks (the memory the weights and activations leave holds less than one)"
+                    : "the KV cache has no blocks (numKvBlocks or KvCacheConfig maxTokens / tokensPerBlock is 0)");
     }
-    if (auto const f = kv.getFreeGpuMemoryFraction(); f && !(*f > 0.f && *f <= 1.f))
+    if (auto const host = kv.getHostCacheSize(); host && *host > 0 && kv.getOnboardBlocks())
     {
-        fail("freeGpuMemoryFraction must be in (0, 1]");
+        if (!kv.getEnableBlockReuse())
+        {
+            fail("hostCacheSize needs enableBlockReuse (the host tier keeps reusable blocks)");
+        }
+        if (!(limits.kvBytesPerBlock > 0.0))
+        {
+            fail("hostCacheSize needs kvBytesPerBlock > 0 (the size of one block)");
+        }
+        double const blocks = std::floor(static_cast<double>(*host) / limits.kvBytesPerBlock);
+        limits.numHostBlocks = static_cast<SizeType32>(std::min(blocks, 2147483647.0));
     }
-    limits.maxBatchSize = cfg.getMaxBatchSize().value_or(ExecutorConfig::kSimDefaultMaxBatchSize);
-    limits.maxNumTokens = cfg.getMaxNumTokens().value_or(ExecutorConfig::kSimDefaultMaxNumTokens);
     if (limits.maxBatchSize < 1)
     {
         fail("maxBatchSize must be >= 1");
@@ -288,6 +365,11 @@ std::unique_ptr<LlmRequest> RequestIntake::makeLlmRequest(Request const& request
         }
     }
     r->retention = request.getKvCacheRetentionConfig();
+    if (auto const lora = request.getLoraConfig())
+    {
+        r->loraTaskId = lora->getTaskId();
+        r->kv.loraId = r->loraTaskId;
+    }
     r->kv.promptLen = r->promptLen;
     r->kv.retention = r->retention ? &*r->retention : nullptr;
     r->tokens.reserve(input.size() + static_cast<std::size_t>(r->maxTokens));

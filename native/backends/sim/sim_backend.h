@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "backends/sim/sim_api.h"
+#include "backends/sim/sim_perf_model.h"
 #include "napi/config_from_js.h"
 #include "napi/js_options.h"
 
@@ -32,7 +33,7 @@ struct SimBackend {
     static constexpr Field<int> kInt32Fields[] = {
         {"tokensPerBlock", &SimConfig::tokensPerBlock}, {"numKvBlocks", &SimConfig::numKvBlocks},
         {"maxSeqLen", &SimConfig::maxSeqLen},           {"vocabSize", &SimConfig::vocabSize},
-        {"specDraftLength", &SimConfig::specDraftLength},
+        {"specDraftLength", &SimConfig::specDraftLength}, {"attentionDp", &SimConfig::attentionDp},
     };
     static constexpr Field<double> kNumberFields[] = {
         {"meanOutputTokens", &SimConfig::meanOutputTokens},
@@ -42,7 +43,12 @@ struct SimBackend {
     static constexpr Field<double> kTimingFields[] = {
         {"prefillA", &SimConfig::prefillA}, {"prefillB", &SimConfig::prefillB}, {"prefillC", &SimConfig::prefillC},
         {"decodeD2", &SimConfig::decodeD2}, {"decodeD1", &SimConfig::decodeD1}, {"decodeD0", &SimConfig::decodeD0},
-        {"decodeMinMs", &SimConfig::decodeMinMs},
+        {"decodeMinMs", &SimConfig::decodeMinMs}, {"hostTransferBytesPerS", &SimConfig::hostTransferBytesPerS},
+        {"loraLoadMs", &SimConfig::loraLoadMs},
+    };
+    static constexpr Field<int> kLoraFields[] = {
+        {"maxAdapters", &SimConfig::loraMaxAdapters},
+        {"rank", &SimConfig::loraRank},
     };
 
     static Config parse(Napi::Object options) {
@@ -59,6 +65,10 @@ struct SimBackend {
         Napi::Object t = objectOr(s, "timing");
         for (auto [key, field] : kTimingFields)
             if (auto v = optNumber(t, key)) sim.*field = *v;
+        Napi::Object l = objectOr(s, "lora");
+        for (auto [key, field] : kLoraFields)
+            if (auto v = optInt32(l, key)) sim.*field = *v;
+        sim.perfModel = perfModelConfigFrom(objectOr(s, "perf"));
         if (auto v = optString(s, "outputLengthMode")) {
             if (*v == "maxTokens") sim.outputLengthMode = Mode::kMaxTokens;
             else if (*v == "endIdGeometric") sim.outputLengthMode = Mode::kEndIdGeometric;
