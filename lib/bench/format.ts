@@ -1,4 +1,5 @@
 /** The human-readable summary printed after a run (stdout). Latencies in milliseconds. */
+import { percentileKey, type PercentileMetric } from './arg-parsers.js';
 import type { BenchReport, EngineMetricKey } from './report.js';
 import type { Summary } from './percentiles.js';
 
@@ -25,7 +26,23 @@ function pct(v: number | null): string {
   return `${v >= 0 ? '+' : ''}${(v * 100).toFixed(1)}%`;
 }
 
-export function formatReport(r: BenchReport): string {
+/** What the vLLM-style block needs to know (BenchOptions' fields). */
+export interface FormatSelection {
+  percentileMetrics: readonly PercentileMetric[];
+  metricPercentiles: readonly number[];
+}
+
+const METRIC_TITLES: Record<PercentileMetric, string> = {
+  ttft: 'TTFT',
+  ttst: 'TTST',
+  tpot: 'TPOT',
+  itl: 'ITL',
+  e2el: 'E2EL',
+  client_queue_time: 'Client queue',
+  e2el_including_client_queue: 'E2EL + queue',
+};
+
+export function formatReport(r: BenchReport, result?: Record<string, unknown> | null, sel?: FormatSelection): string {
   const out: string[] = [];
   const c = r.config;
   const rate = c.request_rate === null ? 'inf' : `${c.request_rate}/s`;
@@ -35,7 +52,14 @@ export function formatReport(r: BenchReport): string {
     (c.prefix_share ? `, prefix share ${c.prefix_share.fraction}:${c.prefix_share.tokens}` : ''));
   const reasons = Object.entries(r.requests.finish_reasons).map(([k, v]) => `${k} ${v}`).join(', ');
   out.push(`  completed ${r.requests.completed}, failed ${r.requests.failed}${reasons ? ` (${reasons})` : ''}`);
+  const kinds = Object.entries(r.requests.errors_by_kind ?? {}).map(([k, v]) => `${k} ${v}`).join(', ');
+  if (kinds) out.push(`  not completed by kind: ${kinds}`);
   for (const e of r.requests.errors.slice(0, 5)) out.push(`  error x${e.count}: ${e.message}`);
+  const g = r.goodput;
+  if (g) {
+    const slos = Object.entries(g.slos_ms).map(([k, v]) => `${k} <= ${v} ms`).join(', ');
+    out.push(`  goodput: ${g.good} of ${g.completed} completed requests met ${slos} (${pct(g.fraction).replace('+', '')}), ${num(g.request_goodput)} req/s (${g.reference} side)`);
+  }
   out.push('');
 
   const e = r.engine;
@@ -66,6 +90,7 @@ export function formatReport(r: BenchReport): string {
   };
   block('Client side (wall clock)', [
     ['TTFT', r.client.ttft_s],
+    ['TTST', r.client.ttst_s],
     ['TPOT', r.client.tpot_s],
     ['ITL', r.client.itl_s],
     ['E2E', r.client.e2e_s],
@@ -90,6 +115,18 @@ export function formatReport(r: BenchReport): string {
       const cells = m.quantiles.map((q) => `${ms(q.prometheus)}/${ms(q.exact)} ${pct(q.relative_error)}`);
       out.push(pad([labels[key], ...cells], pw));
     }
+    out.push('');
+  }
+  if (result && sel) {
+    const ps = sel.metricPercentiles.map(percentileKey);
+    out.push(`vLLM's result keys (${String(result.times_from)}; --percentile-metrics, --metric-percentiles)`);
+    const vw = [14, 10, 10, 10, ...ps.map(() => 10)];
+    out.push(pad(['(ms)', 'mean', 'median', 'std', ...ps], vw));
+    const v = (k: string): string => num(result[k] as number | null);
+    for (const m of sel.percentileMetrics) {
+      out.push(pad([METRIC_TITLES[m], v(`mean_${m}_ms`), v(`median_${m}_ms`), v(`std_${m}_ms`), ...ps.map((p) => v(`${p}_${m}_ms`))], vw));
+    }
+    out.push(`request_throughput ${v('request_throughput')}  request_goodput ${v('request_goodput')}  output_throughput ${v('output_throughput')}  max_concurrent_requests ${v('max_concurrent_requests')}`);
     out.push('');
   }
   for (const n of r.notes) out.push(`note: ${n}`);

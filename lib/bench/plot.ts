@@ -6,10 +6,10 @@
  */
 import { importOptional } from '../optional-dependency.js';
 import { percentileSorted, sortedCopy } from './percentiles.js';
+import type { BenchReport, Distributions } from './report.js';
 
 /** Optional peer dependencies the plot needs (package.json peerDependenciesMeta). */
 const PLOT_PACKAGES = ['vega', 'vega-lite'] as const;
-import type { BenchReport, Distributions } from './report.js';
 
 /** Points per CDF line (evenly spaced quantiles). */
 const CDF_POINTS = 200;
@@ -85,6 +85,7 @@ export function plotSpec(report: BenchReport, d: Distributions): Record<string, 
       },
     });
   }
+  panels.push(...timelinePanels(report));
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: `trtllm-metrics bench: ${report.requests.completed} requests, ${report.config.model}`,
@@ -92,6 +93,47 @@ export function plotSpec(report: BenchReport, d: Distributions): Record<string, 
     vconcat: panels,
     config: { legend: { orient: 'top' } },
   };
+}
+
+/** Counters whose rates the timeline draws, when the server has them (names without prefix and _total). */
+const TIMELINE_RATES = ['generation_tokens', 'prompt_tokens', 'prompt_cached_tokens', 'request_success'];
+
+/** The server-metrics timeline (--metrics-url): requests running and waiting, the KV cache, counter rates. */
+function timelinePanels(report: BenchReport): Record<string, unknown>[] {
+  const tl = report.server_timeline;
+  if (!tl || tl.t_s.length === 0) return [];
+  const long = (names: string[], source: Record<string, Array<number | null>>): Array<{ t: number; series: string; value: number }> => {
+    const out: Array<{ t: number; series: string; value: number }> = [];
+    for (const name of names) {
+      const values = source[name];
+      if (!values) continue;
+      values.forEach((v, k) => {
+        if (v !== null && Number.isFinite(v)) out.push({ t: tl.t_s[k]!, series: name, value: v });
+      });
+    }
+    return out;
+  };
+  const panel = (title: string, values: unknown[], y: string, domain?: [number, number]): Record<string, unknown> => ({
+    title,
+    data: { values },
+    width: 780,
+    height: 140,
+    mark: { type: 'line', interpolate: 'step-after', point: values.length < 60 },
+    encoding: {
+      x: { field: 't', type: 'quantitative', title: 'time since the run started (s, wall clock)' },
+      y: { field: 'value', type: 'quantitative', title: y, ...(domain ? { scale: { domain } } : {}) },
+      color: { field: 'series', type: 'nominal', title: null },
+    },
+  });
+  const panels: Record<string, unknown>[] = [];
+  const requests = long(['running', 'waiting'], tl.gauges);
+  if (requests.length > 0) panels.push(panel(`Server: requests (${tl.prefix}num_requests_*, every ${tl.interval_s} s)`, requests, 'requests'));
+  const kv = long(['kv_cache_utilization', 'kv_cache_hit_rate'], tl.gauges);
+  if (kv.length > 0) panels.push(panel('Server: KV cache', kv, 'fraction', [0, 1]));
+  const rateNames = TIMELINE_RATES.filter((n) => tl.rates[n]);
+  const rates = long(rateNames, tl.rates);
+  if (rates.length > 0) panels.push(panel('Server: counter rates (per second between scrapes)', rates, 'per second'));
+  return panels;
 }
 
 /** The few entry points used (vega and vega-lite are ES modules; this package compiles to CommonJS). */
@@ -109,10 +151,15 @@ interface VegaLiteModule {
 
 /** Renders the figure to an SVG string. */
 export async function renderPlot(report: BenchReport, d: Distributions): Promise<string> {
+  return renderVegaLite(plotSpec(report, d));
+}
+
+/** Renders any Vega-Lite spec to SVG, headless (the sweep curve uses it too). */
+export async function renderVegaLite(spec: Record<string, unknown>): Promise<string> {
   const feature = 'bench --plot';
   const vega = await importOptional<VegaModule>('vega', PLOT_PACKAGES, feature);
   const vl = await importOptional<VegaLiteModule>('vega-lite', PLOT_PACKAGES, feature);
-  const compiled = vl.compile(plotSpec(report, d)).spec;
+  const compiled = vl.compile(spec).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
   try {
     return await view.toSVG();
