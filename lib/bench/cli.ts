@@ -232,7 +232,7 @@ export async function runOnce(o: BenchOptions, io: RunBenchIo = {}): Promise<Run
   let runCpuS = 0;
   const cpu0 = process.cpuUsage();
   try {
-    recorder?.start(performance.now());
+    await recorder?.start();
     timing = await runWorkload(workload, target, {
       concurrency: o.concurrency,
       durationS: o.durationS,
@@ -243,11 +243,14 @@ export async function runOnce(o: BenchOptions, io: RunBenchIo = {}): Promise<Run
     });
     progress.stop();
     runCpuS = ((u) => (u.user + u.system) / 1e6)(process.cpuUsage(cpu0));
-    serverTimeline = recorder ? await recorder.stop() : null;
+    await recorder?.pause();
     if (timing.lockstepStalls) {
       notes.push(`virtual clock: ${timing.lockstepStalls} lockstep pause(s) were released by the watchdog (a replacement was not sent in time); the closed loop is approximate there`);
     }
     final = await target.finish();
+    // The target's final exposition ends the timeline: --metrics-url's last scrape, or the collector's once the
+    // engine has delivered every record.
+    serverTimeline = recorder ? await recorder.stop(final.exposition) : null;
   } catch (e) {
     progress.stop();
     await recorder?.stop().catch(() => null);

@@ -12,7 +12,7 @@ export interface ServerTimeline {
   source: 'metrics_url' | 'collector';
   prefix: string;
   interval_s: number;
-  /** Scrape times, seconds since the run's start (wall clock). */
+  /** Scrape times, seconds since the first scrape, taken just before the run started (wall clock). */
   t_s: number[];
   /** running, waiting, kv_cache_utilization, kv_cache_hit_rate: the value at each scrape (null: absent). */
   gauges: Record<string, Array<number | null>>;
@@ -68,23 +68,32 @@ export class TimelineRecorder {
     for (const g of Object.keys(GAUGES)) this.timeline.gauges[g] = [];
   }
 
-  /** Starts scraping; `t0` is performance.now() at the run's start. */
-  start(t0: number): void {
-    this.t0 = t0;
+  /** Takes the first scrape (before the run: the counters' baseline), then one every interval. */
+  async start(): Promise<void> {
+    this.t0 = performance.now();
+    await this.once();
     const tick = (): void => {
       if (this.inFlight === null) this.inFlight = this.once().finally(() => (this.inFlight = null));
     };
-    tick();
     this.timer = setInterval(tick, this.intervalMs);
     this.timer.unref();
   }
 
-  /** One last scrape, then the timeline (null when no scrape succeeded). */
-  async stop(): Promise<ServerTimeline | null> {
+  /** Stops scraping (after the one in flight). */
+  async pause(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     if (this.inFlight) await this.inFlight;
-    await this.once();
+  }
+
+  /**
+   * The timeline (null when no scrape succeeded), ending with `last` when given (the target's final
+   * scrape, taken once the server has recorded every request), else with one more scrape.
+   */
+  async stop(last?: string | null): Promise<ServerTimeline | null> {
+    await this.pause();
+    if (last) this.add((performance.now() - this.t0) / 1000, parseExposition(last));
+    else await this.once();
     return this.timeline.t_s.length > 0 ? this.timeline : null;
   }
 
@@ -96,9 +105,7 @@ export class TimelineRecorder {
       this.timeline.failed_scrapes++;
       return;
     }
-    const t = (performance.now() - this.t0) / 1000;
-    const samples = parseExposition(text);
-    this.add(t, samples);
+    this.add((performance.now() - this.t0) / 1000, parseExposition(text));
   }
 
   /** Adds one scrape taken at t (s); exported through the class for tests. */
@@ -125,7 +132,8 @@ export class TimelineRecorder {
         series = new Array<number | null>(k).fill(null);
         tl.rates[name] = series;
       }
-      const before = prev?.counters.get(name);
+      // A labelled counter appears at its first increment: absent from the previous scrape, it was 0 then.
+      const before = prev ? (prev.counters.get(name) ?? 0) : undefined;
       const dt = prev ? t - prev.t : 0;
       // A counter that went down was reset: no rate for that interval.
       series.push(before !== undefined && dt > 0 && value >= before ? (value - before) / dt : null);

@@ -113,6 +113,8 @@ export class EngineTarget implements Target, SimPacing {
         while (next < warmups) {
           next++;
           await engine.complete({ inputTokenIds: prompt, maxTokens });
+          // In lockstep the simulator waits after every iteration in which a request finished.
+          if (this.lockstep) engine.resumeSimClock();
         }
       };
       await Promise.all(Array.from({ length: Math.min(warmups, this.o.concurrency ?? Infinity) }, lane));

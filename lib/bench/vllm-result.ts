@@ -15,7 +15,7 @@
  * vLLM has none, are added after vLLM's: `ttst` statistics when selected, `request_goodput_fraction`,
  * `cancelled`, `errors_by_kind`.
  */
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { percentileKey, type PercentileMetric } from './arg-parsers.js';
 import type { GoodputResult } from './goodput.js';
@@ -233,12 +233,13 @@ export function vllmResult(t: RequestTable, s: VllmResultSetup): Record<string, 
   return out;
 }
 
-/** Writes (or appends, as one more JSON line: vLLM's --append-result) the result; returns the path. */
+/** Writes (or appends, on a line of its own: vLLM's --append-result) the result; returns the path. */
 export function writeVllmResult(result: Record<string, unknown>, dir: string | undefined, filename: string, append: boolean): string {
   const path = dir !== undefined ? join(dir, filename) : filename;
   mkdirSync(dirname(path), { recursive: true });
   const text = JSON.stringify(result, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v));
-  if (append) appendFileSync(path, text + '\n');
+  // vLLM's append: a newline before the result when the file already has one.
+  if (append) appendFileSync(path, existsSync(path) && statSync(path).size > 0 ? `\n${text}` : text);
   else writeFileSync(path, text);
   return path;
 }
