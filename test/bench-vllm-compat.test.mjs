@@ -5,13 +5,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import http from 'node:http';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const require = createRequire(import.meta.url);
 const Ajv = require('ajv');
-const { runBench } = require('../dist/bench/cli.js');
 const { parseBenchArgs } = require('../dist/bench/options.js');
 const { computeGoodput } = require('../dist/bench/goodput.js');
 const { SseParser } = require('../dist/bench/sse.js');
@@ -19,6 +17,7 @@ const { Workload } = require('../dist/bench/workload.js');
 const { parseDistribution } = require('../dist/bench/distributions.js');
 const { parseExposition, sumSamples } = require('../dist/metrics/exposition-parse.js');
 const { startWorker } = await import('./helpers/worker-fixtures.mjs');
+const { tempDir, bench } = await import('./helpers/bench-fixtures.mjs');
 
 const schema = JSON.parse(readFileSync(new URL('../docs/bench-report.schema.json', import.meta.url), 'utf8'));
 const validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
@@ -41,18 +40,6 @@ const VLLM_KEYS = [
 /** --save-detailed adds these per-request arrays. */
 const VLLM_DETAILED = ['input_lens', 'output_lens', 'ttfts', 'itls', 'start_times', 'generated_texts', 'errors'];
 
-function tempDir(t) {
-  const dir = mkdtempSync(join(tmpdir(), 'bench-vllm-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-async function bench(args) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runBench(args, { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s) });
-  return { code, stdout, stderr };
-}
 
 const readJson = (path) => JSON.parse(readFileSync(path, 'utf8'));
 
@@ -321,7 +308,7 @@ test('--metrics-url: the server timeline (gauges, counter rates) in the report a
   assert.ok(Math.abs(tokens - 30 * 24) < 1e-6, `tokens from the rates: ${tokens}`);
   const svg = readFileSync(join(dir, 'p.svg'), 'utf8');
   assert.match(svg, /Server: requests/);
-  assert.match(svg, /Server: counter rates/);
+  assert.match(svg, /Server: token counters/);
 });
 
 test('--sweep: one result per point with the same seed, a table and the throughput-latency curve', async (t) => {

@@ -4,8 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const require = createRequire(import.meta.url);
@@ -14,21 +13,9 @@ const { parseTrace } = require('../dist/bench/trace.js');
 const { DatasetError } = require('../dist/bench/dataset.js');
 const { parseDistribution } = require('../dist/bench/distributions.js');
 const { parseBenchArgs } = require('../dist/bench/options.js');
-const { runBench } = require('../dist/bench/cli.js');
 const { startWorker } = await import('./helpers/worker-fixtures.mjs');
+const { tempDir, bench } = await import('./helpers/bench-fixtures.mjs');
 
-function tempDir(t) {
-  const dir = mkdtempSync(join(tmpdir(), 'bench-wl-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-async function bench(args) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runBench(args, { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s) });
-  return { code, stdout, stderr };
-}
 
 const fixed = parseDistribution('fixed:1');
 

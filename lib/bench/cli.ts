@@ -3,9 +3,9 @@
  * (0: at least one request completed; 1: none did, or the target failed; 2: bad usage, printed as one line
  * on stderr). See docs/bench.md.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { ClientResults } from './client-results.js';
-import { DatasetError, parseDataset, type Dataset } from './dataset.js';
+import { DatasetError, parseDataset, readDatasetFile, type Dataset } from './dataset.js';
 import { formatDistribution } from './distributions.js';
 import type { RecordStore } from './engine-records.js';
 import { formatReport } from './format.js';
@@ -92,13 +92,8 @@ function reportConfig(o: BenchOptions, model: string, numRequests: number): Repo
 /** The dataset file: a Mooncake trace or a dataset of prompts (--dataset-name, or recognized). */
 function loadInputs(o: BenchOptions): { dataset?: Dataset; trace?: Trace } {
   if (o.dataset === undefined) return {};
-  let text: string;
   try {
-    text = readFileSync(o.dataset, 'utf8');
-  } catch (err) {
-    throw new UsageError(`--dataset-path: cannot read ${o.dataset}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-  try {
+    const text = readDatasetFile(o.dataset);
     if (o.datasetName === 'mooncake_trace' || (o.datasetName === 'file' && looksLikeTrace(text))) return { trace: parseTrace(text, o.dataset) };
     const dataset = parseDataset(text, o.dataset);
     if (o.datasetName === 'custom' && dataset.entries.some((e) => e.prompt === undefined)) {
@@ -266,7 +261,7 @@ export async function runOnce(o: BenchOptions, io: RunBenchIo = {}): Promise<Run
   const itl = results.itl.view();
   let zeros = 0;
   for (let k = 0; k < itl.length; k++) if (itl[k] === 0) zeros++;
-  if (o.url !== undefined && runCpuS > 0.9 * timing.wallS) {
+  if (o.url !== undefined && timing.wallS >= 1 && runCpuS > 0.9 * timing.wallS) {
     notes.push(`the harness used ${((100 * runCpuS) / timing.wallS).toFixed(0)}% of a core during the run: the client may limit these figures (docs/bench.md "The harness's own ceiling")`);
   }
   if (zeros > 0) {

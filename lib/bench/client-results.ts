@@ -162,3 +162,32 @@ export class ClientResults {
     return this.itl.view().subarray(start, start + this.itlCount[i]!);
   }
 }
+
+/**
+ * Times one request's outputs into the results: the first and second output, and the gaps between
+ * consecutive outputs (the request's ITL; given to `succeed`). Without `timed` (a non-streaming request)
+ * it only counts them and keeps the last one's time.
+ */
+export class OutputClock {
+  outputs = 0;
+  last = Number.NaN;
+  readonly gaps: number[] = [];
+
+  constructor(
+    private readonly r: ClientResults,
+    private readonly i: number,
+    private readonly timed = true,
+  ) {}
+
+  output(t: number): void {
+    if (this.timed) {
+      if (this.outputs === 0) this.r.firstTokenTime[this.i] = t;
+      else {
+        if (this.outputs === 1) this.r.secondTokenTime[this.i] = t;
+        this.gaps.push(t - this.last);
+      }
+    }
+    this.last = t;
+    this.outputs++;
+  }
+}

@@ -45,9 +45,12 @@ const METRIC_TITLES: Record<PercentileMetric, string> = {
 export function formatReport(r: BenchReport, result?: Record<string, unknown> | null, sel?: FormatSelection): string {
   const out: string[] = [];
   const c = r.config;
-  const rate = c.request_rate === null ? 'inf' : `${c.request_rate}/s`;
+  const ramp = c.load?.ramp_up;
+  const gamma = c.load && c.load.burstiness !== 1 ? ` (burstiness ${c.load.burstiness})` : '';
+  const rate = (ramp ? `${ramp.strategy} ramp ${ramp.start_rps}->${ramp.end_rps}/s` : c.request_rate === null ? 'inf' : `${c.request_rate}/s`) + gamma;
   const conc = c.concurrency === null ? 'unbounded' : String(c.concurrency);
-  out.push(`trtllm-metrics bench: ${r.requests.sent} requests to ${c.target === 'url' ? c.url : 'the in-process simulator'} (model ${c.model})`);
+  const timed = c.load?.duration_s ? ` in ${c.load.duration_s} s` : '';
+  out.push(`trtllm-metrics bench: ${r.requests.sent} requests${timed} to ${c.target === 'url' ? c.url : 'the in-process simulator'} (model ${c.model})`);
   out.push(`  request rate ${rate}, concurrency ${conc}, seed ${c.seed}, input ${c.dataset ?? c.input_len}, output ${c.dataset && !c.output_len ? 'dataset' : c.output_len}` +
     (c.prefix_share ? `, prefix share ${c.prefix_share.fraction}:${c.prefix_share.tokens}` : ''));
   const reasons = Object.entries(r.requests.finish_reasons).map(([k, v]) => `${k} ${v}`).join(', ');
@@ -130,5 +133,5 @@ export function formatReport(r: BenchReport, result?: Record<string, unknown> | 
     out.push('');
   }
   for (const n of r.notes) out.push(`note: ${n}`);
-  return out.join('\n').replace(/\n+$/, '\n');
+  return out.join('\n').replace(/\n*$/, '\n');
 }

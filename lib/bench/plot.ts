@@ -96,7 +96,8 @@ export function plotSpec(report: BenchReport, d: Distributions): Record<string, 
 }
 
 /** Counters whose rates the timeline draws, when the server has them (names without prefix and _total). */
-const TIMELINE_RATES = ['generation_tokens', 'prompt_tokens', 'prompt_cached_tokens', 'request_success'];
+const TIMELINE_TOKEN_RATES = ['generation_tokens', 'prompt_tokens', 'prompt_cached_tokens'];
+const TIMELINE_REQUEST_RATES = ['request_success'];
 
 /** The server-metrics timeline (--metrics-url): requests running and waiting, the KV cache, counter rates. */
 function timelinePanels(report: BenchReport): Record<string, unknown>[] {
@@ -130,9 +131,10 @@ function timelinePanels(report: BenchReport): Record<string, unknown>[] {
   if (requests.length > 0) panels.push(panel(`Server: requests (${tl.prefix}num_requests_*, every ${tl.interval_s} s)`, requests, 'requests'));
   const kv = long(['kv_cache_utilization', 'kv_cache_hit_rate'], tl.gauges);
   if (kv.length > 0) panels.push(panel('Server: KV cache', kv, 'fraction', [0, 1]));
-  const rateNames = TIMELINE_RATES.filter((n) => tl.rates[n]);
-  const rates = long(rateNames, tl.rates);
-  if (rates.length > 0) panels.push(panel('Server: counter rates (per second between scrapes)', rates, 'per second'));
+  const tokens = long(TIMELINE_TOKEN_RATES, tl.rates);
+  if (tokens.length > 0) panels.push(panel('Server: token counters (rate between scrapes)', tokens, 'tokens/s'));
+  const requests2 = long(TIMELINE_REQUEST_RATES, tl.rates);
+  if (requests2.length > 0) panels.push(panel('Server: finished requests (rate between scrapes)', requests2, 'requests/s'));
   return panels;
 }
 

@@ -22,13 +22,18 @@ export class SseParser {
       return;
     }
     if (last + 1 < buf.length) this.pending = buf.subarray(last + 1);
-    const text = buf.toString('utf8', 0, last);
+    // Every line of `text` is complete: it ends with the read's last line end.
+    const text = buf.toString('utf8', 0, last + 1);
     let from = 0;
-    for (;;) {
+    while (from < text.length) {
       const nl = text.indexOf('\n', from);
-      const end = nl < 0 ? text.length : nl;
-      this.line(text.charCodeAt(end - 1) === 13 ? text.slice(from, end - 1) : text.slice(from, end), onData);
-      if (nl < 0) break;
+      // The common event, `data: X` and a blank line (LF), in one slice; anything else line by line.
+      if (this.data.length === 0 && text.charCodeAt(nl + 1) === 10 && text.charCodeAt(nl - 1) !== 13 && text.startsWith('data: ', from)) {
+        onData(text.slice(from + 6, nl));
+        from = nl + 2;
+        continue;
+      }
+      this.line(text.charCodeAt(nl - 1) === 13 ? text.slice(from, nl - 1) : text.slice(from, nl), onData);
       from = nl + 1;
     }
   }

@@ -18,7 +18,7 @@ import type { EngineOptions } from '../engine-options.js';
 import type { GenerateRequest } from '../request-options.js';
 import { MetricsCollector } from '../metrics/collector.js';
 import { RecordField, REQUEST_RECORD_STRIDE, type RequestRecordBatch } from '../records.js';
-import type { ClientResults } from './client-results.js';
+import { OutputClock, type ClientResults } from './client-results.js';
 import { RecordStore } from './engine-records.js';
 import type { SimPacing, Target, TargetFinal } from './target.js';
 import type { Workload } from './workload.js';
@@ -204,23 +204,12 @@ export class EngineTarget implements Target, SimPacing {
       return;
     }
     let tokens = 0;
-    let outputs = 0;
-    let prev = Number.NaN;
     let reason: FinishReason | null = null;
-    const gaps: number[] = [];
+    const clock = new OutputClock(r, i, this.streaming);
     try {
       for await (const chunk of stream) {
         if (chunk.tokens.length > 0) {
-          const t = now();
-          if (this.streaming) {
-            if (outputs === 0) r.firstTokenTime[i] = t;
-            else {
-              if (outputs === 1) r.secondTokenTime[i] = t;
-              gaps.push(t - prev);
-            }
-          }
-          prev = t;
-          outputs++;
+          clock.output(now());
           tokens += chunk.tokens.length;
         }
         if (chunk.isFinal) reason = chunk.finishReason;
@@ -235,9 +224,9 @@ export class EngineTarget implements Target, SimPacing {
       r.cancel(i, now());
       return;
     }
-    r.lastTokenTime[i] = outputs > 0 ? prev : now();
+    r.lastTokenTime[i] = clock.outputs > 0 ? clock.last : now();
     r.outputTokens[i] = tokens;
-    r.succeed(i, REASON_LABEL[reason ?? 'not_finished'] ?? 'unknown', gaps);
+    r.succeed(i, REASON_LABEL[reason ?? 'not_finished'] ?? 'unknown', clock.gaps);
   }
 
   async finish(): Promise<TargetFinal> {

@@ -14,7 +14,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { TrtllmMetricsError } from '../errors.js';
-import { ClientResults, type ErrorKind } from './client-results.js';
+import { ClientResults, OutputClock, type ErrorKind } from './client-results.js';
 import { RecordStore, storeFromPerfEntries } from './engine-records.js';
 import { SseParser } from './sse.js';
 import type { Target, TargetFinal } from './target.js';
@@ -68,6 +68,20 @@ export class TargetUnavailableError extends TrtllmMetricsError {
 const PERF_POLL_MS = 500;
 /** Bytes of an error response kept for the message. */
 const ERROR_BODY_LIMIT = 64 * 1024;
+
+/**
+ * The time of the socket read being handled (performance.now()). node:http emits one 'data' per HTTP chunk,
+ * so the chunks of one socket read arrive as several synchronous callbacks; they all get the time stamp of
+ * the first, which is cleared when the read's callback returns (the microtask queue runs after it).
+ */
+let readStamp = Number.NaN;
+function readTime(): number {
+  if (readStamp !== readStamp) {
+    readStamp = performance.now();
+    queueMicrotask(() => (readStamp = Number.NaN));
+  }
+  return readStamp;
+}
 
 export function normalizeBaseUrl(url: string): string {
   let u = url.replace(/\/+$/, '');
@@ -243,12 +257,10 @@ export class HttpTarget implements Target {
     const keepTexts = r.texts !== null;
     return new Promise<void>((resolve) => {
       let settled = false;
-      let outputs = 0;
-      let prev = 0;
       let reason: string | null = null;
       let usageTokens = -1;
       let text = '';
-      const gaps: number[] = [];
+      const clock = new OutputClock(r, i);
       let timer: NodeJS.Timeout | undefined;
       let cancelTimer: NodeJS.Timeout | undefined;
       const settle = (fn: () => void): void => {
@@ -277,13 +289,7 @@ export class HttpTarget implements Target {
         if (choice) {
           const piece = chat ? choice.delta?.content : choice.text;
           if (typeof piece === 'string' && piece.length > 0) {
-            if (outputs === 0) r.firstTokenTime[i] = t;
-            else {
-              if (outputs === 1) r.secondTokenTime[i] = t;
-              gaps.push(t - prev);
-            }
-            prev = t;
-            outputs++;
+            clock.output(t);
             if (keepTexts) text += piece;
           }
           if (choice.finish_reason) reason = choice.finish_reason;
@@ -318,17 +324,17 @@ export class HttpTarget implements Target {
         }
         const parser = new SseParser();
         res.on('data', (chunk: Buffer) => {
-          const t = now();
+          const t = (readTime() - t0) / 1000;
           parser.push(chunk, (d) => onData(d, t));
         });
         res.on('end', () => {
           const t = now();
           parser.end((d) => onData(d, t));
           settle(() => {
-            r.lastTokenTime[i] = outputs > 0 ? prev : t;
-            r.outputTokens[i] = usageTokens >= 0 ? usageTokens : outputs;
+            r.lastTokenTime[i] = clock.outputs > 0 ? clock.last : t;
+            r.outputTokens[i] = usageTokens >= 0 ? usageTokens : clock.outputs;
             if (keepTexts) r.texts!.set(i, text);
-            r.succeed(i, reason ?? 'unknown', gaps);
+            r.succeed(i, reason ?? 'unknown', clock.gaps);
           });
         });
         res.on('error', (err) => fail(describeFetchError(err), errorKind(err)));

@@ -8,8 +8,7 @@
  * the trace's block size (512 tokens in Mooncake's traces): two requests whose hash_ids start alike share
  * that prefix. Entries are sorted by timestamp (stable), so the replay sends them in arrival order.
  */
-import { readFileSync } from 'node:fs';
-import { DatasetError } from './dataset.js';
+import { DatasetError, forEachJsonLine } from './dataset.js';
 
 export interface TraceEntry {
   timestampMs: number;
@@ -72,29 +71,8 @@ export function parseTraceEntry(v: unknown, where: string): TraceEntry {
 
 export function parseTrace(text: string, path: string): Trace {
   const entries: TraceEntry[] = [];
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!.trim();
-    if (line === '') continue;
-    let v: unknown;
-    try {
-      v = JSON.parse(line);
-    } catch (err) {
-      throw new DatasetError(`${path}:${i + 1}: not valid JSON: ${(err as Error).message}`);
-    }
-    entries.push(parseTraceEntry(v, `${path}:${i + 1}`));
-  }
+  forEachJsonLine(text, path, (v, where) => entries.push(parseTraceEntry(v, where)));
   if (entries.length === 0) throw new DatasetError(`${path}: no trace entries`);
   entries.sort((a, b) => a.timestampMs - b.timestampMs);
   return { path, entries };
-}
-
-export function loadTrace(path: string): Trace {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new DatasetError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-  return parseTrace(text, path);
 }

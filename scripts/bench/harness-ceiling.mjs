@@ -217,14 +217,16 @@ try {
   const rqN = Q ? 4000 : 20000;
   const rq = await harness(fast.url, ['--num-prompts', String(rqN), '--max-concurrency', '256', '--random-output-len', '1']);
   const bareRq = await bareClient(fast.url, rqN, 256, 1);
+  const fetchRq = await fetchClient(fast.url, rqN, 256, 1);
   summary.requests = {
     harness: { requests: rq.result.completed, wall_s: rq.wall, cpu_s: rq.cpu, per_s: rq.result.completed / rq.wall, per_cpu_s: rq.result.completed / rq.cpu },
     bare_http: { wall_s: bareRq.wall, cpu_s: bareRq.cpu, per_s: bareRq.requests / bareRq.wall, per_cpu_s: bareRq.requests / bareRq.cpu },
+    previous_fetch_client: { wall_s: fetchRq.wall, cpu_s: fetchRq.cpu, per_s: fetchRq.requests / fetchRq.wall, per_cpu_s: fetchRq.requests / fetchRq.cpu },
   };
   rows.push([
     'requests/s, 256 in flight, 1 output event each',
     `**${k(rq.result.completed / rq.wall)}/s** wall, **${k(rq.result.completed / rq.cpu)}/CPU-s**`,
-    `bare node:http ${k(bareRq.requests / bareRq.wall)}/s, ${k(bareRq.requests / bareRq.cpu)}/CPU-s`,
+    `bare node:http ${k(bareRq.requests / bareRq.wall)}/s, ${k(bareRq.requests / bareRq.cpu)}/CPU-s; previous fetch client ${k(fetchRq.requests / fetchRq.wall)}/s, ${k(fetchRq.requests / fetchRq.cpu)}/CPU-s`,
   ]);
 
   // 3. TTFT error at 256 concurrent streams, the fixture decoding at 50 tokens/s per stream.

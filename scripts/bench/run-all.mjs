@@ -26,3 +26,4 @@ run('bridge firehose (batched vs one call per record)', process.execPath, ['scri
 run('KV events into JS', process.execPath, ['scripts/bench/kv-events.mjs']);
 run('metrics recording vs plain prom-client', process.execPath, ['scripts/bench/metrics-record.mjs']);
 run('metrics scrape', process.execPath, ['scripts/bench/metrics-scrape.mjs']);
+run('bench harness ceiling (events/s, requests/s, TTFT error vs a zero-latency SSE server)', process.execPath, ['scripts/bench/harness-ceiling.mjs']);
