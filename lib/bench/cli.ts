@@ -256,7 +256,6 @@ export async function runOnce(o: BenchOptions, io: RunBenchIo = {}): Promise<Run
   if (final.recordsDropped > 0) notes.push(`${final.recordsDropped} finished-request records were dropped by the bridge (record queue full); the engine side is incomplete`);
   if (target instanceof HttpTarget && target.perfMetricsError) notes.push(`GET /perf_metrics failed: ${target.perfMetricsError}`);
   if (final.recordsSource === 'perf_metrics') notes.push("engine side from /perf_metrics: arrival is the executor's arrival time; TPOT needs token counts, which its entries lack");
-  if (o.virtualClock && o.metricsUrl === undefined) notes.push('virtual clock: no server-metrics timeline (it samples on the wall clock)');
   if (serverTimeline && serverTimeline.failed_scrapes > 0) notes.push(`${serverTimeline.failed_scrapes} timeline scrape(s) failed and were skipped`);
   const itl = results.itl.view();
   let zeros = 0;

@@ -28,6 +28,8 @@ export interface RequestTable {
   /** The run's duration (s): the throughput denominators. */
   durationS: number;
   itl(i: number): ArrayLike<number>;
+  /** Every ITL gap of the completed requests (the pooled ITL distribution). */
+  itlAll(): Float64Array;
   error(i: number): string;
   text(i: number): string;
 }
@@ -52,6 +54,7 @@ export function clientTable(r: ClientResults, w: Workload, durationS: number): R
     outputLens: new Int32Array(n),
     durationS,
     itl: (i) => (t.ok[i] ? r.itlOf(i) : NO_ITL),
+    itlAll: () => r.itl.view(),
     error: (i) => r.errorOf.get(i) ?? '',
     text: (i) => r.texts?.get(i) ?? '',
   };
@@ -93,6 +96,7 @@ export function engineTable(store: RecordStore, clock: 'simulated' | 'steady', d
     outputLens: p.output,
     durationS,
     itl: () => NO_ITL,
+    itlAll: () => NO_ITL,
     error: (i) => (p.ok[i] ? '' : 'the request failed in the engine'),
     text: () => '',
   };

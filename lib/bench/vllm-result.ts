@@ -202,13 +202,11 @@ export function vllmResult(t: RequestTable, s: VllmResultSetup): Record<string, 
   out.max_concurrent_requests = concurrency;
   out.rtfx = 0;
 
-  const itls: number[] = [];
-  for (let i = 0; i < t.n; i++) if (t.ok[i]) for (const g of Array.from(t.itl(i))) itls.push(g);
   const queueOk = finite(t.queue, t.ok);
-  const values: Record<PercentileMetric, () => number[]> = {
+  const values: Record<PercentileMetric, () => ArrayLike<number>> = {
     ttft: () => finite(t.ttft, t.ok),
     tpot: () => finite(t.tpot, t.ok),
-    itl: () => itls,
+    itl: () => t.itlAll(),
     e2el: () => finite(t.e2el, t.ok),
     ttst: () => finite(t.ttst, t.ok),
     client_queue_time: () => queueOk,
