@@ -257,7 +257,7 @@ export async function runOnce(o: BenchOptions, io: RunBenchIo = {}): Promise<Run
   if (target instanceof HttpTarget && target.perfMetricsError) notes.push(`GET /perf_metrics failed: ${target.perfMetricsError}`);
   if (final.recordsSource === 'perf_metrics') notes.push("engine side from /perf_metrics: arrival is the executor's arrival time; TPOT needs token counts, which its entries lack");
   if (serverTimeline && serverTimeline.failed_scrapes > 0) notes.push(`${serverTimeline.failed_scrapes} timeline scrape(s) failed and were skipped`);
-  const itl = results.itl.view();
+  const itl = results.pooledItl();
   let zeros = 0;
   for (let k = 0; k < itl.length; k++) if (itl[k] === 0) zeros++;
   if (o.url !== undefined && timing.wallS >= 1 && runCpuS > 0.9 * timing.wallS) {

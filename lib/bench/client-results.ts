@@ -10,7 +10,7 @@
  * - ITL: the gaps between a request's consecutive outputs, each output timed when the read that completed
  *   it returned: outputs that arrive in one read share that time and give gaps of 0 (docs/bench.md).
  */
-import { FloatList } from './float-list.js';
+import { FloatList, IntList } from './float-list.js';
 
 export const enum RequestStatus {
   PENDING = 0,
@@ -45,11 +45,14 @@ export class ClientResults {
   promptTokens: Int32Array;
   /** Prompt tokens the server reported as cached (usage.prompt_tokens_details.cached_tokens); -1 unknown. */
   cachedTokens: Int32Array;
-  /** Per request: where its ITL gaps start in `itl`, and how many (successful requests only). */
-  itlStart: Int32Array;
-  itlCount: Int32Array;
-  /** The ITL gaps of every successful request, request by request (s). */
-  readonly itl = new FloatList(4096);
+  /**
+   * Every ITL gap as it is measured (s) and the request it belongs to: appended in arrival order, with no
+   * allocation per request (a run may hold 100,000 streams at once); grouped by request on first use.
+   */
+  private readonly gaps = new FloatList(4096);
+  private readonly gapOwner = new IntList(4096);
+  private grouped: { start: Int32Array; count: Int32Array; gaps: Float64Array } | null = null;
+  private pooled: { gaps: number; done: number; view: Float64Array } | null = null;
   /** The output texts (only when asked for: vLLM's --save-detailed generated_texts). */
   readonly texts: Map<number, string> | null;
   /** The error message of each failed request. */
@@ -73,8 +76,6 @@ export class ClientResults {
     this.outputTokens = new Int32Array(0);
     this.promptTokens = new Int32Array(0);
     this.cachedTokens = new Int32Array(0);
-    this.itlStart = new Int32Array(0);
-    this.itlCount = new Int32Array(0);
     this.texts = options.keepTexts ? new Map() : null;
     this.ensure(n);
   }
@@ -90,8 +91,6 @@ export class ClientResults {
     this.outputTokens = grown(this.outputTokens, n);
     this.promptTokens = grown(this.promptTokens, n);
     this.cachedTokens = grown(this.cachedTokens, n, -1);
-    this.itlStart = grown(this.itlStart, n);
-    this.itlCount = grown(this.itlCount, n);
     this.n = n;
   }
 
@@ -101,16 +100,18 @@ export class ClientResults {
     this.sent++;
   }
 
-  /** A request that finished: its ITL gaps (s, in order) and finish reason. */
-  succeed(i: number, finishReason: string, gaps?: ArrayLike<number>): void {
+  /** A request that finished, and its finish reason. */
+  succeed(i: number, finishReason: string): void {
     this.status[i] = RequestStatus.OK;
     this.completed++;
     this.finishReasons.set(finishReason, (this.finishReasons.get(finishReason) ?? 0) + 1);
-    if (gaps !== undefined && gaps.length > 0) {
-      this.itlStart[i] = this.itl.length;
-      this.itlCount[i] = gaps.length;
-      for (let k = 0; k < gaps.length; k++) this.itl.push(gaps[k]!);
-    }
+  }
+
+  /** One ITL gap (s) of request i, in order. */
+  addGap(i: number, gap: number): void {
+    this.gaps.push(gap);
+    this.gapOwner.push(i);
+    this.grouped = null;
   }
 
   fail(i: number, message: string, at: number, kind: ErrorKind = 'protocol'): void {
@@ -156,22 +157,50 @@ export class ClientResults {
     return out > 1 ? (this.lastTokenTime[i]! - this.firstTokenTime[i]!) / (out - 1) : Number.NaN;
   }
 
-  /** Request i's ITL gaps (a view). */
+  /** Request i's ITL gaps, in order (a view). */
   itlOf(i: number): Float64Array {
-    const start = this.itlStart[i]!;
-    return this.itl.view().subarray(start, start + this.itlCount[i]!);
+    const g = this.group();
+    const start = g.start[i]!;
+    return g.gaps.subarray(start, start + g.count[i]!);
+  }
+
+  /** The ITL gaps of the completed requests, pooled (vLLM's ITL distribution); kept until more results come. */
+  pooledItl(): Float64Array {
+    const gaps = this.gaps.view();
+    const p = this.pooled;
+    if (p !== null && p.gaps === gaps.length && p.done === this.done) return p.view;
+    const owner = this.gapOwner.view();
+    const out = new FloatList(gaps.length);
+    for (let k = 0; k < gaps.length; k++) if (this.status[owner[k]!] === RequestStatus.OK) out.push(gaps[k]!);
+    this.pooled = { gaps: gaps.length, done: this.done, view: out.view() };
+    return this.pooled.view;
+  }
+
+  /** The gaps grouped by request (a counting sort by owner; arrival order is kept within a request). */
+  private group(): { start: Int32Array; count: Int32Array; gaps: Float64Array } {
+    if (this.grouped !== null) return this.grouped;
+    const gaps = this.gaps.view();
+    const owner = this.gapOwner.view();
+    const count = new Int32Array(this.n);
+    for (let k = 0; k < owner.length; k++) count[owner[k]!]!++;
+    const start = new Int32Array(this.n);
+    for (let i = 1; i < this.n; i++) start[i] = start[i - 1]! + count[i - 1]!;
+    const fill = start.slice();
+    const sorted = new Float64Array(gaps.length);
+    for (let k = 0; k < gaps.length; k++) sorted[fill[owner[k]!]!++] = gaps[k]!;
+    this.grouped = { start, count, gaps: sorted };
+    return this.grouped;
   }
 }
 
 /**
  * Times one request's outputs into the results: the first and second output, and the gaps between
- * consecutive outputs (the request's ITL; given to `succeed`). Without `timed` (a non-streaming request)
- * it only counts them and keeps the last one's time.
+ * consecutive outputs (the request's ITL). Without `timed` (a non-streaming request) it only counts them and
+ * keeps the last one's time.
  */
 export class OutputClock {
   outputs = 0;
   last = Number.NaN;
-  readonly gaps: number[] = [];
 
   constructor(
     private readonly r: ClientResults,
@@ -184,7 +213,7 @@ export class OutputClock {
       if (this.outputs === 0) this.r.firstTokenTime[this.i] = t;
       else {
         if (this.outputs === 1) this.r.secondTokenTime[this.i] = t;
-        this.gaps.push(t - this.last);
+        this.r.addGap(this.i, t - this.last);
       }
     }
     this.last = t;

@@ -23,3 +23,27 @@ export class FloatList {
     this.buf = next;
   }
 }
+
+/** A growable list of 32-bit integers backed by an Int32Array. */
+export class IntList {
+  private buf: Int32Array;
+  length = 0;
+
+  constructor(capacity = 1024) {
+    this.buf = new Int32Array(Math.max(16, capacity));
+  }
+
+  push(v: number): void {
+    if (this.length === this.buf.length) {
+      const next = new Int32Array(this.buf.length * 2);
+      next.set(this.buf);
+      this.buf = next;
+    }
+    this.buf[this.length++] = v;
+  }
+
+  /** The values so far (a view: valid until the next push). */
+  view(): Int32Array {
+    return this.buf.subarray(0, this.length);
+  }
+}

@@ -207,7 +207,7 @@ export function clientSection(r: ClientResults, durationS: number): { section: C
     add(ttst, r.ttst(i));
     add(tpot, r.tpot(i));
   }
-  const values = { ttft_s: ttft.view(), ttst_s: ttst.view(), tpot_s: tpot.view(), itl_s: r.itl.view(), e2e_s: e2e.view() };
+  const values = { ttft_s: ttft.view(), ttst_s: ttst.view(), tpot_s: tpot.view(), itl_s: r.pooledItl(), e2e_s: e2e.view() };
   return {
     section: {
       clock: 'wall',

@@ -39,6 +39,7 @@ const NO_ITL = new Float64Array(0);
 /** The client side over the requests sent (indices 0..sent-1 of the workload). */
 export function clientTable(r: ClientResults, w: Workload, durationS: number): RequestTable {
   const n = Math.min(r.sent, r.n);
+  const itl = r.pooledItl();
   const t: RequestTable = {
     source: 'client',
     clock: 'wall',
@@ -54,7 +55,7 @@ export function clientTable(r: ClientResults, w: Workload, durationS: number): R
     outputLens: new Int32Array(n),
     durationS,
     itl: (i) => (t.ok[i] ? r.itlOf(i) : NO_ITL),
-    itlAll: () => r.itl.view(),
+    itlAll: () => itl,
     error: (i) => r.errorOf.get(i) ?? '',
     text: (i) => r.texts?.get(i) ?? '',
   };

@@ -226,7 +226,7 @@ export class EngineTarget implements Target, SimPacing {
     }
     r.lastTokenTime[i] = clock.outputs > 0 ? clock.last : now();
     r.outputTokens[i] = tokens;
-    r.succeed(i, REASON_LABEL[reason ?? 'not_finished'] ?? 'unknown', clock.gaps);
+    r.succeed(i, REASON_LABEL[reason ?? 'not_finished'] ?? 'unknown');
   }
 
   async finish(): Promise<TargetFinal> {

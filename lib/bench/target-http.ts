@@ -334,7 +334,7 @@ export class HttpTarget implements Target {
             r.lastTokenTime[i] = clock.outputs > 0 ? clock.last : t;
             r.outputTokens[i] = usageTokens >= 0 ? usageTokens : clock.outputs;
             if (keepTexts) r.texts!.set(i, text);
-            r.succeed(i, reason ?? 'unknown', clock.gaps);
+            r.succeed(i, reason ?? 'unknown');
           });
         });
         res.on('error', (err) => fail(describeFetchError(err), errorKind(err)));
