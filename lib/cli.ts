@@ -141,6 +141,11 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 if (require.main === module) {
+  // main() ends with process.exit(); an event loop that empties before it means a stall: say so, never exit 0.
+  process.once('beforeExit', () => {
+    process.stderr.write('trtllm-metrics: internal error: stopped with work unfinished (nothing left to wait on)\n');
+    process.exit(1);
+  });
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (err: unknown) => {

@@ -111,29 +111,37 @@ export function parseDataset(text: string, path: string): Dataset {
     }
     (all as unknown[]).forEach((v, i) => add(v, `${path}: entry ${i}`));
   } else {
-    const lines = text.split('\n');
-    for (let i = 0; i < lines.length; i++) {
-      const line = lines[i]!.trim();
-      if (line === '') continue;
-      let v: unknown;
-      try {
-        v = JSON.parse(line);
-      } catch (err) {
-        throw new DatasetError(`${path}:${i + 1}: not valid JSON: ${(err as Error).message}`);
-      }
-      add(v, `${path}:${i + 1}`);
-    }
+    forEachJsonLine(text, path, add);
   }
   if (entries.length === 0) throw new DatasetError(`${path}: no usable entries`);
   return { path, entries, skipped, hasText: entries.some((e) => e.prompt !== undefined) };
 }
 
-export function loadDataset(path: string): Dataset {
-  let text: string;
+/** Calls `fn` with each non-blank line of a JSONL text, parsed, and where it is (`path:line`); bad JSON names its line. */
+export function forEachJsonLine(text: string, path: string, fn: (v: unknown, where: string) => void): void {
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.trim();
+    if (line === '') continue;
+    let v: unknown;
+    try {
+      v = JSON.parse(line);
+    } catch (err) {
+      throw new DatasetError(`${path}:${i + 1}: not valid JSON: ${(err as Error).message}`);
+    }
+    fn(v, `${path}:${i + 1}`);
+  }
+}
+
+/** Reads a dataset or trace file; a problem is a DatasetError naming it. */
+export function readDatasetFile(path: string): string {
   try {
-    text = readFileSync(path, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch (err) {
     throw new DatasetError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  return parseDataset(text, path);
+}
+
+export function loadDataset(path: string): Dataset {
+  return parseDataset(readDatasetFile(path), path);
 }

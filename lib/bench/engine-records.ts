@@ -162,6 +162,40 @@ export class RecordStore {
   }
 
   /**
+   * Per record, in delivery order (the engine side's request table: request-table.ts): success, the
+   * metrics layer's TTFT, TPOT and E2E (s, NaN when skipped), arrival (s, engine clock) and token counts.
+   */
+  perRequest(): { ok: Uint8Array; ttft: Float64Array; tpot: Float64Array; e2e: Float64Array; arrival: Float64Array; prompt: Int32Array; output: Int32Array } {
+    const d = this.rows;
+    const n = this.count;
+    const out = {
+      ok: new Uint8Array(n),
+      ttft: new Float64Array(n),
+      tpot: new Float64Array(n),
+      e2e: new Float64Array(n),
+      arrival: new Float64Array(n),
+      prompt: new Int32Array(n),
+      output: new Int32Array(n),
+    };
+    const t = newTimings();
+    const epochS = Number(this.epochNs) / 1e9;
+    for (let k = 0, o = 0; k < n; k++, o += STRIDE) {
+      out.prompt[k] = d[o + F.PROMPT_TOKENS]!;
+      out.output[k] = d[o + F.OUTPUT_TOKENS]!;
+      const ok = !isErrorRecord(d[o + F.FLAGS]!, d[o + F.FINISH_REASON]!) && (d[o + F.FLAGS]! & RECORD_FLAG_HAS_PERF) !== 0;
+      out.ok[k] = ok ? 1 : 0;
+      if (ok) recordTimings(t, d, o, true, false);
+      else t.fill(Number.NaN);
+      out.ttft[k] = t[Timing.TTFT]!;
+      out.tpot[k] = t[Timing.TPOT]!;
+      out.e2e[k] = t[Timing.E2E]!;
+      const arrival = effectiveArrival(d[o + F.ENQUEUE_TIME_NS]!, d[o + F.ARRIVAL_TIME_NS]!);
+      out.arrival[k] = arrival === 0 ? Number.NaN : recordSeconds(arrival, epochS);
+    }
+    return out;
+  }
+
+  /**
    * Writes one JSON line per finished request (errors included, with finish_reason "error"), in the shape
    * of a trtllm-serve /perf_metrics entry plus token counts (docs/bench.md). Timestamps: seconds on the
    * steady clock, 0 = never set. Rows from /perf_metrics have null token counts, n and finish_reason.

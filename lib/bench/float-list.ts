@@ -1,10 +1,13 @@
-/** A growable list of doubles backed by a Float64Array (no boxed numbers for large sample sets). */
-export class FloatList {
-  private buf: Float64Array;
+/** Growable lists of numbers backed by typed arrays (no boxed numbers for large sample sets). */
+class TypedList<T extends Float64Array | Int32Array> {
+  private buf: T;
   length = 0;
 
-  constructor(capacity = 1024) {
-    this.buf = new Float64Array(Math.max(16, capacity));
+  constructor(
+    private readonly make: (n: number) => T,
+    capacity: number,
+  ) {
+    this.buf = make(Math.max(16, capacity));
   }
 
   push(v: number): void {
@@ -13,13 +16,27 @@ export class FloatList {
   }
 
   /** The values so far (a view: valid until the next push). */
-  view(): Float64Array {
-    return this.buf.subarray(0, this.length);
+  view(): T {
+    return this.buf.subarray(0, this.length) as T;
   }
 
   private grow(min: number): void {
-    const next = new Float64Array(Math.max(min, this.buf.length * 2));
+    const next = this.make(Math.max(min, this.buf.length * 2));
     next.set(this.buf.subarray(0, this.length));
     this.buf = next;
+  }
+}
+
+/** A growable list of doubles backed by a Float64Array. */
+export class FloatList extends TypedList<Float64Array> {
+  constructor(capacity = 1024) {
+    super((n) => new Float64Array(n), capacity);
+  }
+}
+
+/** A growable list of 32-bit integers backed by an Int32Array. */
+export class IntList extends TypedList<Int32Array> {
+  constructor(capacity = 1024) {
+    super((n) => new Int32Array(n), capacity);
   }
 }

@@ -1,4 +1,5 @@
 /** The human-readable summary printed after a run (stdout). Latencies in milliseconds. */
+import { percentileKey, type PercentileMetric } from './arg-parsers.js';
 import type { BenchReport, EngineMetricKey } from './report.js';
 import type { Summary } from './percentiles.js';
 
@@ -25,17 +26,43 @@ function pct(v: number | null): string {
   return `${v >= 0 ? '+' : ''}${(v * 100).toFixed(1)}%`;
 }
 
-export function formatReport(r: BenchReport): string {
+/** What the vLLM-style block needs to know (BenchOptions' fields). */
+export interface FormatSelection {
+  percentileMetrics: readonly PercentileMetric[];
+  metricPercentiles: readonly number[];
+}
+
+const METRIC_TITLES: Record<PercentileMetric, string> = {
+  ttft: 'TTFT',
+  ttst: 'TTST',
+  tpot: 'TPOT',
+  itl: 'ITL',
+  e2el: 'E2EL',
+  client_queue_time: 'Client queue',
+  e2el_including_client_queue: 'E2EL + queue',
+};
+
+export function formatReport(r: BenchReport, result?: Record<string, unknown> | null, sel?: FormatSelection): string {
   const out: string[] = [];
   const c = r.config;
-  const rate = c.request_rate === null ? 'inf' : `${c.request_rate}/s`;
+  const ramp = c.load?.ramp_up;
+  const gamma = c.load && c.load.burstiness !== 1 ? ` (burstiness ${c.load.burstiness})` : '';
+  const rate = (ramp ? `${ramp.strategy} ramp ${ramp.start_rps}->${ramp.end_rps}/s` : c.request_rate === null ? 'inf' : `${c.request_rate}/s`) + gamma;
   const conc = c.concurrency === null ? 'unbounded' : String(c.concurrency);
-  out.push(`trtllm-metrics bench: ${r.requests.sent} requests to ${c.target === 'url' ? c.url : 'the in-process simulator'} (model ${c.model})`);
+  const timed = c.load?.duration_s ? ` in ${c.load.duration_s} s` : '';
+  out.push(`trtllm-metrics bench: ${r.requests.sent} requests${timed} to ${c.target === 'url' ? c.url : 'the in-process simulator'} (model ${c.model})`);
   out.push(`  request rate ${rate}, concurrency ${conc}, seed ${c.seed}, input ${c.dataset ?? c.input_len}, output ${c.dataset && !c.output_len ? 'dataset' : c.output_len}` +
     (c.prefix_share ? `, prefix share ${c.prefix_share.fraction}:${c.prefix_share.tokens}` : ''));
   const reasons = Object.entries(r.requests.finish_reasons).map(([k, v]) => `${k} ${v}`).join(', ');
   out.push(`  completed ${r.requests.completed}, failed ${r.requests.failed}${reasons ? ` (${reasons})` : ''}`);
+  const kinds = Object.entries(r.requests.errors_by_kind ?? {}).map(([k, v]) => `${k} ${v}`).join(', ');
+  if (kinds) out.push(`  not completed by kind: ${kinds}`);
   for (const e of r.requests.errors.slice(0, 5)) out.push(`  error x${e.count}: ${e.message}`);
+  const g = r.goodput;
+  if (g) {
+    const slos = Object.entries(g.slos_ms).map(([k, v]) => `${k} <= ${v} ms`).join(', ');
+    out.push(`  goodput: ${g.good} of ${g.completed} completed requests met ${slos} (${pct(g.fraction).replace('+', '')}), ${num(g.request_goodput)} req/s (${g.reference} side)`);
+  }
   out.push('');
 
   const e = r.engine;
@@ -66,6 +93,7 @@ export function formatReport(r: BenchReport): string {
   };
   block('Client side (wall clock)', [
     ['TTFT', r.client.ttft_s],
+    ['TTST', r.client.ttst_s],
     ['TPOT', r.client.tpot_s],
     ['ITL', r.client.itl_s],
     ['E2E', r.client.e2e_s],
@@ -92,6 +120,18 @@ export function formatReport(r: BenchReport): string {
     }
     out.push('');
   }
+  if (result && sel) {
+    const ps = sel.metricPercentiles.map(percentileKey);
+    out.push(`vLLM's result keys (${String(result.times_from)}; --percentile-metrics, --metric-percentiles)`);
+    const vw = [14, 10, 10, 10, ...ps.map(() => 10)];
+    out.push(pad(['(ms)', 'mean', 'median', 'std', ...ps], vw));
+    const v = (k: string): string => num(result[k] as number | null);
+    for (const m of sel.percentileMetrics) {
+      out.push(pad([METRIC_TITLES[m], v(`mean_${m}_ms`), v(`median_${m}_ms`), v(`std_${m}_ms`), ...ps.map((p) => v(`${p}_${m}_ms`))], vw));
+    }
+    out.push(`request_throughput ${v('request_throughput')}  request_goodput ${v('request_goodput')}  output_throughput ${v('output_throughput')}  max_concurrent_requests ${v('max_concurrent_requests')}`);
+    out.push('');
+  }
   for (const n of r.notes) out.push(`note: ${n}`);
-  return out.join('\n').replace(/\n+$/, '\n');
+  return out.join('\n').replace(/\n*$/, '\n');
 }

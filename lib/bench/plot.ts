@@ -6,10 +6,10 @@
  */
 import { importOptional } from '../optional-dependency.js';
 import { percentileSorted, sortedCopy } from './percentiles.js';
+import type { BenchReport, Distributions } from './report.js';
 
 /** Optional peer dependencies the plot needs (package.json peerDependenciesMeta). */
 const PLOT_PACKAGES = ['vega', 'vega-lite'] as const;
-import type { BenchReport, Distributions } from './report.js';
 
 /** Points per CDF line (evenly spaced quantiles). */
 const CDF_POINTS = 200;
@@ -85,6 +85,7 @@ export function plotSpec(report: BenchReport, d: Distributions): Record<string, 
       },
     });
   }
+  panels.push(...timelinePanels(report));
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: `trtllm-metrics bench: ${report.requests.completed} requests, ${report.config.model}`,
@@ -92,6 +93,49 @@ export function plotSpec(report: BenchReport, d: Distributions): Record<string, 
     vconcat: panels,
     config: { legend: { orient: 'top' } },
   };
+}
+
+/** Counters whose rates the timeline draws, when the server has them (names without prefix and _total). */
+const TIMELINE_TOKEN_RATES = ['generation_tokens', 'prompt_tokens', 'prompt_cached_tokens'];
+const TIMELINE_REQUEST_RATES = ['request_success'];
+
+/** The server-metrics timeline (--metrics-url): requests running and waiting, the KV cache, counter rates. */
+function timelinePanels(report: BenchReport): Record<string, unknown>[] {
+  const tl = report.server_timeline;
+  if (!tl || tl.t_s.length === 0) return [];
+  const long = (names: string[], source: Record<string, Array<number | null>>): Array<{ t: number; series: string; value: number }> => {
+    const out: Array<{ t: number; series: string; value: number }> = [];
+    for (const name of names) {
+      const values = source[name];
+      if (!values) continue;
+      values.forEach((v, k) => {
+        if (v !== null && Number.isFinite(v)) out.push({ t: tl.t_s[k]!, series: name, value: v });
+      });
+    }
+    return out;
+  };
+  const panel = (title: string, values: unknown[], y: string, domain?: [number, number]): Record<string, unknown> => ({
+    title,
+    data: { values },
+    width: 780,
+    height: 140,
+    mark: { type: 'line', interpolate: 'step-after', point: values.length < 60 },
+    encoding: {
+      x: { field: 't', type: 'quantitative', title: 'time since the run started (s, wall clock)' },
+      y: { field: 'value', type: 'quantitative', title: y, ...(domain ? { scale: { domain } } : {}) },
+      color: { field: 'series', type: 'nominal', title: null },
+    },
+  });
+  const panels: Record<string, unknown>[] = [];
+  const requests = long(['running', 'waiting'], tl.gauges);
+  if (requests.length > 0) panels.push(panel(`Server: requests (${tl.prefix}num_requests_*, every ${tl.interval_s} s)`, requests, 'requests'));
+  const kv = long(['kv_cache_utilization', 'kv_cache_hit_rate'], tl.gauges);
+  if (kv.length > 0) panels.push(panel('Server: KV cache', kv, 'fraction', [0, 1]));
+  const tokens = long(TIMELINE_TOKEN_RATES, tl.rates);
+  if (tokens.length > 0) panels.push(panel('Server: token counters (rate between scrapes)', tokens, 'tokens/s'));
+  const requests2 = long(TIMELINE_REQUEST_RATES, tl.rates);
+  if (requests2.length > 0) panels.push(panel('Server: finished requests (rate between scrapes)', requests2, 'requests/s'));
+  return panels;
 }
 
 /** The few entry points used (vega and vega-lite are ES modules; this package compiles to CommonJS). */

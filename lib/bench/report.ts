@@ -11,6 +11,8 @@ import { histogramDelta, histogramFromSamples, parseExposition, type HistogramDa
 import { FloatList } from './float-list.js';
 import { histogramQuantile } from '../metrics/histogram-quantile.js';
 import { percentileSorted, sortedCopy, summarize, type Summary } from './percentiles.js';
+import type { GoodputResult } from './goodput.js';
+import type { ServerTimeline } from './server-timeline.js';
 import type { TargetFinal } from './target.js';
 
 export const REPORT_SCHEMA_VERSION = 1;
@@ -46,6 +48,19 @@ export interface ReportConfig {
   engine: { max_batch_size: number | null; max_num_tokens: number | null; kv_blocks: number | null; tokens_per_block: number | null } | null;
   metrics_url: string | null;
   metrics_prefix: string;
+  /** The workload kind (vLLM's --dataset-name; `file`: a dataset file of a recognized format). */
+  dataset_name?: string;
+  /** The server API path (null in-process). */
+  endpoint?: string | null;
+  /** The load beyond rate and concurrency. */
+  load?: {
+    burstiness: number;
+    ramp_up: { strategy: string; start_rps: number; end_rps: number } | null;
+    warmup_requests: number;
+    duration_s: number | null;
+    cancel_rate: number;
+    cancel_after_ms: number;
+  };
 }
 
 export interface Throughput {
@@ -61,8 +76,14 @@ export interface Throughput {
 
 export interface ClientSection extends Throughput {
   clock: 'wall';
+  /** Client times count from this instant of the steady clock (s; CLOCK_MONOTONIC, the clock of perf metrics and /perf_metrics). */
+  t0_steady_s?: number;
+  /** CPU seconds the harness process used during the run (close to duration_s: the client may be the bottleneck). */
+  cpu_s?: number;
   cached_tokens: number | null;
   ttft_s: Summary;
+  /** Time to second token (aiperf): second output - first output. */
+  ttst_s?: Summary;
   tpot_s: Summary;
   itl_s: Summary;
   e2e_s: Summary;
@@ -125,18 +146,26 @@ export interface BenchReport {
     failed: number;
     finish_reasons: Record<string, number>;
     errors: Array<{ message: string; count: number }>;
+    /** Requests the harness cancelled (--request-cancel-rate); neither completed nor failed. */
+    cancelled?: number;
+    /** Failed and cancelled requests by kind (http_4xx, http_5xx, timeout, connection, stream_error, protocol, engine, cancelled). */
+    errors_by_kind?: Record<string, number>;
   };
   client: ClientSection;
   engine: EngineSection | null;
   prometheus: PrometheusSection | null;
   timeseries: TimeSeries | null;
+  /** --goodput: the requests meeting every SLO. */
+  goodput?: GoodputResult | null;
+  /** The server's gauges and counter rates during the run (--metrics-url; in-process on a real clock). */
+  server_timeline?: ServerTimeline | null;
   notes: string[];
   harness_wall_s: number;
 }
 
 /** The sample arrays behind the summaries (for --plot; not serialized). */
 export interface Distributions {
-  client: Record<'ttft_s' | 'tpot_s' | 'itl_s' | 'e2e_s', Float64Array>;
+  client: Record<'ttft_s' | 'ttst_s' | 'tpot_s' | 'itl_s' | 'e2e_s', Float64Array>;
   engine: Record<EngineMetricKey, Float64Array> | null;
 }
 
@@ -155,37 +184,37 @@ function throughput(durationS: number, requests: number, inputTokens: number, ou
 
 export function clientSection(r: ClientResults, durationS: number): { section: ClientSection; values: Distributions['client'] } {
   const ttft = new FloatList(r.n);
+  const ttst = new FloatList(r.n);
   const tpot = new FloatList(r.n);
   const e2e = new FloatList(r.n);
   let inTok = 0;
   let outTok = 0;
   let cached = 0;
   let cachedKnown = false;
+  const add = (list: FloatList, v: number): void => {
+    if (!Number.isNaN(v)) list.push(v);
+  };
   for (let i = 0; i < r.n; i++) {
     if (r.status[i] !== RequestStatus.OK) continue;
-    const send = r.sendTime[i]!;
-    const first = r.firstTokenTime[i]!;
-    const last = r.lastTokenTime[i]!;
-    const out = r.outputTokens[i]!;
     inTok += r.promptTokens[i]!;
-    outTok += out;
+    outTok += r.outputTokens[i]!;
     if (r.cachedTokens[i]! >= 0) {
       cached += r.cachedTokens[i]!;
       cachedKnown = true;
     }
-    e2e.push(last - send);
-    if (!Number.isNaN(first)) {
-      ttft.push(first - send);
-      if (out > 1) tpot.push((last - first) / (out - 1));
-    }
+    add(e2e, r.e2el(i));
+    add(ttft, r.ttft(i));
+    add(ttst, r.ttst(i));
+    add(tpot, r.tpot(i));
   }
-  const values = { ttft_s: ttft.view(), tpot_s: tpot.view(), itl_s: r.itl.view(), e2e_s: e2e.view() };
+  const values = { ttft_s: ttft.view(), ttst_s: ttst.view(), tpot_s: tpot.view(), itl_s: r.pooledItl(), e2e_s: e2e.view() };
   return {
     section: {
       clock: 'wall',
       ...throughput(durationS, r.completed, inTok, outTok),
       cached_tokens: cachedKnown ? cached : null,
       ttft_s: summarize(values.ttft_s),
+      ttst_s: summarize(values.ttst_s),
       tpot_s: summarize(values.tpot_s),
       itl_s: summarize(values.itl_s),
       e2e_s: summarize(values.e2e_s),
@@ -356,10 +385,15 @@ export interface BuildInput {
   startedAt: Date;
   results: ClientResults;
   runWallS: number;
+  /** The run's start on the steady clock (s; CLOCK_MONOTONIC, as perf metrics), and the harness's CPU time during the run. */
+  runT0SteadyS?: number;
+  runCpuS?: number;
   final: TargetFinal;
   engineClock: 'simulated' | 'steady' | null;
   harnessWallS: number;
   notes: string[];
+  goodput?: GoodputResult | null;
+  serverTimeline?: ServerTimeline | null;
 }
 
 export function buildReport(b: BuildInput): { report: BenchReport; distributions: Distributions } {
@@ -394,16 +428,20 @@ export function buildReport(b: BuildInput): { report: BenchReport; distributions
     started_at: b.startedAt.toISOString(),
     config: b.config,
     requests: {
-      sent: r.n,
+      sent: r.sent,
       completed: r.completed,
       failed: r.failed,
       finish_reasons: finishReasons,
       errors: [...r.errors.entries()].map(([message, count]) => ({ message, count })),
+      cancelled: r.cancelled,
+      errors_by_kind: Object.fromEntries([...r.errorKinds.entries()].sort()),
     },
-    client: client.section,
+    client: { ...client.section, t0_steady_s: b.runT0SteadyS, cpu_s: b.runCpuS },
     engine: engine ? engine.section : null,
     prometheus,
     timeseries: ts,
+    goodput: b.goodput ?? null,
+    server_timeline: b.serverTimeline ?? null,
     notes: b.notes,
     harness_wall_s: b.harnessWallS,
   };

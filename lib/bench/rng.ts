@@ -112,6 +112,33 @@ export class Rng {
   exponential(rate: number): number {
     return -Math.log(1 - this.next()) / rate;
   }
+
+  /**
+   * A gamma deviate with the given shape k > 0 and scale theta (mean k theta, variance k theta^2), by
+   * Marsaglia and Tsang's method ("A simple method for generating gamma variables", ACM TOMS 26(3), 2000);
+   * for k < 1 a deviate of shape k + 1 times U^(1/k), as the same paper shows.
+   */
+  gamma(shape: number, scale: number): number {
+    if (shape < 1) {
+      const u = 1 - this.next(); // (0, 1]
+      return this.gamma(shape + 1, scale) * Math.pow(u, 1 / shape);
+    }
+    const d = shape - 1 / 3;
+    const c = 1 / Math.sqrt(9 * d);
+    for (;;) {
+      let x: number;
+      let v: number;
+      do {
+        x = this.normal();
+        v = 1 + c * x;
+      } while (v <= 0);
+      v = v * v * v;
+      const u = 1 - this.next();
+      const x2 = x * x;
+      if (u < 1 - 0.0331 * x2 * x2) return d * v * scale;
+      if (Math.log(u) < 0.5 * x2 + d * (1 - v + Math.log(v))) return d * v * scale;
+    }
+  }
 }
 
 function rotl(x: number, k: number): number {

@@ -14,6 +14,13 @@ import type { Workload } from './workload.js';
 export interface RunOptions {
   /** Most requests in flight (Infinity: no cap). */
   concurrency: number;
+  /**
+   * A timed run (--duration): no request is sent after this many seconds from the start (wall clock, or the
+   * simulated clock when paced); those in flight finish. The workload is extended as needed (`ensure`).
+   */
+  durationS?: number;
+  /** Grows the workload (and the results) to n requests; required with durationS. */
+  ensure?: (n: number) => void;
   /** Called after each request finishes (progress). */
   onDone?: () => void;
 }
@@ -21,6 +28,8 @@ export interface RunOptions {
 export interface RunTiming {
   /** performance.now() at the start. */
   t0: number;
+  /** Requests sent. */
+  sent: number;
   /** Seconds from the start to the last request's end. */
   wallS: number;
   /** Paced runs in lockstep: pauses the watchdog had to release (0 normally; see runPaced). */
@@ -30,17 +39,25 @@ export interface RunTiming {
 /** Sends launches in a synchronous burst: yield to the event loop this often so I/O and progress run. */
 const YIELD_EVERY = 256;
 
+/** Makes request i available: extends a timed run's workload by doubling. False when there is no request i. */
+function available(workload: Workload, o: RunOptions, i: number): boolean {
+  if (i < workload.numRequests) return true;
+  if (o.durationS === undefined || o.ensure === undefined) return false;
+  o.ensure(Math.max(i + 1, workload.numRequests * 2));
+  return i < workload.numRequests;
+}
+
 export async function runWorkload(workload: Workload, target: Target, o: RunOptions): Promise<RunTiming> {
   if (target.pacing) return runPaced(workload, target, target.pacing, o);
-  const n = workload.numRequests;
-  const arrivals = workload.arrivals;
   const t0 = performance.now();
+  const endMs = o.durationS !== undefined ? o.durationS * 1000 : Infinity;
   let inflight = 0;
+  let launched = 0;
   let finished = 0;
+  let sending = true;
   let slotWaiter: (() => void) | null = null;
   let resolveAll!: () => void;
   const allDone = new Promise<void>((r) => (resolveAll = r));
-  if (n === 0) resolveAll();
 
   const onFinished = (): void => {
     inflight--;
@@ -51,12 +68,14 @@ export async function runWorkload(workload: Workload, target: Target, o: RunOpti
       slotWaiter = null;
       w();
     }
-    if (finished === n) resolveAll();
+    if (!sending && finished === launched) resolveAll();
   };
 
   let burst = 0;
-  for (let i = 0; i < n; i++) {
-    const wait = t0 + arrivals[i]! * 1000 - performance.now();
+  for (let i = 0; available(workload, o, i); i++) {
+    const at = workload.arrivals[i]! * 1000;
+    if (at >= endMs) break;
+    const wait = t0 + at - performance.now();
     if (wait >= 1) {
       await new Promise((r) => setTimeout(r, wait));
       burst = 0;
@@ -68,11 +87,15 @@ export async function runWorkload(workload: Workload, target: Target, o: RunOpti
       await new Promise<void>((r) => (slotWaiter = r));
       burst = 0;
     }
+    if (performance.now() - t0 >= endMs) break;
     inflight++;
+    launched++;
     target.send(i, t0).then(onFinished, onFinished);
   }
+  sending = false;
+  if (finished === launched) resolveAll();
   await allDone;
-  return { t0, wallS: (performance.now() - t0) / 1000 };
+  return { t0, sent: launched, wallS: (performance.now() - t0) / 1000 };
 }
 
 /** A lockstep pause (the simulator waiting for replacements) older than this, in real ms, is released. */
@@ -98,20 +121,28 @@ export const LOCKSTEP_STALL_MS = 2000;
  * never fires unless a finish is lost), and reports it.
  */
 export async function runPaced(workload: Workload, target: Target, pacing: SimPacing, o: RunOptions): Promise<RunTiming> {
-  const n = workload.numRequests;
+  const timed = o.durationS !== undefined;
+  let n = workload.numRequests;
+  if (timed && o.concurrency === Infinity) {
+    // Open loop: the requests arriving within the duration are known in advance.
+    while (workload.arrivals[workload.numRequests - 1]! < o.durationS! && available(workload, o, workload.numRequests));
+    n = workload.numRequests;
+    while (n > 0 && workload.arrivals[n - 1]! >= o.durationS!) n--;
+  }
   if (o.concurrency < n && !pacing.lockstep) {
     throw new RangeError('a concurrency cap on a simulated clock needs the engine in lockstep (EngineTargetOptions.lockstep)');
   }
-  const arrivals = workload.arrivals;
   const t0 = performance.now();
   let finished = 0;
+  let launched = 0;
   let resolveAll!: () => void;
   const allDone = new Promise<void>((r) => (resolveAll = r));
   if (n === 0) resolveAll();
   // Holding first freezes the simulated clock: the schedule starts exactly at `base`.
   const base = pacing.holdClock();
-  const at = (i: number): number => base + Math.round(arrivals[i]! * 1e9);
-  const closedLoop = pacing.lockstep && o.concurrency < n;
+  const at = (i: number): number => base + Math.round(workload.arrivals[i]! * 1e9);
+  const endNs = timed ? base + Math.round(o.durationS! * 1e9) : Infinity;
+  const closedLoop = pacing.lockstep && (o.concurrency < n || timed);
   if (!closedLoop) pacing.holdClock(base, true);
   let next = 0;
   let stalls = 0;
@@ -128,25 +159,38 @@ export async function runPaced(workload: Workload, target: Target, pacing: SimPa
   };
   const launch = (i: number, arrivalNs: number): void => {
     const done = (): void => onFinished(i);
+    launched++;
     target.send(i, t0, arrivalNs).then(done, done);
   };
+  // A timed closed loop sends while the replacement's arrival is within the duration.
+  let sending = true;
   const onFinished = (i: number): void => {
     finished++;
     o.onDone?.();
-    if (closedLoop && next < n) {
+    if (closedLoop && sending) {
       let from = pacing.lastTokenNs(i);
       if (!(from > 0)) from = pacing.clockNs();
-      launch(next, Math.max(at(next), from));
-      next++;
+      if ((timed || next < n) && available(workload, o, next)) {
+        const arrival = Math.max(at(next), from);
+        if (arrival < endNs) {
+          launch(next, arrival);
+          next++;
+        } else sending = false;
+      } else sending = false;
     }
     // A lockstep engine waits after every iteration in which a request finished: always let it go on.
     if (pacing.lockstep) resumeSoon();
-    if (finished === n) resolveAll();
+    if (closedLoop ? finished === launched && !(sending && (timed || next < n)) : finished === n) resolveAll();
   };
 
   const initial = closedLoop ? Math.min(n, o.concurrency) : n;
   let burst = 0;
   for (; next < initial; next++) {
+    if (at(next) >= endNs) {
+      sending = false;
+      if (finished === launched) resolveAll();
+      break;
+    }
     launch(next, at(next));
     if (++burst >= YIELD_EVERY && next + 1 < initial) {
       burst = 0;
@@ -173,5 +217,5 @@ export async function runPaced(workload: Workload, target: Target, pacing: SimPa
   } finally {
     if (watchdog) clearInterval(watchdog);
   }
-  return { t0, wallS: (performance.now() - t0) / 1000, lockstepStalls: stalls };
+  return { t0, sent: launched, wallS: (performance.now() - t0) / 1000, lockstepStalls: stalls };
 }

@@ -18,7 +18,7 @@ import type { EngineOptions } from '../engine-options.js';
 import type { GenerateRequest } from '../request-options.js';
 import { MetricsCollector } from '../metrics/collector.js';
 import { RecordField, REQUEST_RECORD_STRIDE, type RequestRecordBatch } from '../records.js';
-import type { ClientResults } from './client-results.js';
+import { OutputClock, type ClientResults } from './client-results.js';
 import { RecordStore } from './engine-records.js';
 import type { SimPacing, Target, TargetFinal } from './target.js';
 import type { Workload } from './workload.js';
@@ -32,6 +32,12 @@ export interface EngineTargetOptions {
   seed: number;
   /** Engine options of the command line (lib/options/engine-table.ts); the target adds its pacing and lengths. */
   engine?: EngineOptions;
+  /** Requests run before the collector attaches (request 0's prompt), not counted. */
+  warmups?: number;
+  /** Most requests in flight during the warm-up (Infinity: all at once). */
+  concurrency?: number;
+  /** Cancelled requests (workload.cancels) are cancelled this long after they were sent (real clock only). */
+  cancelAfterMs?: number;
 }
 
 /** The finished_reason label of an engine FinishReason. */
@@ -57,7 +63,7 @@ export class EngineTarget implements Target, SimPacing {
   private collector: MetricsCollector | null = null;
   private readonly store: RecordStore;
   /** Lockstep: request id of each workload request, and the last token time (ns) of each request id. */
-  private readonly idOf: Float64Array;
+  private idOf: Float64Array;
   private lastTokenById: Float64Array;
 
   constructor(
@@ -124,10 +130,32 @@ export class EngineTarget implements Target, SimPacing {
         `performance model: ${this.o.engine?.sim?.perf?.modelConfig} ${info.weightsPrecision} (KV ${info.kvCachePrecision}) on ${info.tp}x ${info.gpu}${dp}: ` +
         `maxBatchSize ${info.maxBatchSize}, maxNumTokens ${info.maxNumTokens}, ${info.numKvBlocks} KV blocks of ${info.tokensPerBlock} tokens`;
     }
+    const warmups = this.o.warmups ?? 0;
+    if (warmups > 0) {
+      // Before the collector and the record store attach: the warm-up is in neither table.
+      const prompt = this.workload.promptTokens(0);
+      const maxTokens = this.workload.outputLens[0]!;
+      let next = 0;
+      const lane = async (): Promise<void> => {
+        while (next < warmups) {
+          next++;
+          await engine.complete({ inputTokenIds: prompt, maxTokens });
+          // In lockstep the simulator waits after every iteration in which a request finished.
+          if (this.lockstep) engine.resumeSimClock();
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(warmups, this.o.concurrency ?? Infinity) }, lane));
+      await engine.flush();
+    }
     this.collector = new MetricsCollector({ model_name: this.model });
     this.collector.attach(engine);
     engine.onRequestFinished(this.store.onRecords);
     if (this.lockstep) engine.onRequestFinished(this.onLastTokens);
+  }
+
+  /** The collector's exposition now (the in-process server-metrics timeline). */
+  exposition(): Promise<string> {
+    return this.collector!.registry.metrics();
   }
 
   // ---- SimPacing (virtual clock) ----
@@ -176,40 +204,54 @@ export class EngineTarget implements Target, SimPacing {
     const w = this.workload;
     const prompt = w.promptTokens(i);
     r.promptTokens[i] = prompt.length;
-    const sent = (performance.now() - t0) / 1000;
-    r.sendTime[i] = sent;
+    const now = (): number => (performance.now() - t0) / 1000;
+    r.markSent(i, now());
     let stream;
     const request: GenerateRequest = { inputTokenIds: prompt, maxTokens: w.outputLens[i]!, streaming: this.streaming };
     if (simArrivalNs !== undefined) request.simArrivalTimeNs = simArrivalNs;
+    let cancelTimer: NodeJS.Timeout | undefined;
+    if (w.cancels[i] === 1) {
+      const abort = new AbortController();
+      request.signal = abort.signal;
+      cancelTimer = setTimeout(() => abort.abort(), this.o.cancelAfterMs ?? 0);
+    }
     try {
       stream = engine.generate(request);
-      if (this.lockstep) this.idOf[i] = stream.requestId;
+      if (this.lockstep) {
+        if (i >= this.idOf.length) {
+          const next = new Float64Array(Math.max(i + 1, this.idOf.length * 2));
+          next.set(this.idOf);
+          this.idOf = next;
+        }
+        this.idOf[i] = stream.requestId;
+      }
     } catch (err) {
-      r.fail(i, (err as Error).message, sent);
+      clearTimeout(cancelTimer);
+      r.fail(i, (err as Error).message, now(), 'engine');
       return;
     }
     let tokens = 0;
-    let prev = Number.NaN;
     let reason: FinishReason | null = null;
+    const clock = new OutputClock(r, i, this.streaming);
     try {
       for await (const chunk of stream) {
-        const now = (performance.now() - t0) / 1000;
         if (chunk.tokens.length > 0) {
-          if (tokens === 0) {
-            if (this.streaming) r.firstTokenTime[i] = now;
-          } else {
-            r.itl.push(now - prev);
-          }
-          prev = now;
+          clock.output(now());
           tokens += chunk.tokens.length;
         }
         if (chunk.isFinal) reason = chunk.finishReason;
       }
     } catch (err) {
-      r.fail(i, (err as Error).message, (performance.now() - t0) / 1000);
+      r.fail(i, (err as Error).message, now(), 'engine');
+      return;
+    } finally {
+      clearTimeout(cancelTimer);
+    }
+    if (reason === 'cancelled' && w.cancels[i] === 1) {
+      r.cancel(i, now());
       return;
     }
-    r.lastTokenTime[i] = (performance.now() - t0) / 1000;
+    r.lastTokenTime[i] = clock.outputs > 0 ? clock.last : now();
     r.outputTokens[i] = tokens;
     r.succeed(i, REASON_LABEL[reason ?? 'not_finished'] ?? 'unknown');
   }

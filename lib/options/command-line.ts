@@ -15,6 +15,8 @@ type Dict = Record<string, unknown>;
 
 export interface FlagEntry extends LeafEntry {
   flag: string;
+  /** Other spellings (OptionMeta.aliases). */
+  aliases: readonly string[];
 }
 
 export type Source = 'flag' | 'config' | 'env';
@@ -34,10 +36,13 @@ export function flagsOf(tree: Tree, command: Command): FlagEntry[] {
   for (const e of leaves(tree)) {
     const { flag, commands } = e.leaf.meta;
     if (flag === undefined || !commands?.includes(command)) continue;
+    const aliases = e.leaf.meta.aliases ?? [];
     // Two leaves may be the same shared leaf (e.g. the metrics port); a flag still names one option.
-    if (seen.has(flag)) throw new Error(`option table: --${flag} is defined twice for ${command}`);
-    seen.add(flag);
-    out.push({ ...e, flag });
+    for (const name of [flag, ...aliases]) {
+      if (seen.has(name)) throw new Error(`option table: --${name} is defined twice for ${command}`);
+      seen.add(name);
+    }
+    out.push({ ...e, flag, aliases });
   }
   return out;
 }
@@ -80,22 +85,43 @@ function oneLine(s: string): string {
   return s.replace(/\s*\n\s*/g, ' ').trim();
 }
 
+/**
+ * Joins the arguments of variadic flags (OptionMeta.variadic) into one, as argparse's `nargs` would take
+ * them: `--goodput ttft:500 tpot:50` becomes `--goodput`, `ttft:500 tpot:50`.
+ */
+function joinVariadic(argv: readonly string[], variadic: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    out.push(arg);
+    if (!arg.startsWith('--') || arg.includes('=') || !variadic.has(arg.slice(2))) continue;
+    const values: string[] = [];
+    while (i + 1 < argv.length && !argv[i + 1]!.startsWith('-')) values.push(argv[++i]!);
+    out.push(values.join(' '));
+  }
+  return out;
+}
+
 /** Parses a command line (the arguments after the command's name). */
 export function parseCommandLine(tree: Tree, command: Command, argv: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): ParsedCommandLine {
   const flags = flagsOf(tree, command);
-  const byFlag = new Map(flags.map((f) => [f.flag, f]));
+  // Every spelling (flag or alias) -> its entry.
+  const byName = new Map<string, FlagEntry>();
+  for (const f of flags) for (const name of [f.flag, ...f.aliases]) byName.set(name, f);
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
     config: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   };
-  for (const f of flags) {
+  const variadic = new Set<string>();
+  for (const [name, f] of byName) {
     const bool = (f.leaf.schema as TSchema)[Kind] === 'Boolean';
-    options[f.flag] = { type: bool ? 'boolean' : 'string' };
-    if (bool) options[`no-${f.flag}`] = { type: 'boolean' };
+    options[name] = { type: bool ? 'boolean' : 'string' };
+    if (bool) options[`no-${name}`] = { type: 'boolean' };
+    if (f.leaf.meta.variadic) variadic.add(name);
   }
   let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
   try {
-    parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals: true }) as typeof parsed;
+    parsed = parseArgs({ args: joinVariadic(argv, variadic), options, strict: true, allowPositionals: true }) as typeof parsed;
   } catch (err) {
     throw new UsageError(oneLine((err as Error).message).replace(/ To specify a positional argument.*$/, ''));
   }
@@ -104,17 +130,25 @@ export function parseCommandLine(tree: Tree, command: Command, argv: readonly st
   if (out.help) return out;
 
   const fromFlags = new Map<string, unknown>();
+  // The spelling each option was given with, for messages.
+  const spelled = new Map<string, string>();
   for (const [name, raw] of Object.entries(parsed.values)) {
     if (raw === undefined || name === 'config' || name === 'help') continue;
-    const negated = name.startsWith('no-') && !byFlag.has(name) ? name.slice(3) : undefined;
-    const flag = negated ?? name;
-    const entry = byFlag.get(flag)!;
+    const negated = name.startsWith('no-') && !byName.has(name) ? name.slice(3) : undefined;
+    const spelling = negated ?? name;
+    const entry = byName.get(spelling)!;
+    const label = negated !== undefined ? `--no-${spelling}` : `--${spelling}`;
+    const earlier = spelled.get(entry.flag);
+    if (earlier !== undefined) {
+      const same = earlier.replace(/^--(no-)?/, '') === spelling;
+      throw new UsageError(same ? `--${spelling} and --no-${spelling} contradict each other` : `${earlier} and ${label} are the same option: give one`);
+    }
+    spelled.set(entry.flag, label);
     if (negated !== undefined) {
-      if (parsed.values[flag] !== undefined) throw new UsageError(`--${flag} and --no-${flag} contradict each other`);
-      fromFlags.set(flag, checked(entry, false, `--no-${flag}`));
+      fromFlags.set(entry.flag, checked(entry, false, label));
     } else {
       const value = typeof raw === 'string' ? valueFromText(entry.leaf, raw) : raw;
-      fromFlags.set(flag, value === undefined ? undefined : checked(entry, value, `--${flag}`));
+      fromFlags.set(entry.flag, value === undefined ? undefined : checked(entry, value, label));
     }
   }
 
@@ -154,14 +188,20 @@ function readConfigFile(file: string, flags: readonly FlagEntry[]): Map<string, 
   if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new UsageError(`config file ${file} must hold a JSON object`);
   const byKey = new Map<string, FlagEntry>();
   for (const f of flags) {
-    byKey.set(f.flag, f);
-    byKey.set(camel(f.flag), f);
+    for (const name of [f.flag, ...f.aliases]) {
+      byKey.set(name, f);
+      byKey.set(camel(name), f);
+    }
   }
   const out = new Map<string, unknown>();
+  const keyOf = new Map<string, string>();
   // Own keys only, looked up in a Map: "__proto__" or "constructor" are unknown options like any other.
   for (const [key, value] of Object.entries(json as Dict)) {
     const f = byKey.get(key);
     if (f === undefined) throw new UsageError(`config file ${file}: unknown option "${key}" (see --help)`);
+    const earlier = keyOf.get(f.flag);
+    if (earlier !== undefined) throw new UsageError(`config file ${file}: "${earlier}" and "${key}" are the same option: give one`);
+    keyOf.set(f.flag, key);
     if (value === null) continue;
     out.set(f.flag, checked(f, value, `config file ${file}: "${key}"`));
   }
@@ -210,8 +250,13 @@ export function helpText(tree: Tree, command: Command, layout: HelpLayout): stri
     for (const f of mine) {
       const bool = (f.leaf.schema as TSchema)[Kind] === 'Boolean';
       const d = defaultText(f.leaf, command);
-      const extras = [d !== undefined ? `default ${d}` : undefined, f.leaf.meta.env !== undefined ? `env ${f.leaf.meta.env}` : undefined].filter(Boolean);
-      lines.push(column(`  --${f.flag}${bool ? '' : ` ${placeholder(f.leaf)}`}`) + f.leaf.meta.help + (extras.length > 0 ? ` (${extras.join('; ')})` : ''));
+      const extras = [
+        d !== undefined ? `default ${d}` : undefined,
+        f.leaf.meta.env !== undefined ? `env ${f.leaf.meta.env}` : undefined,
+        f.aliases.length > 0 ? `also ${f.aliases.map((a) => `--${a}`).join(', ')}` : undefined,
+      ].filter(Boolean);
+      const arg = bool ? '' : ` ${placeholder(f.leaf)}${f.leaf.meta.variadic ? ' ...' : ''}`;
+      lines.push(column(`  --${f.flag}${arg}`) + f.leaf.meta.help + (extras.length > 0 ? ` (${extras.join('; ')})` : ''));
     }
     lines.push('');
   }

@@ -27,6 +27,13 @@ export interface OptionMeta<T> {
   maps?: string;
   /** Command-line flag (kebab-case) and the commands that have it; absent = API and config only. */
   flag?: string;
+  /** Other spellings of the flag (e.g. vLLM's where ours differs), accepted on the command line and as --config keys. */
+  aliases?: readonly string[];
+  /**
+   * The flag takes every following argument up to the next `-`-prefixed one, joined with single spaces
+   * (argparse's `nargs`: `--goodput ttft:500 tpot:50`); none at all gives ''. Strings only.
+   */
+  variadic?: boolean;
   commands?: readonly Command[];
   /** Placeholder of the flag's value in --help (default N, X, ... by type). */
   arg?: string;

@@ -19,7 +19,8 @@ function table(tree: Tree, opts: { skip?: readonly string[]; command?: Command; 
   for (const e of leaves(tree)) {
     if (opts.skip?.includes(e.path[0]!)) continue;
     const m = e.leaf.meta;
-    const flag = m.flag !== undefined && m.commands !== undefined ? `\`--${m.flag}\` (${m.commands.join(', ')})` : '';
+    const spellings = m.flag !== undefined ? [m.flag, ...(m.aliases ?? [])].map((f) => `\`--${f}\``).join(', ') : '';
+    const flag = m.flag !== undefined && m.commands !== undefined ? `${spellings} (${m.commands.join(', ')})` : '';
     const d = defaultText(e.leaf, opts.command);
     const byCommand = m.commandDefault ? Object.entries(m.commandDefault).map(([c, v]) => `; ${c}: ${String(v)}`).join('') : '';
     const env = m.env !== undefined ? `; env ${m.env}` : '';
