@@ -10,12 +10,11 @@
 #include <optional>
 #include <thread>
 
-#include "backends/sim/sim_api.h"
 #include "bridge/bridge.h"
+#include "wrapped_sim_api.h"
 
 namespace bridge = trtllm_metrics::bridge;
 namespace sim = trtllm_sim::executor;
-using trtllm_metrics::backends::SimApi;
 using namespace std::chrono_literals;
 
 namespace trtllm_shaped {
@@ -34,7 +33,8 @@ private:
     std::atomic<int>& mPolls;
 };
 
-class Executor : private sim::Executor {
+// The simulator, but for its event manager (which hides the simulator's).
+class Executor : public sim::Executor {
 public:
     Executor(std::atomic<int>& polls, sim::SimConfig const& simConfig, sim::ExecutorConfig const& config)
         : sim::Executor(simConfig, sim::ModelType::kDECODER_ONLY, config),
@@ -42,13 +42,6 @@ public:
     std::optional<std::shared_ptr<ImmediateEventManager>> getKVCacheEventManager() const {
         return std::make_shared<ImmediateEventManager>(mPolls);
     }
-    using sim::Executor::awaitResponses;
-    using sim::Executor::cancelRequest;
-    using sim::Executor::enqueueRequest;
-    using sim::Executor::getLatestIterationStats;
-    using sim::Executor::getTokensPerBlock;
-    using sim::Executor::now;
-    using sim::Executor::shutdown;
 
 private:
     std::atomic<int>& mPolls;
@@ -56,12 +49,8 @@ private:
 
 }  // namespace trtllm_shaped
 
-struct TrtllmShapedApi : SimApi {
-    using Executor = trtllm_shaped::Executor;
+struct TrtllmShapedApi : trtllm_metrics::tests::WrappedSimApi<trtllm_shaped::Executor> {
     using KVCacheEventManager = trtllm_shaped::ImmediateEventManager;
-    using Pacing = bridge::UnsupportedPacing;
-    static auto now(Executor const& e) { return e.now(); }
-    static int initialTokensPerBlock(Executor const& e) { return e.getTokensPerBlock(); }
 };
 
 namespace {
