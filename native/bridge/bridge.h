@@ -45,7 +45,10 @@ struct BridgeOptions {
     std::chrono::milliseconds responsePollTimeout{20};
     std::chrono::milliseconds statsInterval{100};
     std::chrono::milliseconds eventPollTimeout{50};
-    std::size_t eventBufferCapacity = 0;  // the executor's eventBufferMaxSize, reported to metrics
+    // The executor's eventBufferMaxSize, reported to metrics. 0: the executor keeps no KV events, so the bridge
+    // runs no event pump (TensorRT-LLM still hands out an event manager then, whose getLatestEvents returns at
+    // once, ignoring its timeout: polling it would spin a core).
+    std::size_t eventBufferCapacity = 0;
 };
 
 // What the caller of enqueue() wants to know about a request beyond what the executor returns.
@@ -82,7 +85,7 @@ public:
           mStats(options.statsQueueCapacity),
           mEvents(options.eventQueueCapacity),
           mTokensPerBlock(Api::initialTokensPerBlock(*mExecutor)),
-          mEventManager(eventManagerOf(*mExecutor)),
+          mEventManager(options.eventBufferCapacity > 0 ? eventManagerOf(*mExecutor) : nullptr),
           mFlush(mEventManager != nullptr) {}
 
     Bridge(Bridge const&) = delete;

@@ -77,7 +77,8 @@ TEST(Bridge, TinyRingsCountEveryDrop) {
     options.statsQueueCapacity = 2;
     options.eventQueueCapacity = 2;
     options.statsInterval = std::chrono::milliseconds(1);
-    Bridge<SimApi> bridge(makeExecutor(true, 1.0, 100000), options, nullptr);
+    options.eventBufferCapacity = 100000;
+    Bridge<SimApi> bridge(makeExecutor(true, 1.0, options.eventBufferCapacity), options, nullptr);
     bridge.start();
     // Distinct prompts: identical ones would share (and store once) the same blocks.
     for (int i = 0; i < 100; ++i) bridge.enqueue(makeRequest(64, 4, false, 1 + i * 100), RequestMeta{});
@@ -121,7 +122,8 @@ TEST(Bridge, FlushDeliversStatsAndEventsWithoutWaitingForTheInterval) {
     options.statsInterval = std::chrono::minutes(1);  // the stats pump would not read them for a minute
     options.eventPollTimeout = std::chrono::milliseconds(1000);
     options.responsePollTimeout = std::chrono::milliseconds(1000);
-    Bridge<SimApi> bridge(makeExecutor(true, 1.0, 1000), options, [&] { ++wakes; });
+    options.eventBufferCapacity = 1000;
+    Bridge<SimApi> bridge(makeExecutor(true, 1.0, options.eventBufferCapacity), options, [&] { ++wakes; });
     bridge.start();
     constexpr int kRequests = 8;
     for (int i = 0; i < kRequests; ++i) bridge.enqueue(makeRequest(64, 4, false, 1 + i * 100), RequestMeta{});

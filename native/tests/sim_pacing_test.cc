@@ -14,6 +14,7 @@
 #include "backends/sim/sim_api.h"
 #include "bridge/bridge.h"
 #include "sim/executor_api.h"
+#include "wrapped_sim_api.h"
 
 namespace sim = trtllm_sim::executor;
 using trtllm_sim::common::TllmException;
@@ -453,12 +454,8 @@ public:
 };
 }  // namespace plain
 
-struct PlainApi : SimApi {
-    using Executor = plain::Executor;
+struct PlainApi : trtllm_metrics::tests::WrappedSimApi<plain::Executor> {
     using Request = plain::Request;
-    using Pacing = bridge::UnsupportedPacing;
-    static auto now(Executor const& e) { return e.now(); }
-    static int initialTokensPerBlock(Executor const& e) { return e.getTokensPerBlock(); }
 };
 
 static_assert(std::is_same_v<bridge::Bridge<SimApi>::Pacing, trtllm_metrics::backends::SimPacing>,
