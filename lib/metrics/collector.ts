@@ -15,7 +15,8 @@ import { ConfigInfoMetrics, type ConfigInfo } from './config-info.js';
 import type { MetricsContext } from './context.js';
 import { isValidLabelName, isValidMetricName, OncePerPass, releaseFamilies, type FastFamily } from './fast-metrics.js';
 import { CumulativeState, IterationMetrics } from './iteration-metrics.js';
-import { EventIdTracker, KvEventMetrics } from './kv-event-metrics.js';
+import { EventIdTracker, HostTierTracker, KvEventMetrics } from './kv-event-metrics.js';
+import { ScheduledBatchMetrics } from './batch-metrics.js';
 import { RequestMetrics, type RequestMetricsInput } from './request-metrics.js';
 
 export type MetricsProfile = 'full' | 'basic';
@@ -44,10 +45,11 @@ export interface MetricsCollectorOptions {
 }
 
 /** Label names the collector's families add themselves; a static label may not reuse them. */
-const RESERVED_LABELS = new Set(['le', 'quantile', 'finished_reason', 'http_code', 'token_position', 'stream']);
+const RESERVED_LABELS = new Set(['le', 'quantile', 'finished_reason', 'http_code', 'token_position', 'stream', 'rank', 'pid']);
 
 interface Attachment {
   offs: Array<() => void>;
+  hostTier?: HostTierTracker;
 }
 
 export class MetricsCollector {
@@ -60,6 +62,7 @@ export class MetricsCollector {
   private readonly ctx: MetricsContext;
   private readonly requests: RequestMetrics;
   private readonly iteration: IterationMetrics | null = null;
+  private readonly batch: ScheduledBatchMetrics | null = null;
   private readonly kvEvents: KvEventMetrics | null = null;
   private readonly bridge: BridgeMetrics | null = null;
   private readonly config: ConfigInfoMetrics | null = null;
@@ -108,11 +111,12 @@ export class MetricsCollector {
       this.requests = new RequestMetrics(this.ctx, profile === 'full', buckets);
       if (profile === 'full') {
         this.iteration = new IterationMetrics(this.ctx, buckets);
+        this.batch = new ScheduledBatchMetrics(this.ctx);
         this.kvEvents = new KvEventMetrics(this.ctx, buckets);
         this.bridge = new BridgeMetrics(this.ctx);
         this.config = new ConfigInfoMetrics(this.ctx);
         this.scrapeHook = new OncePerPass(() => this.sampleSources());
-        this.hookedFamilies.push(...this.iteration.gaugeFamilies, ...this.bridge.families, this.kvEvents.capacityFamily);
+        this.hookedFamilies.push(...this.iteration.gaugeFamilies, this.batch.family, ...this.bridge.families, this.kvEvents.capacityFamily);
         for (const f of this.hookedFamilies) f.addScrapeHook(this.scrapeHook.run);
       }
     } catch (err) {
@@ -138,6 +142,7 @@ export class MetricsCollector {
   logIterationStats(stats: IterationStats | readonly IterationStats[]): void {
     if (this.closed || this.iteration === null) return;
     this.iteration.log(stats);
+    this.batch!.log(stats);
   }
 
   /** Records one delivered batch of KV-cache events. Full profile only. */
@@ -190,10 +195,21 @@ export class MetricsCollector {
       if (this.profile === 'full') {
         const state = new CumulativeState();
         const tracker = new EventIdTracker();
+        const hostTier = new HostTierTracker();
         const iteration = this.iteration!;
+        const batch = this.batch!;
         const kv = this.kvEvents!;
-        att.offs.push(source.onIterationStats(this.guard((stats: readonly IterationStats[]) => iteration.log(stats, state))));
-        att.offs.push(source.onKvCacheEvents(this.guard((events: readonly KvCacheEvent[]) => kv.log(events, tracker))));
+        att.hostTier = hostTier;
+        kv.addHostTier(hostTier);
+        att.offs.push(
+          source.onIterationStats(
+            this.guard((stats: readonly IterationStats[]) => {
+              iteration.log(stats, state);
+              batch.log(stats);
+            }),
+          ),
+        );
+        att.offs.push(source.onKvCacheEvents(this.guard((events: readonly KvCacheEvent[]) => kv.log(events, tracker, hostTier))));
         this.bridge!.add(source);
         this.sampleCapacity();
       }
@@ -224,6 +240,7 @@ export class MetricsCollector {
       }
     }
     if (this.bridge !== null) this.bridge.remove(source);
+    if (att.hostTier !== undefined) this.kvEvents?.removeHostTier(att.hostTier);
   }
 
   private release(): void {
@@ -252,7 +269,10 @@ export class MetricsCollector {
     if (this.iteration !== null && this.attachments.size > 0) {
       let idle = true;
       for (const source of this.attachments.keys()) if (source.inflight !== 0) idle = false;
-      if (idle) this.iteration.markIdle();
+      if (idle) {
+        this.iteration.markIdle();
+        this.batch?.markIdle();
+      }
     }
     this.sampleCapacity();
   }
