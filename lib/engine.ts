@@ -10,6 +10,7 @@ import { validateGenerateRequest, type GenerateRequest } from './request-options
 import {
   CHUNK_FLAG_ERROR,
   CHUNK_FLAG_FINAL,
+  CHUNK_FLAG_LOGPROBS,
   CHUNK_FLAG_PERF,
   CHUNK_STRIDE,
   ChunkField,
@@ -42,6 +43,8 @@ export interface GenerateChunk {
   sequenceIndex: number;
   /** Present when the request set returnPerfMetrics. */
   perfMetrics?: RequestPerfMetrics;
+  /** Present when the request set returnLogProbs: the log probability (natural log) of each of `tokens`. */
+  logProbs?: Float32Array;
 }
 
 export interface GenerateResult {
@@ -50,6 +53,8 @@ export interface GenerateResult {
   tokens: Int32Array;
   finishReason: FinishReason;
   perfMetrics?: RequestPerfMetrics;
+  /** With returnLogProbs: the log probability of each token. */
+  logProbs?: Float32Array;
 }
 
 /** The simulator's clock and its hold (docs/simulator.md "Pacing"). Times: ns in the units of record timestamps. */
@@ -83,22 +88,25 @@ export class GenerationStream implements AsyncIterable<GenerateChunk> {
 
   /** Consumes the stream and returns every token with the final state. */
   async collect(): Promise<GenerateResult> {
-    const parts: Int32Array[] = [];
+    const parts: GenerateChunk[] = [];
     let total = 0;
     let last: GenerateChunk | undefined;
     for await (const chunk of this.queue) {
-      parts.push(chunk.tokens);
+      parts.push(chunk);
       total += chunk.tokens.length;
       last = chunk;
     }
     const tokens = new Int32Array(total);
+    const logProbs = parts.some((p) => p.logProbs !== undefined) ? new Float32Array(total).fill(NaN) : undefined;
     let at = 0;
     for (const p of parts) {
-      tokens.set(p, at);
-      at += p.length;
+      tokens.set(p.tokens, at);
+      if (p.logProbs !== undefined) logProbs!.set(p.logProbs, at);
+      at += p.tokens.length;
     }
     const result: GenerateResult = { requestId: this.requestId, tokens, finishReason: last?.finishReason ?? 'not_finished' };
     if (last?.perfMetrics) result.perfMetrics = last.perfMetrics;
+    if (logProbs !== undefined) result.logProbs = logProbs;
     return result;
   }
 }
@@ -437,7 +445,7 @@ export class Engine implements MetricsSource, AsyncDisposable {
   }
 
   private routeChunks(chunks: NonNullable<NativeBatch['chunks']>): void {
-    const { meta, tokens, perf, errors } = chunks;
+    const { meta, tokens, perf, errors, logProbs } = chunks;
     const n = meta.length / CHUNK_STRIDE;
     for (let i = 0; i < n; i++) {
       const m = i * CHUNK_STRIDE;
@@ -461,6 +469,7 @@ export class Engine implements MetricsSource, AsyncDisposable {
         finishReason: isFinal ? (FINISH_REASONS[meta[m + ChunkField.FINISH_REASON]!] ?? 'not_finished') : null,
         sequenceIndex: meta[m + ChunkField.SEQUENCE_INDEX]!,
       };
+      if (flags & CHUNK_FLAG_LOGPROBS && logProbs !== undefined) chunk.logProbs = logProbs.slice(offset, offset + count);
       if (flags & CHUNK_FLAG_PERF) {
         chunk.perfMetrics = perfMetricsFromRecord(perf, meta[m + ChunkField.PERF_ROW]! * REQUEST_RECORD_STRIDE, this.nativeInfo.epochNs);
       }

@@ -33,6 +33,9 @@ export const PREFILL_BATCH_TOKENS_BUCKETS: readonly number[] = Object.freeze([
   64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768,
 ]);
 
+/** Perplexity (exp of the mean negative log probability of a request's tokens). */
+export const PERPLEXITY_BUCKETS: readonly number[] = Object.freeze([1, 2, 5, 10, 25, 50, 100, 500, 1000]);
+
 /** Events; KV-cache events delivered in one batch (powers of two: our choice, Dynamo does not fix them). */
 export const KV_EVENT_DRAIN_BATCH_BUCKETS: readonly number[] = Object.freeze([
   1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384,
@@ -57,6 +60,7 @@ export const DEFAULT_COLLECTOR_BUCKETS = Object.freeze({
   request_inference_time_seconds: E2E_LATENCY_BUCKETS,
   prompt_cached_tokens_per_request: CACHED_TOKENS_BUCKETS,
   prefill_batch_tokens: PREFILL_BATCH_TOKENS_BUCKETS,
+  generation_perplexity: PERPLEXITY_BUCKETS,
   kv_event_drain_batch_size: KV_EVENT_DRAIN_BATCH_BUCKETS,
 });
 

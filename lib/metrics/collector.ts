@@ -18,6 +18,7 @@ import { CumulativeState, IterationMetrics } from './iteration-metrics.js';
 import { EventIdTracker, HostTierTracker, KvEventMetrics } from './kv-event-metrics.js';
 import { ScheduledBatchMetrics } from './batch-metrics.js';
 import { RequestMetrics, type RequestMetricsInput } from './request-metrics.js';
+import { TraceIds } from './exemplars.js';
 
 export type MetricsProfile = 'full' | 'basic';
 
@@ -42,6 +43,11 @@ export interface MetricsCollectorOptions {
    * `basic`: exactly the five seed metrics of TensorRT-LLM 1.1.0rc5 (a queue time of 0 is not recorded).
    */
   profile?: MetricsProfile;
+  /**
+   * Trace ids of requests in flight (whoever enqueues them sets them): each such request's TTFT and E2E
+   * buckets carry its trace id as an exemplar, served in the OpenMetrics format only. Default: none.
+   */
+  traceIds?: TraceIds;
 }
 
 /** Label names the collector's families add themselves; a static label may not reuse them. */
@@ -95,6 +101,9 @@ export class MetricsCollector {
       throw new InvalidArgumentError('options.registry must be a prom-client Registry');
     }
     const buckets = resolveCollectorBuckets(options.buckets);
+    if (options.traceIds !== undefined && !(options.traceIds instanceof TraceIds)) {
+      throw new InvalidArgumentError('options.traceIds must be a TraceIds (lib/metrics/exemplars.ts)');
+    }
     this.profile = profile;
     this.prefix = prefix;
     this.registry = registry;
@@ -108,7 +117,7 @@ export class MetricsCollector {
       families: new Set<FastFamily>(),
     };
     try {
-      this.requests = new RequestMetrics(this.ctx, profile === 'full', buckets);
+      this.requests = new RequestMetrics(this.ctx, profile === 'full', buckets, options.traceIds ?? null);
       if (profile === 'full') {
         this.iteration = new IterationMetrics(this.ctx, buckets);
         this.batch = new ScheduledBatchMetrics(this.ctx);

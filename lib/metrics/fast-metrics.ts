@@ -18,8 +18,9 @@
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { InvalidArgumentError } from '../errors.js';
-import { escapeHelp, formatLabelPairs, formatValue, RENDER, type SelfRendering } from './exposition.js';
+import { escapeHelp, escapeLabelValue, formatLabelPairs, formatValue, RENDER, type SelfRendering } from './exposition.js';
 import { sameBuckets } from './buckets.js';
+import { EXEMPLAR_LABEL, type Exemplar } from './exemplars.js';
 
 export type LabelSet = Readonly<Record<string, string>>;
 
@@ -475,6 +476,10 @@ export class HistogramChild {
   active = false;
   private dirty = true;
   private cached = '';
+  /** Each bucket's latest exemplar (OpenMetrics only); null until the first one. */
+  private exemplars: Array<Exemplar | undefined> | null = null;
+  private omDirty = true;
+  private omCached = '';
   /** Line prefixes (newline, name, labels, space): one per bound, then +Inf, _sum, _count. */
   readonly prefixes: string[];
 
@@ -508,6 +513,7 @@ export class HistogramChild {
     this.sum = sum;
     this.count += 1;
     this.dirty = true;
+    this.omDirty = true;
     if (!this.active) this.core.activate(this);
   }
 
@@ -516,6 +522,50 @@ export class HistogramChild {
     this.sum = 0;
     this.count = 0;
     this.dirty = true;
+    this.omDirty = true;
+    this.exemplars = null;
+  }
+
+  /**
+   * Attaches an exemplar to the bucket `value` falls in (call it after observe(value): a bucket's exemplar
+   * is one of its own observations). It replaces that bucket's previous exemplar.
+   */
+  setExemplar(value: number, traceId: string, timestamp: number): void {
+    if (!(value <= Number.MAX_VALUE && value >= -Number.MAX_VALUE)) return;
+    const b = this.bounds;
+    const n = b.length;
+    let i = 0;
+    while (i < n && value > b[i]) i++;
+    if (this.exemplars === null) this.exemplars = new Array<Exemplar | undefined>(n + 1);
+    this.exemplars[i] = { traceId, value, timestamp };
+    this.omDirty = true;
+  }
+
+  /** The exemplar of bucket `i` (bounds.length: +Inf), if any. */
+  exemplarAt(i: number): Exemplar | undefined {
+    return this.exemplars?.[i];
+  }
+
+  /** The sample lines in the OpenMetrics format: as text(), with each bucket's exemplar. */
+  textOM(): string {
+    const ex = this.exemplars;
+    if (ex === null) return this.text();
+    if (!this.omDirty) return this.omCached;
+    const p = this.prefixes;
+    const counts = this.counts;
+    const n = counts.length - 1;
+    const parts: string[] = [];
+    let acc = 0;
+    for (let i = 0; i <= n; i++) {
+      acc = i < n ? acc + counts[i] : this.count;
+      parts.push(p[i], String(acc));
+      const e = ex[i];
+      if (e !== undefined) parts.push(` # {${EXEMPLAR_LABEL}="${escapeLabelValue(e.traceId)}"} ${formatValue(e.value)} ${e.timestamp.toFixed(3)}`);
+    }
+    parts.push(p[n + 1], formatValue(this.sum), p[n + 2], String(this.count));
+    this.omCached = parts.join('');
+    this.omDirty = false;
+    return this.omCached;
   }
 
   /** Exposes the series (all buckets at their current counts) before its first observation. */
@@ -630,11 +680,12 @@ export class FastHistogram extends Histogram<string> implements SelfRendering {
     if (this.core !== undefined) resetCore(this.core);
   }
 
-  [RENDER](_openMetrics: boolean, out: string[]): void {
+  [RENDER](openMetrics: boolean, out: string[]): void {
     this.core.runHooks();
     out.push(this.head);
     const active = this.core.active;
-    for (let k = 0; k < active.length; k++) out.push(active[k].text());
+    if (openMetrics) for (let k = 0; k < active.length; k++) out.push(active[k].textOM());
+    else for (let k = 0; k < active.length; k++) out.push(active[k].text());
   }
 
   private slowChild(labels: Record<string, unknown>): HistogramChild {

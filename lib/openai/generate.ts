@@ -48,6 +48,10 @@ export interface GenerationIO {
   onStreamError(err: ApiError): void;
   /** Told the size of every SSE write. */
   addResponseBytes(n: number): void;
+  /** Told the engine request id of each choice as soon as it is enqueued (perf metrics, exemplars). */
+  onEngineRequest?(requestId: number): void;
+  /** Told when a choice's first tokens (non-streaming: its result) reach the server. */
+  onFirstToken?(requestId: number): void;
 }
 
 /** What finished, for logs and tests (the first choice's finish reason; token counts of every choice). */
@@ -65,6 +69,8 @@ interface Choice {
   echo: string;
   finish: FinishReason | null;
   cachedTokens: number;
+  /** Called once, with the first chunk that carries tokens (or the final one). */
+  onFirstToken: ((requestId: number) => void) | undefined;
 }
 
 /** Runs one generation request. Throws ApiError for anything that must be answered as an error response. */
@@ -85,8 +91,9 @@ export async function runGeneration(deps: GenerationDeps, kind: EndpointKind, bo
   try {
     for (let i = 0; i < prompts.length; i++) {
       const stream = deps.engine.generate(engineRequest(p, prompts[i]!.ids, maxTokens[i]!, stopWords, tokenizer, io.signal));
+      io.onEngineRequest?.(stream.requestId);
       const out = new OutputAssembler(tokenizer, { stop: p.stop, includeStopStr: p.includeStopStrInOutput, stopTokenIds: stopIds, decode });
-      choices.push({ stream, out, echo: p.echo ? echoText(tokenizer, p, prompts[i]!, decode) : '', finish: null, cachedTokens: 0 });
+      choices.push({ stream, out, echo: p.echo ? echoText(tokenizer, p, prompts[i]!, decode) : '', finish: null, cachedTokens: 0, onFirstToken: io.onFirstToken });
     }
   } catch (err) {
     for (const c of choices) c.stream.cancel();
@@ -188,6 +195,10 @@ async function consume(c: Choice, onText: ((text: string) => Promise<void>) | nu
   let all = '';
   let cancelled = false;
   for await (const chunk of c.stream) {
+    if (c.onFirstToken !== undefined && (chunk.tokens.length > 0 || chunk.isFinal)) {
+      c.onFirstToken(c.stream.requestId);
+      c.onFirstToken = undefined;
+    }
     let text = c.out.push(chunk.tokens);
     if (chunk.isFinal) {
       c.finish = chunk.finishReason;

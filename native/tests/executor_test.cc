@@ -530,7 +530,8 @@ TEST(Executor, PerfMetricsFollowTheTimingModelOnTheVirtualClock)
     for (std::size_t i = 0; i < stats.size(); ++i)
     {
         EXPECT_EQ(stats[i].iter, i);
-        EXPECT_EQ(stats[i].timestamp.size(), 19u); // MM-DD-YYYY HH:MM:SS
+        EXPECT_EQ(stats[i].timestamp.size(), 26u); // MM-DD-YYYY HH:MM:SS.uuuuuu
+        EXPECT_EQ(stats[i].timestamp[19], '.');
         EXPECT_EQ(stats[i].timestamp[2], '-');
         EXPECT_EQ(stats[i].timestamp[10], ' ');
     }
