@@ -130,6 +130,12 @@ export class Engine implements MetricsSource, AsyncDisposable {
   private state: 'running' | 'closing' | 'closed' = 'running';
   private shutdownPromise: Promise<void> | undefined;
   private refd = false;
+  /**
+   * Deliveries that arrive before create() has returned (the executor's first KV event, `created`, comes at
+   * once): held, and handed over on the next macrotask, so that the listeners the caller attaches right after
+   * create() see them. null once released.
+   */
+  private held: NativeBatch[] | null = [];
 
   private constructor(native: NativeEngine, modelName: string, backend: 'sim' | 'trtllm', graceMs: number, statsCap: number, eventsCap: number) {
     this.native = native;
@@ -166,7 +172,15 @@ export class Engine implements MetricsSource, AsyncDisposable {
       throw new ExecutorError(`the ${resolved.backend} executor failed to start: ${(cause as Error).message}`, { cause });
     }
     engine.refreshInfo();
+    setImmediate(() => engine!.releaseHeld());
     return engine;
+  }
+
+  private releaseHeld(): void {
+    const held = this.held;
+    if (held === null) return;
+    this.held = null;
+    for (const b of held) this.onBatch(b);
   }
 
   private refreshInfo(): void {
@@ -248,11 +262,13 @@ export class Engine implements MetricsSource, AsyncDisposable {
 
   /** Iteration stats delivered since the previous call (at most latestStatsCapacity; older ones dropped). */
   async getLatestIterationStats(): Promise<IterationStats[]> {
+    this.releaseHeld();
     return this.latestStats.drain();
   }
 
   /** KV-cache events delivered since the previous call (at most latestEventsCapacity). */
   async getLatestKvCacheEvents(): Promise<KvCacheEvent[]> {
+    this.releaseHeld();
     return this.latestEvents.drain();
   }
 
@@ -376,6 +392,7 @@ export class Engine implements MetricsSource, AsyncDisposable {
    * sleeping.
    */
   flush(): Promise<void> {
+    this.releaseHeld();
     return this.native.flush().catch((cause: unknown) => {
       const code = (cause as { code?: string }).code;
       if (code === 'ERR_TRTLLM_ENGINE_CLOSED') throw new EngineClosedError();
@@ -394,6 +411,7 @@ export class Engine implements MetricsSource, AsyncDisposable {
    * stops the executor. Idempotent.
    */
   shutdown(): Promise<void> {
+    this.releaseHeld();
     if (!this.shutdownPromise) {
       this.state = 'closing';
       this.shutdownPromise = this.native.shutdown(this.shutdownGraceMs).then(() => this.finishClose());
@@ -422,6 +440,12 @@ export class Engine implements MetricsSource, AsyncDisposable {
   }
 
   private onBatch(batch: NativeBatch): void {
+    if (this.held !== null) {
+      // The records buffer is reused by the next delivery: keep a copy.
+      const records = batch.records?.slice(0, (batch.recordCount ?? 0) * REQUEST_RECORD_STRIDE);
+      this.held.push(records === undefined ? batch : { ...batch, records });
+      return;
+    }
     // Each part is handled on its own, so a throwing listener cannot starve the others.
     if (batch.chunks) this.routeChunks(batch.chunks);
     if (batch.records) {
