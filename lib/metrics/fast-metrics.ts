@@ -476,8 +476,10 @@ export class HistogramChild {
   active = false;
   private dirty = true;
   private cached = '';
-  /** Each bucket's latest exemplar (OpenMetrics only); null until the first one. */
-  private exemplars: Array<Exemplar | undefined> | null = null;
+  /** Each bucket's latest exemplar (OpenMetrics only): trace id (null: none), value, timestamp; null until the first. */
+  private exemplarIds: Array<string | null> | null = null;
+  private exemplarValues: Float64Array | null = null;
+  private exemplarTimes: Float64Array | null = null;
   private omDirty = true;
   private omCached = '';
   /** Line prefixes (newline, name, labels, space): one per bound, then +Inf, _sum, _count. */
@@ -523,7 +525,7 @@ export class HistogramChild {
     this.count = 0;
     this.dirty = true;
     this.omDirty = true;
-    this.exemplars = null;
+    this.exemplarIds = null;
   }
 
   /**
@@ -536,20 +538,27 @@ export class HistogramChild {
     const n = b.length;
     let i = 0;
     while (i < n && value > b[i]) i++;
-    if (this.exemplars === null) this.exemplars = new Array<Exemplar | undefined>(n + 1);
-    this.exemplars[i] = { traceId, value, timestamp };
+    if (this.exemplarIds === null) {
+      this.exemplarIds = new Array<string | null>(n + 1).fill(null);
+      this.exemplarValues = new Float64Array(n + 1);
+      this.exemplarTimes = new Float64Array(n + 1);
+    }
+    this.exemplarIds[i] = traceId;
+    this.exemplarValues![i] = value;
+    this.exemplarTimes![i] = timestamp;
     this.omDirty = true;
   }
 
   /** The exemplar of bucket `i` (bounds.length: +Inf), if any. */
   exemplarAt(i: number): Exemplar | undefined {
-    return this.exemplars?.[i];
+    const id = this.exemplarIds?.[i];
+    return id === null || id === undefined ? undefined : { traceId: id, value: this.exemplarValues![i]!, timestamp: this.exemplarTimes![i]! };
   }
 
   /** The sample lines in the OpenMetrics format: as text(), with each bucket's exemplar. */
   textOM(): string {
-    const ex = this.exemplars;
-    if (ex === null) return this.text();
+    const ids = this.exemplarIds;
+    if (ids === null) return this.text();
     if (!this.omDirty) return this.omCached;
     const p = this.prefixes;
     const counts = this.counts;
@@ -559,8 +568,8 @@ export class HistogramChild {
     for (let i = 0; i <= n; i++) {
       acc = i < n ? acc + counts[i] : this.count;
       parts.push(p[i], String(acc));
-      const e = ex[i];
-      if (e !== undefined) parts.push(` # {${EXEMPLAR_LABEL}="${escapeLabelValue(e.traceId)}"} ${formatValue(e.value)} ${e.timestamp.toFixed(3)}`);
+      const id = ids[i];
+      if (id !== null) parts.push(` # {${EXEMPLAR_LABEL}="${escapeLabelValue(id)}"} ${formatValue(this.exemplarValues![i]!)} ${this.exemplarTimes![i]!.toFixed(3)}`);
     }
     parts.push(p[n + 1], formatValue(this.sum), p[n + 2], String(this.count));
     this.omCached = parts.join('');
