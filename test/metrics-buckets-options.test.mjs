@@ -58,7 +58,7 @@ test('serve: a flag, a --config key and the Dynamo variables set the buckets, in
   const dir = mkdtempSync(join(tmpdir(), 'trtllm-buckets-'));
   try {
     const cfg = join(dir, 'c.json');
-    writeFileSync(cfg, JSON.stringify({ 'buckets-time-to-first-token-seconds': [0.5, 1, 2], bucketsGenerationPerplexity: '1,3,9' }));
+    writeFileSync(cfg, JSON.stringify({ 'buckets-time-to-first-token-seconds': [0.5, 1, 2], bucketsGenerationPerplexity: [1, 3, 9] }));
     const env = { DYN_METRICS_TTFT_COUNT: '3', DYN_METRICS_ITL_MIN: '0.01', DYN_METRICS_ITL_MAX: '1', DYN_METRICS_ITL_COUNT: '3', DYN_METRICS_REQUEST_DURATION_COUNT: '2' };
     const fromEnv = resolveServeOptions([], env);
     assert.deepEqual(fromEnv.buckets, {
