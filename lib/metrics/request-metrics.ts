@@ -176,6 +176,7 @@ export class RequestMetrics {
     const R = REQUEST_FAMILIES;
     const own = ctx.owner;
     const base = ctx.labels;
+    const hist = (f: { suffix: string; help: string }, b: readonly number[]): HistogramChild => histogramFamily(ctx, f.suffix, f.help, b).child(base, own);
     this.successFamily = counterFamily(ctx, R.success.suffix, R.success.help, ['finished_reason']);
     this.successByCode = [];
     for (let code = 0; code < NUM_FINISH_CODES; code++) {
@@ -197,22 +198,12 @@ export class RequestMetrics {
     this.promptTokens = counterFamily(ctx, R.promptTokens.suffix, R.promptTokens.help).child(base, own);
     this.generationTokens = counterFamily(ctx, R.generationTokens.suffix, R.generationTokens.help).child(base, own);
     this.cachedTokens = counterFamily(ctx, R.cachedTokens.suffix, R.cachedTokens.help).child(base, own);
-    this.cachedPerRequest = histogramFamily(
-      ctx,
-      R.cachedTokensPerRequest.suffix,
-      R.cachedTokensPerRequest.help,
-      buckets.prompt_cached_tokens_per_request,
-    ).child(base, own);
+    this.cachedPerRequest = hist(R.cachedTokensPerRequest, buckets.prompt_cached_tokens_per_request);
     const pos = withLabels(ctx, { token_position: SPEC_TOKEN_POSITION_ALL });
     this.specDrafted = counterFamily(ctx, R.specDrafted.suffix, R.specDrafted.help, ['token_position']).child(pos, own);
     this.specAccepted = counterFamily(ctx, R.specAccepted.suffix, R.specAccepted.help, ['token_position']).child(pos, own);
     this.errorFamily = counterFamily(ctx, R.requestError.suffix, R.requestError.help, ['http_code']);
-    this.generationPerplexity = histogramFamily(
-      ctx,
-      R.generationPerplexity.suffix,
-      R.generationPerplexity.help,
-      buckets.generation_perplexity,
-    ).child(base, own);
+    this.generationPerplexity = hist(R.generationPerplexity, buckets.generation_perplexity);
   }
 
   private successChild(label: string): CounterChild {

@@ -13,7 +13,7 @@ import {
   REQUEST_DURATION_BUCKETS,
   type CollectorHistogramName,
 } from '../metrics/buckets.js';
-import { NOT_SPECIAL, oneOf, opt, type Leaf } from './define.js';
+import { NOT_SPECIAL, oneOf, opt, type DefaultedLeaf } from './define.js';
 
 const SERVE = ['serve'] as const;
 
@@ -26,14 +26,17 @@ function parseList(text: string): number[] | typeof NOT_SPECIAL {
   return parts.map(Number);
 }
 
-function bucketOption(histogram: string, what: string, defaults: readonly number[], unit: string): Leaf<ReturnType<typeof bucketList>, true> {
-  const dynamo = DYNAMO_BUCKET_ENV[histogram as CollectorHistogramName];
+type BucketLeaf = DefaultedLeaf<ReturnType<typeof bucketList>>;
+
+/** The bucket table of one histogram: `--buckets-<its name with dashes>`, the --config key of that name. */
+function bucketOption(family: string, defaults: readonly number[], unit: string, maps: string): BucketLeaf {
+  const dynamo = DYNAMO_BUCKET_ENV[family.replace(/^trtllm_/, '') as CollectorHistogramName];
   return opt(bucketList(), {
-    help: `bucket upper bounds of ${what} (+Inf is added)${dynamo ? `; or Dynamo's log-spaced ${dynamo.name}_{MIN,MAX,COUNT}` : ''}`,
+    help: `bucket upper bounds of ${family} (+Inf is added)${dynamo ? `; or Dynamo's log-spaced ${dynamo.name}_{MIN,MAX,COUNT}` : ''}`,
     unit,
     default: [...defaults],
-    maps: `MetricsCollector buckets.${histogram}`,
-    flag: `buckets-${histogram.replace(/_/g, '-')}`,
+    maps,
+    flag: `buckets-${family.replace(/^trtllm_/, '').replace(/_/g, '-')}`,
     commands: SERVE,
     arg: 'B1,B2,...',
     section: 'Metrics',
@@ -41,25 +44,31 @@ function bucketOption(histogram: string, what: string, defaults: readonly number
     check: bucketsProblem,
     parseText: parseList,
     ...(dynamo ? { fromEnv: { names: [`${dynamo.name}_MIN`, `${dynamo.name}_MAX`, `${dynamo.name}_COUNT`], read: (env) => bucketsFromDynamoEnv(dynamo, env) } } : {}),
-  }) as Leaf<ReturnType<typeof bucketList>, true>;
+  });
 }
 
-const D = DEFAULT_COLLECTOR_BUCKETS;
+/** The unit of each collector histogram's values. */
+const UNITS: Record<CollectorHistogramName, string> = {
+  e2e_request_latency_seconds: 's',
+  time_to_first_token_seconds: 's',
+  time_per_output_token_seconds: 's',
+  request_queue_time_seconds: 's',
+  request_prefill_time_seconds: 's',
+  request_decode_time_seconds: 's',
+  request_inference_time_seconds: 's',
+  prompt_cached_tokens_per_request: 'tokens',
+  prefill_batch_tokens: 'tokens',
+  generation_perplexity: 'perplexity',
+  kv_event_drain_batch_size: 'events',
+};
 
 /** Keyed by histogram name without the `trtllm_` prefix, as MetricsCollector's `buckets` option. */
-export const COLLECTOR_BUCKET_OPTIONS = {
-  e2e_request_latency_seconds: bucketOption('e2e_request_latency_seconds', 'trtllm_e2e_request_latency_seconds', D.e2e_request_latency_seconds, 's'),
-  time_to_first_token_seconds: bucketOption('time_to_first_token_seconds', 'trtllm_time_to_first_token_seconds', D.time_to_first_token_seconds, 's'),
-  time_per_output_token_seconds: bucketOption('time_per_output_token_seconds', 'trtllm_time_per_output_token_seconds', D.time_per_output_token_seconds, 's'),
-  request_queue_time_seconds: bucketOption('request_queue_time_seconds', 'trtllm_request_queue_time_seconds', D.request_queue_time_seconds, 's'),
-  request_prefill_time_seconds: bucketOption('request_prefill_time_seconds', 'trtllm_request_prefill_time_seconds', D.request_prefill_time_seconds, 's'),
-  request_decode_time_seconds: bucketOption('request_decode_time_seconds', 'trtllm_request_decode_time_seconds', D.request_decode_time_seconds, 's'),
-  request_inference_time_seconds: bucketOption('request_inference_time_seconds', 'trtllm_request_inference_time_seconds', D.request_inference_time_seconds, 's'),
-  prompt_cached_tokens_per_request: bucketOption('prompt_cached_tokens_per_request', 'trtllm_prompt_cached_tokens_per_request', D.prompt_cached_tokens_per_request, 'tokens'),
-  prefill_batch_tokens: bucketOption('prefill_batch_tokens', 'trtllm_prefill_batch_tokens', D.prefill_batch_tokens, 'tokens'),
-  generation_perplexity: bucketOption('generation_perplexity', 'trtllm_generation_perplexity', D.generation_perplexity, 'perplexity'),
-  kv_event_drain_batch_size: bucketOption('kv_event_drain_batch_size', 'trtllm_kv_event_drain_batch_size', D.kv_event_drain_batch_size, 'events'),
-};
+export const COLLECTOR_BUCKET_OPTIONS = Object.fromEntries(
+  (Object.keys(DEFAULT_COLLECTOR_BUCKETS) as CollectorHistogramName[]).map((name) => [
+    name,
+    bucketOption(`trtllm_${name}`, DEFAULT_COLLECTOR_BUCKETS[name], UNITS[name], `MetricsCollector buckets.${name}`),
+  ]),
+) as Record<CollectorHistogramName, BucketLeaf>;
 
 export const METRICS_OPTIONS = {
   exemplars: opt(oneOf('traceparent', 'request-id', 'off'), {
@@ -70,17 +79,5 @@ export const METRICS_OPTIONS = {
     commands: SERVE,
     section: 'Metrics',
   }),
-  requestDurationBuckets: opt(bucketList(), {
-    help: 'bucket upper bounds of dynamo_component_request_duration_seconds (+Inf is added)',
-    unit: 's',
-    default: [...REQUEST_DURATION_BUCKETS],
-    maps: 'RuntimeMetrics durationBuckets',
-    flag: 'buckets-dynamo-component-request-duration-seconds',
-    commands: SERVE,
-    arg: 'B1,B2,...',
-    section: 'Metrics',
-    expected: 'a non-empty array of finite numbers, strictly increasing',
-    check: bucketsProblem,
-    parseText: parseList,
-  }),
+  requestDurationBuckets: bucketOption('dynamo_component_request_duration_seconds', REQUEST_DURATION_BUCKETS, 's', 'RuntimeMetrics durationBuckets'),
 };
