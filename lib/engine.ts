@@ -10,6 +10,7 @@ import { validateGenerateRequest, type GenerateRequest } from './request-options
 import {
   CHUNK_FLAG_ERROR,
   CHUNK_FLAG_FINAL,
+  CHUNK_FLAG_LOGPROBS,
   CHUNK_FLAG_PERF,
   CHUNK_STRIDE,
   ChunkField,
@@ -42,6 +43,8 @@ export interface GenerateChunk {
   sequenceIndex: number;
   /** Present when the request set returnPerfMetrics. */
   perfMetrics?: RequestPerfMetrics;
+  /** Present when the request set returnLogProbs: the log probability (natural log) of each of `tokens`. */
+  logProbs?: Float32Array;
 }
 
 export interface GenerateResult {
@@ -50,6 +53,8 @@ export interface GenerateResult {
   tokens: Int32Array;
   finishReason: FinishReason;
   perfMetrics?: RequestPerfMetrics;
+  /** With returnLogProbs: the log probability of each token. */
+  logProbs?: Float32Array;
 }
 
 /** The simulator's clock and its hold (docs/simulator.md "Pacing"). Times: ns in the units of record timestamps. */
@@ -83,22 +88,25 @@ export class GenerationStream implements AsyncIterable<GenerateChunk> {
 
   /** Consumes the stream and returns every token with the final state. */
   async collect(): Promise<GenerateResult> {
-    const parts: Int32Array[] = [];
+    const parts: GenerateChunk[] = [];
     let total = 0;
     let last: GenerateChunk | undefined;
     for await (const chunk of this.queue) {
-      parts.push(chunk.tokens);
+      parts.push(chunk);
       total += chunk.tokens.length;
       last = chunk;
     }
     const tokens = new Int32Array(total);
+    const logProbs = parts.some((p) => p.logProbs !== undefined) ? new Float32Array(total).fill(NaN) : undefined;
     let at = 0;
     for (const p of parts) {
-      tokens.set(p, at);
-      at += p.length;
+      tokens.set(p.tokens, at);
+      if (p.logProbs !== undefined) logProbs!.set(p.logProbs, at);
+      at += p.tokens.length;
     }
     const result: GenerateResult = { requestId: this.requestId, tokens, finishReason: last?.finishReason ?? 'not_finished' };
     if (last?.perfMetrics) result.perfMetrics = last.perfMetrics;
+    if (logProbs !== undefined) result.logProbs = logProbs;
     return result;
   }
 }
@@ -122,6 +130,12 @@ export class Engine implements MetricsSource, AsyncDisposable {
   private state: 'running' | 'closing' | 'closed' = 'running';
   private shutdownPromise: Promise<void> | undefined;
   private refd = false;
+  /**
+   * Deliveries that arrive before create() has returned (the executor's first KV event, `created`, comes at
+   * once): held, and handed over on the next macrotask, so that the listeners the caller attaches right after
+   * create() see them. null once released.
+   */
+  private held: NativeBatch[] | null = [];
 
   private constructor(native: NativeEngine, modelName: string, backend: 'sim' | 'trtllm', graceMs: number, statsCap: number, eventsCap: number) {
     this.native = native;
@@ -158,7 +172,15 @@ export class Engine implements MetricsSource, AsyncDisposable {
       throw new ExecutorError(`the ${resolved.backend} executor failed to start: ${(cause as Error).message}`, { cause });
     }
     engine.refreshInfo();
+    setImmediate(() => engine!.releaseHeld());
     return engine;
+  }
+
+  private releaseHeld(): void {
+    const held = this.held;
+    if (held === null) return;
+    this.held = null;
+    for (const b of held) this.onBatch(b);
   }
 
   private refreshInfo(): void {
@@ -240,11 +262,13 @@ export class Engine implements MetricsSource, AsyncDisposable {
 
   /** Iteration stats delivered since the previous call (at most latestStatsCapacity; older ones dropped). */
   async getLatestIterationStats(): Promise<IterationStats[]> {
+    this.releaseHeld();
     return this.latestStats.drain();
   }
 
   /** KV-cache events delivered since the previous call (at most latestEventsCapacity). */
   async getLatestKvCacheEvents(): Promise<KvCacheEvent[]> {
+    this.releaseHeld();
     return this.latestEvents.drain();
   }
 
@@ -368,6 +392,7 @@ export class Engine implements MetricsSource, AsyncDisposable {
    * sleeping.
    */
   flush(): Promise<void> {
+    this.releaseHeld();
     return this.native.flush().catch((cause: unknown) => {
       const code = (cause as { code?: string }).code;
       if (code === 'ERR_TRTLLM_ENGINE_CLOSED') throw new EngineClosedError();
@@ -386,6 +411,7 @@ export class Engine implements MetricsSource, AsyncDisposable {
    * stops the executor. Idempotent.
    */
   shutdown(): Promise<void> {
+    this.releaseHeld();
     if (!this.shutdownPromise) {
       this.state = 'closing';
       this.shutdownPromise = this.native.shutdown(this.shutdownGraceMs).then(() => this.finishClose());
@@ -414,6 +440,12 @@ export class Engine implements MetricsSource, AsyncDisposable {
   }
 
   private onBatch(batch: NativeBatch): void {
+    if (this.held !== null) {
+      // The records buffer is reused by the next delivery: keep a copy.
+      const records = batch.records?.slice(0, (batch.recordCount ?? 0) * REQUEST_RECORD_STRIDE);
+      this.held.push(records === undefined ? batch : { ...batch, records });
+      return;
+    }
     // Each part is handled on its own, so a throwing listener cannot starve the others.
     if (batch.chunks) this.routeChunks(batch.chunks);
     if (batch.records) {
@@ -437,7 +469,7 @@ export class Engine implements MetricsSource, AsyncDisposable {
   }
 
   private routeChunks(chunks: NonNullable<NativeBatch['chunks']>): void {
-    const { meta, tokens, perf, errors } = chunks;
+    const { meta, tokens, perf, errors, logProbs } = chunks;
     const n = meta.length / CHUNK_STRIDE;
     for (let i = 0; i < n; i++) {
       const m = i * CHUNK_STRIDE;
@@ -461,6 +493,7 @@ export class Engine implements MetricsSource, AsyncDisposable {
         finishReason: isFinal ? (FINISH_REASONS[meta[m + ChunkField.FINISH_REASON]!] ?? 'not_finished') : null,
         sequenceIndex: meta[m + ChunkField.SEQUENCE_INDEX]!,
       };
+      if (flags & CHUNK_FLAG_LOGPROBS && logProbs !== undefined) chunk.logProbs = logProbs.slice(offset, offset + count);
       if (flags & CHUNK_FLAG_PERF) {
         chunk.perfMetrics = perfMetricsFromRecord(perf, meta[m + ChunkField.PERF_ROW]! * REQUEST_RECORD_STRIDE, this.nativeInfo.epochNs);
       }

@@ -17,6 +17,8 @@ export * from './records.js';
 export type * from './types.js';
 export { MetricsCollector } from './metrics/collector.js';
 export type { MetricsProfile, CollectorLabels, MetricsCollectorOptions } from './metrics/collector.js';
+export { TraceIds } from './metrics/exemplars.js';
+export { logBuckets, bucketsFromDynamoEnv, DEFAULT_COLLECTOR_BUCKETS } from './metrics/buckets.js';
 export { RuntimeMetrics, RuntimeRequest } from './metrics/runtime-metrics.js';
 export type { RuntimeMetricsOptions, RequestEnd } from './metrics/runtime-metrics.js';
 export { MetricsServer, DEFAULT_SYSTEM_PORT } from './server.js';

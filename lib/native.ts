@@ -15,6 +15,8 @@ export interface NativeChunks {
   perf: Float64Array;
   /** Error messages of the chunks that carry one. */
   errors: string[];
+  /** Present when a chunk carries log probabilities (CHUNK_FLAG_LOGPROBS): aligned with `tokens`. */
+  logProbs?: Float32Array;
 }
 
 /** Mirrors ChunkField / ChunkFlag in native/bridge/response_chunk.h (test/native-layout.test.mjs compares them). */
@@ -23,7 +25,7 @@ export const ChunkField = {
   REQUEST_ID: 0,
   TOKEN_OFFSET: 1,
   TOKEN_COUNT: 2,
-  /** bit 0 final, bit 1 error, bit 2 has perf metrics */
+  /** bit 0 final, bit 1 error, bit 2 has perf metrics, bit 3 has log probabilities */
   FLAGS: 3,
   /** FinishReason of sequence 0 (final chunks). */
   FINISH_REASON: 4,
@@ -36,6 +38,7 @@ export const ChunkField = {
 export const CHUNK_FLAG_FINAL = 1;
 export const CHUNK_FLAG_ERROR = 2;
 export const CHUNK_FLAG_PERF = 4;
+export const CHUNK_FLAG_LOGPROBS = 8;
 
 /** One call from the bridge: every stream drained at once. Absent keys had nothing new. */
 export interface NativeBatch {
@@ -58,6 +61,7 @@ export interface NativeRequest {
   maxTokens: number;
   streaming?: boolean;
   returnPerfMetrics?: boolean;
+  returnLogProbs?: boolean;
   endId?: number;
   padId?: number;
   stopWords?: (Int32Array | number[])[];

@@ -59,9 +59,13 @@ export const RecordField = {
   KV_TRANSFER_END_NS: 22,
   /** Bit flags: RECORD_FLAG_*. */
   FLAGS: 23,
+  /** Sum of the generated tokens' log probabilities (sequence 0), when the request set returnLogProbs. */
+  GEN_LOGPROB_SUM: 24,
+  /** Number of generated tokens with a log probability (0 when the request did not ask for them). */
+  GEN_LOGPROB_COUNT: 25,
 } as const;
 
-export const REQUEST_RECORD_STRIDE = 24;
+export const REQUEST_RECORD_STRIDE = 26;
 
 /** The request ended with an error Response (not a success; FINISH_REASON is ERROR_FINISH_CODE). */
 export const RECORD_FLAG_ERROR = 1;

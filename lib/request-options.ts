@@ -24,6 +24,11 @@ export interface GenerateRequest {
   streaming?: boolean;
   /** Attach perfMetrics to chunks (the metrics layer gets them regardless). */
   returnPerfMetrics?: boolean;
+  /**
+   * Return each generated token's log probability (chunk.logProbs), as the executor's
+   * OutputConfig::returnLogProbs; the metrics then record the request's generation perplexity.
+   */
+  returnLogProbs?: boolean;
   endId?: number;
   padId?: number;
   /** Token sequences that end generation (finish reason stop_words); included in the output. */
@@ -49,7 +54,7 @@ export interface GenerateRequest {
   signal?: AbortSignal;
 }
 
-const REQUEST_KEYS = ['inputTokenIds', 'maxTokens', 'streaming', 'returnPerfMetrics', 'endId', 'padId', 'stopWords', 'clientId', 'priority', 'allottedTimeMs', 'simArrivalTimeNs', 'samplingConfig', 'loraConfig', 'signal'] as const;
+const REQUEST_KEYS = ['inputTokenIds', 'maxTokens', 'streaming', 'returnPerfMetrics', 'returnLogProbs', 'endId', 'padId', 'stopWords', 'clientId', 'priority', 'allottedTimeMs', 'simArrivalTimeNs', 'samplingConfig', 'loraConfig', 'signal'] as const;
 const LORA_KEYS = ['taskId'] as const;
 const SAMPLING_KEYS = ['beamWidth', 'temperature', 'topK', 'topP', 'seed', 'numReturnSequences'] as const;
 
@@ -64,6 +69,8 @@ export function validateGenerateRequest(request: unknown): NativeRequest {
   if (streaming !== undefined) out.streaming = streaming;
   const perf = optBool(r.returnPerfMetrics, 'request.returnPerfMetrics');
   if (perf !== undefined) out.returnPerfMetrics = perf;
+  const logProbs = optBool(r.returnLogProbs, 'request.returnLogProbs');
+  if (logProbs !== undefined) out.returnLogProbs = logProbs;
   const endId = optInt(r.endId, 'request.endId', 0, INT32);
   if (endId !== undefined) out.endId = endId;
   const padId = optInt(r.padId, 'request.padId', 0, INT32);

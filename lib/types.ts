@@ -83,7 +83,7 @@ export interface KvCacheIterationStats {
 
 /** One executor iteration (Executor::getLatestIterationStats). Memory in bytes, latencies in milliseconds. */
 export interface IterationStats {
-  /** Iteration end, "MM-DD-YYYY HH:MM:SS" as the executor writes it. */
+  /** Iteration end, "MM-DD-YYYY HH:MM:SS.uuuuuu" (local time, microseconds) as the executor writes it. */
   timestamp: string;
   iter: number;
   iterLatencyMS: number;

@@ -23,6 +23,8 @@ import type { OptionsOf, ResolvedOf } from './options/define.js';
 import { WORKER_OPTIONS } from './options/worker-table.js';
 import { checkTransports, KvEventPublisher } from './fleet/publisher.js';
 import { KvPublisherMetrics } from './metrics/kv-publisher-metrics.js';
+import { TraceIds } from './metrics/exemplars.js';
+import { workerConfigInfo } from './worker-config-info.js';
 
 /** The worker's options (lib/options/worker-table.ts); `tokenizer` is a folder or a loaded Tokenizer. */
 export type WorkerOptions = Omit<OptionsOf<typeof WORKER_OPTIONS>, 'tokenizer'> & { tokenizer?: string | Tokenizer };
@@ -45,6 +47,7 @@ class RuntimeMetricsAdapter implements ApiMetrics {
   constructor(
     private readonly collector: MetricsCollector,
     private readonly model: string,
+    private readonly durationBuckets: readonly number[],
   ) {
     this.metricsFor('generate');
   }
@@ -64,7 +67,7 @@ class RuntimeMetricsAdapter implements ApiMetrics {
   private metricsFor(endpoint: string): RuntimeMetrics {
     let m = this.byEndpoint.get(endpoint);
     if (m === undefined) {
-      m = new RuntimeMetrics({ registry: this.collector.registry, model: this.model, endpoint });
+      m = new RuntimeMetrics({ registry: this.collector.registry, model: this.model, endpoint, durationBuckets: this.durationBuckets });
       this.byEndpoint.set(endpoint, m);
     }
     return m;
@@ -78,6 +81,8 @@ export class Worker {
   readonly apiServer: ApiServer;
   readonly metricsServer: MetricsServer;
   readonly perfStore: PerfMetricsStore;
+  /** Trace ids of traced requests in flight (exemplars: --exemplars). */
+  readonly traceIds: TraceIds;
   /** The tokenizer of the API (the byte tokenizer unless a model's was given). */
   readonly tokenizer: Tokenizer;
   /** The context limit the API enforces (prompt + max_tokens), null for none. */
@@ -124,8 +129,9 @@ export class Worker {
     this.modelName = engine.modelName;
     this.backend = engine.backend;
     this.graceMs = o.shutdownGraceMs;
-    this.collector = new MetricsCollector({ model_name: this.modelName }, { profile: o.metricsProfile });
-    this.runtime = new RuntimeMetricsAdapter(this.collector, this.modelName);
+    this.traceIds = new TraceIds();
+    this.collector = new MetricsCollector({ model_name: this.modelName }, { profile: o.metricsProfile, buckets: o.buckets, traceIds: this.traceIds });
+    this.runtime = new RuntimeMetricsAdapter(this.collector, this.modelName, o.requestDurationBuckets);
     this.perfStore = new PerfMetricsStore(o.perfMetricsMaxRequests);
     // The metrics port keeps its own small body limit (its routes take no body).
     const { maxBodyBytes, ...metricsLimits } = o.limits;
@@ -146,6 +152,9 @@ export class Worker {
       loraModules: o.loraModules === undefined ? new Map() : parseLoraModules(o.loraModules, 'options.loraModules (--lora-modules)'),
       metrics: this.runtime,
       perfStore: this.perfStore,
+      registry: this.collector.registry,
+      traceIds: this.traceIds,
+      exemplars: o.exemplars,
       auth: o.auth,
       limits: o.limits,
       ...(maxBodyBytes !== undefined ? { maxBodyBytes } : {}),
@@ -178,6 +187,7 @@ export class Worker {
       const engine = await Engine.create(worker.options.engine);
       worker.engine = engine;
       worker.collector.attach(engine);
+      worker.logConfigInfo(engine);
       engine.onRequestFinished(worker.perfStore.onRecords);
       await worker.startKvPublisher(engine);
       worker.apiServer.setEngine(engine);
@@ -187,6 +197,24 @@ export class Worker {
       throw new WorkerStartError((err as Error).message, (err as { code?: string }).code ?? 'ERR_ENGINE_START', { cause: err });
     }
     return worker;
+  }
+
+  /** trtllm_*_config_info, once (as trtllm-serve does at start). */
+  private logConfigInfo(engine: Engine): void {
+    const e = this.options.engine;
+    const kv = e.executorConfig.kvCacheConfig;
+    this.collector.logConfigInfo(
+      workerConfigInfo({
+        backend: this.backend,
+        modelName: this.modelName,
+        maxModelLen: this.maxModelLen,
+        tokensPerBlock: engine.tokensPerBlock,
+        enableBlockReuse: kv.enableBlockReuse,
+        freeGpuMemoryFraction: kv.freeGpuMemoryFraction,
+        engineDir: e.engineDir,
+        ...(this.backend === 'sim' ? { sim: { info: engine.simInfo(), modelConfig: e.sim.perf.modelConfig, specDraftLength: e.sim.specDraftLength } } : {}),
+      }),
+    );
   }
 
   private async startKvPublisher(engine: Engine): Promise<void> {

@@ -185,6 +185,8 @@ ts('Prompt tokens served from cache', 'Share of prompt tokens that were reused f
 ], { max: 1 });
 ts('Cached prompt tokens per request', 'trtllm_prompt_cached_tokens_per_request quantiles.', 'short',
   quantileTargets('trtllm_prompt_cached_tokens_per_request'));
+ts('Generation perplexity', 'trtllm_generation_perplexity: exp of the mean negative log probability of a request\'s generated tokens (requests that asked for log probabilities).', 'short',
+  quantileTargets('trtllm_generation_perplexity'));
 
 // ---- Latency --------------------------------------------------------------------------------------------
 row('Latency');
@@ -222,6 +224,9 @@ ts('Context tokens per iteration', 'trtllm_total_context_tokens (latest iteratio
 ts('Decoded tokens per iteration', 'trtllm_avg_decoded_tokens_per_iter (above 1 with speculative decoding).', 'short', [
   { expr: `trtllm_avg_decoded_tokens_per_iter{${T}}`, legendFormat: '{{model_name}} {{instance}}' },
 ]);
+ts('Scheduled batch size by rank', 'trtllm_scheduled_batch_size: requests in the latest batch of each rank (0 when idle).', 'short', [
+  { expr: `sum by (model_name, rank) (trtllm_scheduled_batch_size{${T}})`, legendFormat: 'rank {{rank}} {{model_name}}' },
+]);
 ts('Batch limits', 'trtllm_max_batch_size_static / _runtime and trtllm_max_num_tokens_runtime.', 'short', [
   { expr: `trtllm_max_batch_size_static{${T}}`, legendFormat: 'max batch size, static {{model_name}}' },
   { expr: `trtllm_max_batch_size_runtime{${T}}`, legendFormat: 'max batch size, runtime {{model_name}}' },
@@ -244,6 +249,14 @@ ts('KV block reuse', 'trtllm_kv_cache_reused_blocks_total and _missed_blocks_tot
   { expr: `sum by (model_name) (rate(trtllm_kv_cache_reused_blocks_total{${T}}[${RI}]))`, legendFormat: 'reused {{model_name}}' },
   { expr: `sum by (model_name) (rate(trtllm_kv_cache_missed_blocks_total{${T}}[${RI}]))`, legendFormat: 'missed {{model_name}}' },
 ]);
+ts('Per-iteration reuse', 'trtllm_kv_cache_iter_reuse_rate (latest iteration with lookups), and trtllm_kv_cache_iter_reused_blocks_total / _iter_missed_blocks_total per second.', 'short', [
+  { expr: `trtllm_kv_cache_iter_reuse_rate{${T}}`, legendFormat: 'reuse rate {{model_name}} {{instance}}' },
+  { expr: `sum by (model_name) (rate(trtllm_kv_cache_iter_reused_blocks_total{${T}}[${RI}]))`, legendFormat: 'reused {{model_name}}' },
+  { expr: `sum by (model_name) (rate(trtllm_kv_cache_iter_missed_blocks_total{${T}}[${RI}]))`, legendFormat: 'missed {{model_name}}' },
+]);
+ts('Host KV tier', 'trtllm_kv_cache_host_utilization: share of the host tier holding offloaded blocks.', 'percentunit', [
+  { expr: `trtllm_kv_cache_host_utilization{${T}}`, legendFormat: '{{model_name}} {{instance}}' },
+], { max: 1 });
 stat('Tokens per block', 'trtllm_kv_cache_tokens_per_block.', 'short', `max(trtllm_kv_cache_tokens_per_block{${T}})`);
 stat('Max blocks', 'trtllm_kv_cache_max_blocks (sum over the selection).', 'short', `sum(trtllm_kv_cache_max_blocks{${T}})`);
 stat('Max KV tokens', 'trtllm_kv_cache_max_blocks x trtllm_kv_cache_tokens_per_block.', 'short',

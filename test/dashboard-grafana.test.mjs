@@ -178,6 +178,7 @@ describe('the expressions against a real exposition', () => {
     c.logRequestMetrics({
       finishReason: 'stop', arrivalTime: 1, firstScheduledTime: 1.01, firstTokenTime: 1.1, lastTokenTime: 1.5,
       promptTokens: 40, outputTokens: 9, cachedTokens: 32, specDraftTokens: 12, specAcceptedTokens: 7,
+      generationLogProbSum: -4.5, generationLogProbCount: 9,
     });
     c.logIterationStats(iterationStats({
       iter: 1_000_000,
@@ -185,6 +186,8 @@ describe('the expressions against a real exposition', () => {
     }));
     c.logConfigInfo({ model: { dtype: 'float16' }, parallel: { tp_size: 1 }, speculative: { method: 'eagle' }, kvCache: { tokens_per_block: 32 } });
     c.logKvCacheEvents([
+      { event_id: 999_998, data: { type: 'created', num_blocks_per_cache_level: [4096, 64] }, window_size: 4096 },
+      { event_id: 999_999, data: { type: 'updated', block_hash: 3n, cache_level: { type: 'event_diff', old_value: 0, new_value: 1 }, priority: null }, window_size: 4096 },
       { event_id: 1_000_000, data: { type: 'removed', block_hashes: [1n, 2n] }, window_size: 4096 },
       { event_id: 1_000_003, data: { type: 'updated', block_hash: 1n, cache_level: null, priority: { type: 'event_diff', old_value: 35, new_value: 50 } }, window_size: 4096 },
     ]);

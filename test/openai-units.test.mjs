@@ -138,9 +138,44 @@ test('perf-metrics ring: keeps the newest rows with perf metrics, converts on dr
     out.map((e) => e.request_id),
     [12, 13],
   );
-  assert.deepEqual(out[0].perf_metrics.timing_metrics, { arrival_time: 2, first_scheduled_time: 3, first_token_time: 4, last_token_time: 5 });
+  // Requests that did not come through the API server have no server times (null, as trtllm-serve writes them).
+  assert.deepEqual(out[0].perf_metrics.timing_metrics, {
+    server_arrival_time: null,
+    arrival_time: 2,
+    first_scheduled_time: 3,
+    first_token_time: 4,
+    server_first_token_time: null,
+    last_token_time: 5,
+  });
   assert.equal(out[0].perf_metrics.kv_cache_metrics.num_reused_blocks, 2);
   assert.equal(out[0].perf_metrics.first_iter, 5);
   assert.equal(out[0].perf_metrics.speculative_decoding, undefined);
   assert.deepEqual(store.drain(), []);
+});
+
+test('perf-metrics ring: server times of the API join their request at drain; forgotten with dropped rows; offset added', () => {
+  const store = new PerfMetricsStore(1);
+  const rows = new Float64Array(2 * REQUEST_RECORD_STRIDE);
+  for (let i = 0; i < 2; i++) {
+    rows[i * REQUEST_RECORD_STRIDE + RecordField.REQUEST_ID] = 20 + i;
+    rows[i * REQUEST_RECORD_STRIDE + RecordField.FLAGS] = RECORD_FLAG_HAS_PERF;
+    rows[i * REQUEST_RECORD_STRIDE + RecordField.ARRIVAL_TIME_NS] = 1e9;
+  }
+  store.serverArrival(20, 1.5);
+  store.serverArrival(21, 1.75);
+  store.serverFirstToken(21, 2.5);
+  store.serverFirstToken(21, 9); // only the first one counts
+  store.serverFirstToken(99, 1); // unknown request: ignored
+  store.onRecords({ data: rows, count: 2, epochNs: 0n });
+  assert.equal(store.dropped, 1);
+  store.offsetSeconds = 100;
+  const [e] = store.drain();
+  assert.equal(e.request_id, 21);
+  assert.equal(e.perf_metrics.timing_metrics.server_arrival_time, 101.75);
+  assert.equal(e.perf_metrics.timing_metrics.server_first_token_time, 102.5);
+  assert.equal(e.perf_metrics.timing_metrics.arrival_time, 101);
+  // The dropped row's times are gone, and so are the drained row's.
+  rows[RecordField.REQUEST_ID] = 20;
+  store.onRecords({ data: rows, count: 1, epochNs: 0n });
+  assert.equal(store.drain()[0].perf_metrics.timing_metrics.server_arrival_time, null);
 });

@@ -33,6 +33,9 @@ export const PREFILL_BATCH_TOKENS_BUCKETS: readonly number[] = Object.freeze([
   64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768,
 ]);
 
+/** Perplexity (exp of the mean negative log probability of a request's tokens). */
+export const PERPLEXITY_BUCKETS: readonly number[] = Object.freeze([1, 2, 5, 10, 25, 50, 100, 500, 1000]);
+
 /** Events; KV-cache events delivered in one batch (powers of two: our choice, Dynamo does not fix them). */
 export const KV_EVENT_DRAIN_BATCH_BUCKETS: readonly number[] = Object.freeze([
   1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384,
@@ -57,6 +60,7 @@ export const DEFAULT_COLLECTOR_BUCKETS = Object.freeze({
   request_inference_time_seconds: E2E_LATENCY_BUCKETS,
   prompt_cached_tokens_per_request: CACHED_TOKENS_BUCKETS,
   prefill_batch_tokens: PREFILL_BATCH_TOKENS_BUCKETS,
+  generation_perplexity: PERPLEXITY_BUCKETS,
   kv_event_drain_batch_size: KV_EVENT_DRAIN_BATCH_BUCKETS,
 });
 
@@ -119,6 +123,86 @@ export function resolveCollectorBuckets(
     out[key as CollectorHistogramName] = validateBuckets(key, value);
   }
   return out;
+}
+
+/** round(v) to `digits` significant figures. */
+function roundSignificant(v: number, digits: number): number {
+  if (v === 0) return 0;
+  const scale = 10 ** (digits - 1 - Math.floor(Math.log10(Math.abs(v))));
+  return Math.round(v * scale) / scale;
+}
+
+/**
+ * Dynamo's log-spaced bucket table (lib/llm/src/http/service/metrics.rs, generate_log_buckets): 0, then
+ * count - 1 bounds spaced evenly in log from min to max (the first step above min, the last one max), each
+ * rounded to 2 significant figures, duplicates removed.
+ */
+export function logBuckets(min: number, max: number, count: number): number[] {
+  if (count <= 0) return [];
+  const out = [0];
+  const lo = Math.log(min);
+  const hi = Math.log(max);
+  for (let i = 1; i < count; i++) {
+    const v = roundSignificant(Math.exp(lo + ((hi - lo) * i) / (count - 1)), 2);
+    if (v !== out[out.length - 1]) out.push(v);
+  }
+  return out;
+}
+
+/** Dynamo's environment form of a histogram's buckets: `${name}_MIN`, `_MAX`, `_COUNT`, and its defaults. */
+export interface DynamoBucketEnv {
+  name: string;
+  min: number;
+  max: number;
+  count: number;
+}
+
+/** Dynamo's variables (DYN_METRICS_*) of the histograms they apply to, with Dynamo's defaults. */
+export const DYNAMO_BUCKET_ENV: Readonly<Partial<Record<CollectorHistogramName, DynamoBucketEnv>>> = Object.freeze({
+  time_to_first_token_seconds: { name: 'DYN_METRICS_TTFT', min: 0.001, max: 480, count: 18 },
+  time_per_output_token_seconds: { name: 'DYN_METRICS_ITL', min: 0.001, max: 2, count: 13 },
+  e2e_request_latency_seconds: { name: 'DYN_METRICS_REQUEST_DURATION', min: 1, max: 256, count: 10 },
+});
+
+const DYNAMO_MAX_BUCKETS = 512;
+
+/**
+ * The buckets of one histogram from Dynamo's `_MIN` / `_MAX` / `_COUNT` variables, or undefined when none of
+ * them is set (a missing one takes Dynamo's default). Where Dynamo logs a warning and keeps its defaults,
+ * a bad value here is an InvalidArgumentError naming the variable.
+ */
+export function bucketsFromDynamoEnv(spec: DynamoBucketEnv, env: Readonly<Record<string, string | undefined>>): number[] | undefined {
+  const text = (suffix: string): string | undefined => {
+    const v = env[`${spec.name}_${suffix}`];
+    return v === undefined || v.trim() === '' ? undefined : v.trim();
+  };
+  const [minText, maxText, countText] = [text('MIN'), text('MAX'), text('COUNT')];
+  if (minText === undefined && maxText === undefined && countText === undefined) return undefined;
+  const number = (suffix: string, t: string | undefined, dflt: number): number => {
+    if (t === undefined) return dflt;
+    const v = Number(t);
+    if (!Number.isFinite(v)) throw new InvalidArgumentError(`${spec.name}_${suffix} must be a finite number, got ${JSON.stringify(t)}`);
+    return v;
+  };
+  const min = number('MIN', minText, spec.min);
+  const max = number('MAX', maxText, spec.max);
+  const count = number('COUNT', countText, spec.count);
+  if (!(min > 0)) throw new InvalidArgumentError(`${spec.name}_MIN must be above 0 (log-spaced buckets), got ${min}`);
+  if (!(max > min)) throw new InvalidArgumentError(`${spec.name}_MAX must be above ${spec.name}_MIN (${min}), got ${max}`);
+  if (!Number.isInteger(count) || count < 1 || count > DYNAMO_MAX_BUCKETS) {
+    throw new InvalidArgumentError(`${spec.name}_COUNT must be an integer from 1 to ${DYNAMO_MAX_BUCKETS}, got ${count}`);
+  }
+  return logBuckets(min, max, count);
+}
+
+/** The problem with a bucket table, as a "must ..." sentence for option checks, or undefined. */
+export function bucketsProblem(buckets: readonly number[]): string | undefined {
+  try {
+    validateBuckets('it', buckets);
+    return undefined;
+  } catch (err) {
+    return `: ${(err as Error).message.replace(/^buckets for it /, 'buckets ')}`;
+  }
 }
 
 export function sameBuckets(a: readonly number[], b: readonly number[]): boolean {

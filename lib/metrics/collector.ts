@@ -15,8 +15,10 @@ import { ConfigInfoMetrics, type ConfigInfo } from './config-info.js';
 import type { MetricsContext } from './context.js';
 import { isValidLabelName, isValidMetricName, OncePerPass, releaseFamilies, type FastFamily } from './fast-metrics.js';
 import { CumulativeState, IterationMetrics } from './iteration-metrics.js';
-import { EventIdTracker, KvEventMetrics } from './kv-event-metrics.js';
+import { EventIdTracker, HostTierTracker, KvEventMetrics } from './kv-event-metrics.js';
+import { ScheduledBatchMetrics } from './batch-metrics.js';
 import { RequestMetrics, type RequestMetricsInput } from './request-metrics.js';
+import { TraceIds } from './exemplars.js';
 
 export type MetricsProfile = 'full' | 'basic';
 
@@ -41,13 +43,19 @@ export interface MetricsCollectorOptions {
    * `basic`: exactly the five seed metrics of TensorRT-LLM 1.1.0rc5 (a queue time of 0 is not recorded).
    */
   profile?: MetricsProfile;
+  /**
+   * Trace ids of requests in flight (whoever enqueues them sets them): each such request's TTFT and E2E
+   * buckets carry its trace id as an exemplar, served in the OpenMetrics format only. Default: none.
+   */
+  traceIds?: TraceIds;
 }
 
 /** Label names the collector's families add themselves; a static label may not reuse them. */
-const RESERVED_LABELS = new Set(['le', 'quantile', 'finished_reason', 'http_code', 'token_position', 'stream']);
+const RESERVED_LABELS = new Set(['le', 'quantile', 'finished_reason', 'http_code', 'token_position', 'stream', 'rank', 'pid']);
 
 interface Attachment {
   offs: Array<() => void>;
+  hostTier?: HostTierTracker;
 }
 
 export class MetricsCollector {
@@ -60,6 +68,7 @@ export class MetricsCollector {
   private readonly ctx: MetricsContext;
   private readonly requests: RequestMetrics;
   private readonly iteration: IterationMetrics | null = null;
+  private readonly batch: ScheduledBatchMetrics | null = null;
   private readonly kvEvents: KvEventMetrics | null = null;
   private readonly bridge: BridgeMetrics | null = null;
   private readonly config: ConfigInfoMetrics | null = null;
@@ -92,6 +101,9 @@ export class MetricsCollector {
       throw new InvalidArgumentError('options.registry must be a prom-client Registry');
     }
     const buckets = resolveCollectorBuckets(options.buckets);
+    if (options.traceIds !== undefined && !(options.traceIds instanceof TraceIds)) {
+      throw new InvalidArgumentError('options.traceIds must be a TraceIds (lib/metrics/exemplars.ts)');
+    }
     this.profile = profile;
     this.prefix = prefix;
     this.registry = registry;
@@ -105,14 +117,15 @@ export class MetricsCollector {
       families: new Set<FastFamily>(),
     };
     try {
-      this.requests = new RequestMetrics(this.ctx, profile === 'full', buckets);
+      this.requests = new RequestMetrics(this.ctx, profile === 'full', buckets, options.traceIds ?? null);
       if (profile === 'full') {
         this.iteration = new IterationMetrics(this.ctx, buckets);
+        this.batch = new ScheduledBatchMetrics(this.ctx);
         this.kvEvents = new KvEventMetrics(this.ctx, buckets);
         this.bridge = new BridgeMetrics(this.ctx);
         this.config = new ConfigInfoMetrics(this.ctx);
         this.scrapeHook = new OncePerPass(() => this.sampleSources());
-        this.hookedFamilies.push(...this.iteration.gaugeFamilies, ...this.bridge.families, this.kvEvents.capacityFamily);
+        this.hookedFamilies.push(...this.iteration.gaugeFamilies, this.batch.family, ...this.bridge.families, this.kvEvents.capacityFamily);
         for (const f of this.hookedFamilies) f.addScrapeHook(this.scrapeHook.run);
       }
     } catch (err) {
@@ -138,6 +151,7 @@ export class MetricsCollector {
   logIterationStats(stats: IterationStats | readonly IterationStats[]): void {
     if (this.closed || this.iteration === null) return;
     this.iteration.log(stats);
+    this.batch!.log(stats);
   }
 
   /** Records one delivered batch of KV-cache events. Full profile only. */
@@ -190,10 +204,21 @@ export class MetricsCollector {
       if (this.profile === 'full') {
         const state = new CumulativeState();
         const tracker = new EventIdTracker();
+        const hostTier = new HostTierTracker();
         const iteration = this.iteration!;
+        const batch = this.batch!;
         const kv = this.kvEvents!;
-        att.offs.push(source.onIterationStats(this.guard((stats: readonly IterationStats[]) => iteration.log(stats, state))));
-        att.offs.push(source.onKvCacheEvents(this.guard((events: readonly KvCacheEvent[]) => kv.log(events, tracker))));
+        att.hostTier = hostTier;
+        kv.addHostTier(hostTier);
+        att.offs.push(
+          source.onIterationStats(
+            this.guard((stats: readonly IterationStats[]) => {
+              iteration.log(stats, state);
+              batch.log(stats);
+            }),
+          ),
+        );
+        att.offs.push(source.onKvCacheEvents(this.guard((events: readonly KvCacheEvent[]) => kv.log(events, tracker, hostTier))));
         this.bridge!.add(source);
         this.sampleCapacity();
       }
@@ -224,6 +249,7 @@ export class MetricsCollector {
       }
     }
     if (this.bridge !== null) this.bridge.remove(source);
+    if (att.hostTier !== undefined) this.kvEvents?.removeHostTier(att.hostTier);
   }
 
   private release(): void {
@@ -252,7 +278,10 @@ export class MetricsCollector {
     if (this.iteration !== null && this.attachments.size > 0) {
       let idle = true;
       for (const source of this.attachments.keys()) if (source.inflight !== 0) idle = false;
-      if (idle) this.iteration.markIdle();
+      if (idle) {
+        this.iteration.markIdle();
+        this.batch?.markIdle();
+      }
     }
     this.sampleCapacity();
   }

@@ -18,8 +18,9 @@
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { InvalidArgumentError } from '../errors.js';
-import { escapeHelp, formatLabelPairs, formatValue, RENDER, type SelfRendering } from './exposition.js';
+import { escapeHelp, escapeLabelValue, formatLabelPairs, formatValue, RENDER, type SelfRendering } from './exposition.js';
 import { sameBuckets } from './buckets.js';
+import { EXEMPLAR_LABEL, type Exemplar } from './exemplars.js';
 
 export type LabelSet = Readonly<Record<string, string>>;
 
@@ -475,6 +476,12 @@ export class HistogramChild {
   active = false;
   private dirty = true;
   private cached = '';
+  /** Each bucket's latest exemplar (OpenMetrics only): trace id (null: none), value, timestamp; null until the first. */
+  private exemplarIds: Array<string | null> | null = null;
+  private exemplarValues: Float64Array | null = null;
+  private exemplarTimes: Float64Array | null = null;
+  private omDirty = true;
+  private omCached = '';
   /** Line prefixes (newline, name, labels, space): one per bound, then +Inf, _sum, _count. */
   readonly prefixes: string[];
 
@@ -508,6 +515,7 @@ export class HistogramChild {
     this.sum = sum;
     this.count += 1;
     this.dirty = true;
+    this.omDirty = true;
     if (!this.active) this.core.activate(this);
   }
 
@@ -516,6 +524,57 @@ export class HistogramChild {
     this.sum = 0;
     this.count = 0;
     this.dirty = true;
+    this.omDirty = true;
+    this.exemplarIds = null;
+  }
+
+  /**
+   * Attaches an exemplar to the bucket `value` falls in (call it after observe(value): a bucket's exemplar
+   * is one of its own observations). It replaces that bucket's previous exemplar.
+   */
+  setExemplar(value: number, traceId: string, timestamp: number): void {
+    if (!(value <= Number.MAX_VALUE && value >= -Number.MAX_VALUE)) return;
+    const b = this.bounds;
+    const n = b.length;
+    let i = 0;
+    while (i < n && value > b[i]) i++;
+    if (this.exemplarIds === null) {
+      this.exemplarIds = new Array<string | null>(n + 1).fill(null);
+      this.exemplarValues = new Float64Array(n + 1);
+      this.exemplarTimes = new Float64Array(n + 1);
+    }
+    this.exemplarIds[i] = traceId;
+    this.exemplarValues![i] = value;
+    this.exemplarTimes![i] = timestamp;
+    this.omDirty = true;
+  }
+
+  /** The exemplar of bucket `i` (bounds.length: +Inf), if any. */
+  exemplarAt(i: number): Exemplar | undefined {
+    const id = this.exemplarIds?.[i];
+    return id === null || id === undefined ? undefined : { traceId: id, value: this.exemplarValues![i]!, timestamp: this.exemplarTimes![i]! };
+  }
+
+  /** The sample lines in the OpenMetrics format: as text(), with each bucket's exemplar. */
+  textOM(): string {
+    const ids = this.exemplarIds;
+    if (ids === null) return this.text();
+    if (!this.omDirty) return this.omCached;
+    const p = this.prefixes;
+    const counts = this.counts;
+    const n = counts.length - 1;
+    const parts: string[] = [];
+    let acc = 0;
+    for (let i = 0; i <= n; i++) {
+      acc = i < n ? acc + counts[i] : this.count;
+      parts.push(p[i], String(acc));
+      const id = ids[i];
+      if (id !== null) parts.push(` # {${EXEMPLAR_LABEL}="${escapeLabelValue(id)}"} ${formatValue(this.exemplarValues![i]!)} ${this.exemplarTimes![i]!.toFixed(3)}`);
+    }
+    parts.push(p[n + 1], formatValue(this.sum), p[n + 2], String(this.count));
+    this.omCached = parts.join('');
+    this.omDirty = false;
+    return this.omCached;
   }
 
   /** Exposes the series (all buckets at their current counts) before its first observation. */
@@ -630,11 +689,12 @@ export class FastHistogram extends Histogram<string> implements SelfRendering {
     if (this.core !== undefined) resetCore(this.core);
   }
 
-  [RENDER](_openMetrics: boolean, out: string[]): void {
+  [RENDER](openMetrics: boolean, out: string[]): void {
     this.core.runHooks();
     out.push(this.head);
     const active = this.core.active;
-    for (let k = 0; k < active.length; k++) out.push(active[k].text());
+    if (openMetrics) for (let k = 0; k < active.length; k++) out.push(active[k].textOM());
+    else for (let k = 0; k < active.length; k++) out.push(active[k].text());
   }
 
   private slowChild(labels: Record<string, unknown>): HistogramChild {

@@ -36,6 +36,10 @@ export const ITERATION_GAUGES = {
   prefillBatchOccupancy: ['prefill_batch_occupancy', 'Fraction of max active slots occupied by context requests.'],
   specDecodeAcceptanceLength: ['spec_decode_acceptance_length', 'Tokens produced per step by requests with draft tokens, on average.'],
   specDecodeDraftOverhead: ['spec_decode_draft_overhead', 'Share of the iteration time spent drafting tokens.'],
+  kvCacheIterReuseRate: [
+    'kv_cache_iter_reuse_rate',
+    'Share of the KV blocks looked up in the latest iteration with lookups that were reused (reused / (reused + missed)), 0..1.',
+  ],
 } as const;
 
 export const ITERATION_COUNTERS = {
@@ -47,6 +51,8 @@ export const ITERATION_COUNTERS = {
     'spec_decode_num_accepted_tokens_total',
     'Draft tokens accepted by speculative decoding.',
   ],
+  kvCacheIterReusedBlocks: ['kv_cache_iter_reused_blocks_total', 'KV blocks reused, summed over iterations (per-iteration deltas of kvCacheStats.reusedBlocks).'],
+  kvCacheIterMissedBlocks: ['kv_cache_iter_missed_blocks_total', 'KV blocks missed, summed over iterations (per-iteration deltas of kvCacheStats.missedBlocks).'],
 } as const;
 
 export const PREFILL_BATCH_TOKENS = ['prefill_batch_tokens', 'Histogram of total context tokens per iteration.'] as const;
@@ -160,16 +166,27 @@ export class IterationMetrics {
     }
     const kv = s.kvCacheStats;
     if (kv !== null && typeof kv === 'object') {
+      // This iteration's lookups: the deltas of the executor's cumulative counters (the C++ executor reports no
+      // per-iteration KV stats of its own; TensorRT-LLM's PyTorch backend adds kvCacheIterationStats for that).
+      let reused = 0;
+      let missed = 0;
       if (isNum(kv.reusedBlocks) && kv.reusedBlocks >= 0) {
-        const d = cumulativeDelta(state.reused, kv.reusedBlocks);
-        if (d > 0) this.c.kvCacheReusedBlocks.inc(d);
+        reused = cumulativeDelta(state.reused, kv.reusedBlocks);
         state.reused = kv.reusedBlocks;
       }
       if (isNum(kv.missedBlocks) && kv.missedBlocks >= 0) {
-        const d = cumulativeDelta(state.missed, kv.missedBlocks);
-        if (d > 0) this.c.kvCacheMissedBlocks.inc(d);
+        missed = cumulativeDelta(state.missed, kv.missedBlocks);
         state.missed = kv.missedBlocks;
       }
+      if (reused > 0) {
+        this.c.kvCacheReusedBlocks.inc(reused);
+        this.c.kvCacheIterReusedBlocks.inc(reused);
+      }
+      if (missed > 0) {
+        this.c.kvCacheMissedBlocks.inc(missed);
+        this.c.kvCacheIterMissedBlocks.inc(missed);
+      }
+      if (reused + missed > 0) this.g.kvCacheIterReuseRate.set(reused / (reused + missed));
     }
     const ifb = s.inflightBatchingStats;
     if (ifb !== null && typeof ifb === 'object' && isNum(ifb.numCtxTokens) && ifb.numCtxTokens > 0) {

@@ -1,6 +1,7 @@
 /**
  * KV-cache event metrics: blocks stored / removed / updated, event-id gaps (events lost before we saw them),
- * the size of each delivered batch, and the executor's event buffer capacity.
+ * the size of each delivered batch, the executor's event buffer capacity, and the host tier's utilization
+ * (blocks offloaded to host memory, followed through the events).
  */
 import { InvalidArgumentError } from '../errors.js';
 import type { KvCacheEvent } from '../types.js';
@@ -17,6 +18,10 @@ export const KV_EVENT_FAMILIES = {
   bufferCapacity: [
     'kv_event_buffer_capacity',
     'Configured maximum number of KV cache events buffered by the executor before older events are dropped.',
+  ],
+  hostUtilization: [
+    'kv_cache_host_utilization',
+    'Share of the host (secondary) KV cache tier holding offloaded blocks, 0..1 (followed through KV cache events).',
   ],
 } as const;
 
@@ -42,6 +47,86 @@ export class EventIdTracker {
   }
 }
 
+/**
+ * The host (secondary) KV tier of one event stream, followed through its events: `created` gives each rank's
+ * host pool size (num_blocks_per_cache_level[1]); an `updated` cache level 0 -> 1 is a block offloaded to host
+ * memory, 1 -> 0 a block onboarded back; a `removed` hash leaves whichever tier held it. A new `created`
+ * event of a rank (the executor restarted) starts that rank afresh. Lost events (id gaps) can leave a count
+ * off; it never exceeds the pool, and the set of hashes is bounded by twice the pool.
+ */
+export class HostTierTracker {
+  private readonly pool = new Map<number, number>();
+  private readonly onHost = new Map<number, Set<bigint>>();
+
+  /** Blocks the host pools hold in all (summed over ranks). */
+  get capacity(): number {
+    let n = 0;
+    for (const v of this.pool.values()) n += v;
+    return n;
+  }
+
+  /** Host blocks holding an offloaded block (summed over ranks, each at most its pool). */
+  get used(): number {
+    let n = 0;
+    for (const [rank, set] of this.onHost) n += Math.min(set.size, this.pool.get(rank) ?? 0);
+    return n;
+  }
+
+  /** Follows one event; returns whether the host tier may have changed. */
+  see(ev: KvCacheEvent, rank: number): boolean {
+    const data = ev.data;
+    switch (data.type) {
+      case 'created': {
+        const levels = data.num_blocks_per_cache_level;
+        const host = Array.isArray(levels) && typeof levels[1] === 'number' && levels[1] > 0 ? levels[1] : 0;
+        this.pool.set(rank, host);
+        this.onHost.set(rank, new Set());
+        return true;
+      }
+      case 'updated': {
+        const level = data.cache_level;
+        if (level === null || typeof level !== 'object' || typeof data.block_hash !== 'bigint') return false;
+        if (level.new_value === 1 && level.old_value !== 1) this.add(rank, data.block_hash);
+        else if (level.new_value === 0 && level.old_value === 1) this.onHost.get(rank)?.delete(data.block_hash);
+        else return false;
+        return true;
+      }
+      case 'removed': {
+        const set = this.onHost.get(rank);
+        if (set === undefined || set.size === 0 || !Array.isArray(data.block_hashes)) return false;
+        for (const h of data.block_hashes) set.delete(h);
+        return true;
+      }
+      case 'stored': {
+        let changed = false;
+        if (Array.isArray(data.blocks)) {
+          for (const b of data.blocks) {
+            if (b !== null && typeof b === 'object' && b.cache_level === 1 && typeof b.block_hash === 'bigint') {
+              this.add(rank, b.block_hash);
+              changed = true;
+            }
+          }
+        }
+        return changed;
+      }
+      default:
+        return false;
+    }
+  }
+
+  private add(rank: number, hash: bigint): void {
+    let set = this.onHost.get(rank);
+    if (set === undefined) {
+      set = new Set();
+      this.onHost.set(rank, set);
+    }
+    set.add(hash);
+    // A removal we never saw (a gap) would otherwise grow the set without bound: drop the oldest entries.
+    const cap = 2 * (this.pool.get(rank) ?? 0) + 16;
+    if (set.size > cap) set.delete(set.values().next().value as bigint);
+  }
+}
+
 export class KvEventMetrics {
   private readonly stored: CounterChild;
   private readonly removed: CounterChild;
@@ -51,6 +136,11 @@ export class KvEventMetrics {
   readonly capacityFamily: FastGauge;
   readonly capacity: GaugeChild;
   readonly defaultTracker = new EventIdTracker();
+  readonly hostUtilizationFamily: FastGauge;
+  private readonly hostUtilization: GaugeChild;
+  /** The host tier of every attached event stream (the gauge is their blocks in use over their pools). */
+  private readonly hostTiers = new Set<HostTierTracker>();
+  readonly defaultHostTier = new HostTierTracker();
 
   constructor(ctx: MetricsContext, buckets: Readonly<Record<CollectorHistogramName, readonly number[]>>) {
     const K = KV_EVENT_FAMILIES;
@@ -65,10 +155,22 @@ export class KvEventMetrics {
     );
     this.capacityFamily = gaugeFamily(ctx, K.bufferCapacity[0], K.bufferCapacity[1]);
     this.capacity = this.capacityFamily.child(ctx.labels, own);
+    this.hostUtilizationFamily = gaugeFamily(ctx, K.hostUtilization[0], K.hostUtilization[1]);
+    this.hostUtilization = this.hostUtilizationFamily.child(ctx.labels, own);
+    this.hostTiers.add(this.defaultHostTier);
+  }
+
+  /** Follows one more event stream's host tier (an attached source). */
+  addHostTier(tier: HostTierTracker): void {
+    this.hostTiers.add(tier);
+  }
+
+  removeHostTier(tier: HostTierTracker): void {
+    this.hostTiers.delete(tier);
   }
 
   /** Records one delivered batch of events (in delivery order) with the given stream's id tracker. */
-  log(events: readonly KvCacheEvent[], tracker: EventIdTracker = this.defaultTracker): void {
+  log(events: readonly KvCacheEvent[], tracker: EventIdTracker = this.defaultTracker, hostTier: HostTierTracker = this.defaultHostTier): void {
     if (!Array.isArray(events)) throw new InvalidArgumentError('KV cache events must be an array');
     const n = events.length;
     if (n === 0) return;
@@ -77,16 +179,16 @@ export class KvEventMetrics {
     let removed = 0;
     let updated = 0;
     let missing = 0;
+    let hostChanged = false;
     for (let i = 0; i < n; i++) {
       const ev = events[i] as KvCacheEvent;
       if (ev === null || typeof ev !== 'object') continue;
+      const rank = typeof ev.attention_dp_rank === 'number' ? ev.attention_dp_rank : 0;
       const id = ev.event_id;
-      if (typeof id === 'number' && Number.isFinite(id)) {
-        const rank = typeof ev.attention_dp_rank === 'number' ? ev.attention_dp_rank : 0;
-        missing += tracker.see(id, rank);
-      }
+      if (typeof id === 'number' && Number.isFinite(id)) missing += tracker.see(id, rank);
       const data = ev.data;
       if (data === null || typeof data !== 'object') continue;
+      if (hostTier.see(ev, rank)) hostChanged = true;
       switch (data.type) {
         case 'stored':
           if (Array.isArray(data.blocks)) stored += data.blocks.length;
@@ -105,5 +207,17 @@ export class KvEventMetrics {
     if (removed > 0) this.removed.inc(removed);
     if (updated > 0) this.updated.inc(updated);
     if (missing > 0) this.gaps.inc(missing);
+    if (hostChanged) this.updateHostUtilization();
+  }
+
+  private updateHostUtilization(): void {
+    let used = 0;
+    let pool = 0;
+    for (const t of this.hostTiers) {
+      used += t.used;
+      pool += t.capacity;
+    }
+    // As TensorRT-LLM: no host tier, no value.
+    if (pool > 0) this.hostUtilization.set(used / pool);
   }
 }

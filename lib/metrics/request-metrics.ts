@@ -14,6 +14,7 @@ import {
 } from '../records.js';
 import { isErrorRecord, newTimings, requestTimings, Timing } from '../request-timings.js';
 import type { CollectorHistogramName } from './buckets.js';
+import type { TraceIds } from './exemplars.js';
 import { counterFamily, histogramFamily, withLabels, type MetricsContext } from './context.js';
 import type { CounterChild, FastCounter, HistogramChild } from './fast-metrics.js';
 
@@ -58,6 +59,10 @@ export const REQUEST_FAMILIES = {
     help: 'Draft tokens accepted for finished requests (token_position="all": totals only).',
   },
   requestError: { suffix: 'request_error_total', help: 'Requests answered with an error, by HTTP status code.' },
+  generationPerplexity: {
+    suffix: 'generation_perplexity',
+    help: 'Perplexity of the generated tokens per request (exp of their mean negative log probability), for requests that asked for log probabilities.',
+  },
 } as const;
 
 /**
@@ -102,6 +107,11 @@ export interface RequestMetricsInput {
   specAcceptedTokens?: number;
   /** The request ended in an error: nothing is recorded. */
   error?: boolean;
+  /** A trace id: the TTFT and E2E buckets this request lands in carry it as their exemplar (OpenMetrics). */
+  traceId?: string;
+  /** Sum and number of the generated tokens' log probabilities (returnLogProbs): the generation perplexity. */
+  generationLogProbSum?: number;
+  generationLogProbCount?: number;
 }
 
 const S_ENQ = F.ENQUEUE_TIME_NS;
@@ -117,6 +127,9 @@ const S_REASON = F.FINISH_REASON;
 const S_SPEC_ACC = F.SPEC_ACCEPTED_DRAFT_TOKENS;
 const S_SPEC_DRAFT = F.SPEC_DRAFT_TOKENS;
 const S_FLAGS = F.FLAGS;
+const S_ID = F.REQUEST_ID;
+const S_LP_SUM = F.GEN_LOGPROB_SUM;
+const S_LP_COUNT = F.GEN_LOGPROB_COUNT;
 const STRIDE = REQUEST_RECORD_STRIDE;
 const NUM_FINISH_CODES = 6;
 
@@ -141,6 +154,7 @@ export class RequestMetrics {
   private readonly specDrafted: CounterChild | null = null;
   private readonly specAccepted: CounterChild | null = null;
   private readonly errorFamily: FastCounter | null = null;
+  private readonly generationPerplexity: HistogramChild | null = null;
   private readonly errorByCode = new Map<string, CounterChild>();
 
   /** Reused output of requestTimings (one request at a time). */
@@ -155,11 +169,14 @@ export class RequestMetrics {
     private readonly ctx: MetricsContext,
     full: boolean,
     buckets: Readonly<Record<CollectorHistogramName, readonly number[]>>,
+    /** Trace ids of requests in flight, for exemplars (null: none are recorded). */
+    private readonly traceIds: TraceIds | null = null,
   ) {
     this.full = full;
     const R = REQUEST_FAMILIES;
     const own = ctx.owner;
     const base = ctx.labels;
+    const hist = (f: { suffix: string; help: string }, b: readonly number[]): HistogramChild => histogramFamily(ctx, f.suffix, f.help, b).child(base, own);
     this.successFamily = counterFamily(ctx, R.success.suffix, R.success.help, ['finished_reason']);
     this.successByCode = [];
     for (let code = 0; code < NUM_FINISH_CODES; code++) {
@@ -181,16 +198,12 @@ export class RequestMetrics {
     this.promptTokens = counterFamily(ctx, R.promptTokens.suffix, R.promptTokens.help).child(base, own);
     this.generationTokens = counterFamily(ctx, R.generationTokens.suffix, R.generationTokens.help).child(base, own);
     this.cachedTokens = counterFamily(ctx, R.cachedTokens.suffix, R.cachedTokens.help).child(base, own);
-    this.cachedPerRequest = histogramFamily(
-      ctx,
-      R.cachedTokensPerRequest.suffix,
-      R.cachedTokensPerRequest.help,
-      buckets.prompt_cached_tokens_per_request,
-    ).child(base, own);
+    this.cachedPerRequest = hist(R.cachedTokensPerRequest, buckets.prompt_cached_tokens_per_request);
     const pos = withLabels(ctx, { token_position: SPEC_TOKEN_POSITION_ALL });
     this.specDrafted = counterFamily(ctx, R.specDrafted.suffix, R.specDrafted.help, ['token_position']).child(pos, own);
     this.specAccepted = counterFamily(ctx, R.specAccepted.suffix, R.specAccepted.help, ['token_position']).child(pos, own);
     this.errorFamily = counterFamily(ctx, R.requestError.suffix, R.requestError.help, ['http_code']);
+    this.generationPerplexity = hist(R.generationPerplexity, buckets.generation_perplexity);
   }
 
   private successChild(label: string): CounterChild {
@@ -217,9 +230,16 @@ export class RequestMetrics {
     }
     const byCode = this.successByCode;
     const full = this.full;
+    // Exemplars cost one size check per batch unless some request in flight has a trace id.
+    const traced = this.traceIds !== null && this.traceIds.size > 0 ? this.traceIds : null;
+    // Wall-clock now and the wall-clock time of the batch's epoch (the exemplars' timestamps), once per batch:
+    // Date.now() and hrtime cost about as much as recording a request.
+    const nowS = traced === null ? 0 : Date.now() / 1000;
+    const wallEpochS = traced === null ? 0 : nowS - Number(process.hrtime.bigint() - batch.epochNs) / 1e9;
     for (let o = 0, end = count * STRIDE; o < end; o += STRIDE) {
       const flags = d[o + S_FLAGS];
       const code = d[o + S_REASON];
+      const traceId = traced === null ? undefined : traced.take(d[o + S_ID]);
       if (isErrorRecord(flags, code)) {
         this.errorRecords++;
         continue;
@@ -230,6 +250,11 @@ export class RequestMetrics {
       const hasPerf = (flags & RECORD_FLAG_HAS_PERF) !== 0;
       if (hasPerf) {
         this.timings(d[o + S_ENQ], d[o + S_ARR], d[o + S_SCHED], d[o + S_FIRST], d[o + S_LAST], out, d[o + S_NSEQ], 1e9);
+        if (traceId !== undefined) {
+          const first = d[o + S_FIRST];
+          const last = d[o + S_LAST];
+          this.exemplars(traceId, first > 0 ? wallEpochS + first / 1e9 : nowS, last > 0 ? wallEpochS + last / 1e9 : nowS);
+        }
       }
       if (full) {
         this.tokens(
@@ -239,6 +264,8 @@ export class RequestMetrics {
           hasPerf ? d[o + S_SPEC_DRAFT] : 0,
           hasPerf ? d[o + S_SPEC_ACC] : 0,
         );
+        const lpCount = d[o + S_LP_COUNT];
+        if (lpCount > 0) this.perplexity(d[o + S_LP_SUM], lpCount);
       }
     }
   }
@@ -246,6 +273,9 @@ export class RequestMetrics {
   /** Records one finished request given as an object (timestamps in seconds). */
   logObject(m: RequestMetricsInput): void {
     if (m === null || typeof m !== 'object') throw new InvalidArgumentError('request metrics must be an object');
+    if (m.traceId !== undefined && (typeof m.traceId !== 'string' || m.traceId.length === 0 || m.traceId.length > 120)) {
+      throw new InvalidArgumentError(`traceId must be a string of 1 to 120 characters, got ${JSON.stringify(m.traceId)}`);
+    }
     const reason = m.finishReason;
     if (reason === undefined || reason === null || reason === '') return;
     if (m.error === true || reason === 'error' || reason === ERROR_FINISH_CODE) {
@@ -276,6 +306,10 @@ export class RequestMetrics {
       m.numSequences === undefined ? 1 : num(m.numSequences),
       1,
     );
+    if (m.traceId !== undefined) {
+      const now = Date.now() / 1000;
+      this.exemplars(m.traceId, now, now);
+    }
     if (this.full) {
       this.tokens(
         num(m.promptTokens),
@@ -284,6 +318,8 @@ export class RequestMetrics {
         num(m.specDraftTokens),
         num(m.specAcceptedTokens),
       );
+      const lpCount = num(m.generationLogProbCount);
+      if (lpCount > 0) this.perplexity(num(m.generationLogProbSum), lpCount);
     }
   }
 
@@ -297,6 +333,24 @@ export class RequestMetrics {
       const v = t[i]!;
       if (v === v) hists[i]!.observe(v);
     }
+  }
+
+  /**
+   * The request's TTFT and E2E values (just observed, in this.timingValues) become the exemplars of their
+   * buckets; each is stamped with the wall-clock time of its event (first, last token).
+   */
+  private exemplars(traceId: string, firstTokenWall: number, lastTokenWall: number): void {
+    const t = this.timingValues;
+    const ttft = t[Timing.TTFT]!;
+    const e2e = t[Timing.E2E]!;
+    if (ttft === ttft) this.ttft.setExemplar(ttft, traceId, firstTokenWall);
+    if (e2e === e2e) this.e2e.setExemplar(e2e, traceId, lastTokenWall);
+  }
+
+  /** exp(-mean log probability), when finite (as TensorRT-LLM's collector: a non-finite value is skipped). */
+  private perplexity(sum: number, count: number): void {
+    const ppl = Math.exp(-sum / count);
+    if (Number.isFinite(ppl)) this.generationPerplexity!.observe(ppl);
   }
 
   /** Token counters of the full profile. cached < 0 means unknown. */

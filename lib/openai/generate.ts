@@ -14,6 +14,7 @@ import type { LoraModules } from './lora.js';
 import type { DecodeOptions, Tokenizer } from '../tokenizer.js';
 import { fromEngineError, type ApiError } from './errors.js';
 import { OutputAssembler } from './output.js';
+import { chatLogprobs, completionLogprobs } from './logprobs.js';
 import { chatPrompt, checkTokenIds, completionPrompt, maxTokensFor, type PreparedPrompt } from './prompt.js';
 import {
   chatResponse,
@@ -48,6 +49,10 @@ export interface GenerationIO {
   onStreamError(err: ApiError): void;
   /** Told the size of every SSE write. */
   addResponseBytes(n: number): void;
+  /** Told the engine request id of each choice as soon as it is enqueued (perf metrics, exemplars). */
+  onEngineRequest?(requestId: number): void;
+  /** Told when a choice's first tokens (non-streaming: its result) reach the server. */
+  onFirstToken?(requestId: number): void;
 }
 
 /** What finished, for logs and tests (the first choice's finish reason; token counts of every choice). */
@@ -65,6 +70,10 @@ interface Choice {
   echo: string;
   finish: FinishReason | null;
   cachedTokens: number;
+  /** Called once, with the first chunk that carries tokens (or the final one). */
+  onFirstToken: ((requestId: number) => void) | undefined;
+  /** With logprobs: the generated tokens and their log probabilities, chunk by chunk. */
+  logprobs: { tokens: Int32Array[]; values: Float32Array[] } | null;
 }
 
 /** Runs one generation request. Throws ApiError for anything that must be answered as an error response. */
@@ -85,8 +94,9 @@ export async function runGeneration(deps: GenerationDeps, kind: EndpointKind, bo
   try {
     for (let i = 0; i < prompts.length; i++) {
       const stream = deps.engine.generate(engineRequest(p, prompts[i]!.ids, maxTokens[i]!, stopWords, tokenizer, io.signal));
+      io.onEngineRequest?.(stream.requestId);
       const out = new OutputAssembler(tokenizer, { stop: p.stop, includeStopStr: p.includeStopStrInOutput, stopTokenIds: stopIds, decode });
-      choices.push({ stream, out, echo: p.echo ? echoText(tokenizer, p, prompts[i]!, decode) : '', finish: null, cachedTokens: 0 });
+      choices.push({ stream, out, echo: p.echo ? echoText(tokenizer, p, prompts[i]!, decode) : '', finish: null, cachedTokens: 0, onFirstToken: io.onFirstToken, logprobs: p.logprobs ? { tokens: [], values: [] } : null });
     }
   } catch (err) {
     for (const c of choices) c.stream.cancel();
@@ -109,8 +119,19 @@ export async function runGeneration(deps: GenerationDeps, kind: EndpointKind, bo
       throw fromEngineError(err);
     }
     const u = totalUsage();
-    if (kind === 'chat') io.sendJson(200, chatResponse(meta, choices[0]!.echo + texts[0]!, finishOf(choices[0]!), u));
-    else io.sendJson(200, completionResponse(meta, choices.map((c, i) => ({ text: c.echo + texts[i]!, finish: finishOf(c) })), u));
+    if (kind === 'chat') {
+      const c = choices[0]!;
+      io.sendJson(200, chatResponse(meta, c.echo + texts[0]!, finishOf(c), u, c.logprobs ? chatLogprobs(tokenizer, ...joinedLogprobs(c)) : null));
+    } else {
+      io.sendJson(
+        200,
+        completionResponse(
+          meta,
+          choices.map((c, i) => ({ text: c.echo + texts[i]!, finish: finishOf(c), logprobs: c.logprobs ? completionLogprobs(tokenizer, ...joinedLogprobs(c), c.echo.length) : null })),
+          u,
+        ),
+      );
+    }
     return outcome();
   }
 
@@ -163,6 +184,7 @@ function engineRequest(
   // Stop strings need the tokens as they come, to cancel the request at a match, even when the client does not stream.
   const request: GenerateRequest = { inputTokenIds: ids, maxTokens, streaming: p.stream || p.stop.length > 0, returnPerfMetrics: true, signal };
   if (!p.ignoreEos) request.endId = tokenizer.eosId;
+  if (p.logprobs) request.returnLogProbs = true;
   if (stopWords.length > 0) request.stopWords = stopWords;
   const sampling: SamplingOptions = {};
   if (p.temperature !== undefined) sampling.temperature = p.temperature;
@@ -188,6 +210,14 @@ async function consume(c: Choice, onText: ((text: string) => Promise<void>) | nu
   let all = '';
   let cancelled = false;
   for await (const chunk of c.stream) {
+    if (c.onFirstToken !== undefined && (chunk.tokens.length > 0 || chunk.isFinal)) {
+      c.onFirstToken(c.stream.requestId);
+      c.onFirstToken = undefined;
+    }
+    if (c.logprobs !== null && chunk.logProbs !== undefined) {
+      c.logprobs.tokens.push(chunk.tokens);
+      c.logprobs.values.push(chunk.logProbs);
+    }
     let text = c.out.push(chunk.tokens);
     if (chunk.isFinal) {
       c.finish = chunk.finishReason;
@@ -202,6 +232,21 @@ async function consume(c: Choice, onText: ((text: string) => Promise<void>) | nu
     else all += text;
   }
   return all;
+}
+
+/** A choice's tokens and log probabilities, each in one array. */
+function joinedLogprobs(c: Choice): [Int32Array, Float32Array] {
+  const parts = c.logprobs!;
+  const n = parts.tokens.reduce((acc, t) => acc + t.length, 0);
+  const tokens = new Int32Array(n);
+  const values = new Float32Array(n);
+  let at = 0;
+  for (let i = 0; i < parts.tokens.length; i++) {
+    tokens.set(parts.tokens[i]!, at);
+    values.set(parts.values[i]!, at);
+    at += parts.tokens[i]!.length;
+  }
+  return [tokens, values];
 }
 
 /** Runs `fn` on every choice at once; the first failure cancels the others, waits for them, and is rethrown. */

@@ -73,6 +73,8 @@ export function newResponseMeta(kind: EndpointKind, model: string): ResponseMeta
 export interface CompletionChoice {
   text: string;
   finish: OpenAIFinishReason;
+  /** The choice's `logprobs` (lib/openai/logprobs.ts) when the request asked for them. */
+  logprobs?: object | null;
 }
 
 export function completionResponse(meta: ResponseMeta, choices: readonly CompletionChoice[], u: Usage): object {
@@ -81,18 +83,18 @@ export function completionResponse(meta: ResponseMeta, choices: readonly Complet
     object: 'text_completion',
     created: meta.created,
     model: meta.model,
-    choices: choices.map((c, index) => ({ index, text: c.text, logprobs: null, finish_reason: c.finish })),
+    choices: choices.map((c, index) => ({ index, text: c.text, logprobs: c.logprobs ?? null, finish_reason: c.finish })),
     usage: u,
   };
 }
 
-export function chatResponse(meta: ResponseMeta, text: string, finish: OpenAIFinishReason, u: Usage): object {
+export function chatResponse(meta: ResponseMeta, text: string, finish: OpenAIFinishReason, u: Usage, logprobs: object | null = null): object {
   return {
     id: meta.id,
     object: 'chat.completion',
     created: meta.created,
     model: meta.model,
-    choices: [{ index: 0, message: { role: 'assistant', content: text }, logprobs: null, finish_reason: finish }],
+    choices: [{ index: 0, message: { role: 'assistant', content: text }, logprobs, finish_reason: finish }],
     usage: u,
   };
 }

@@ -4,7 +4,8 @@
  *   POST /v1/completions, POST /v1/chat/completions   (JSON or SSE)
  *   GET  /v1/models, GET /v1/models/{model}
  *   POST /tokenize, POST /detokenize                   (vLLM's; they work before the engine is loaded)
- *   GET  /stats, GET|POST /kv_cache_events, GET /perf_metrics, GET /health
+ *   GET  /metrics (= /stats), GET /prometheus/metrics, GET|POST /kv_cache_events, GET /perf_metrics,
+ *   GET|POST /steady_clock_offset, GET /health, GET /health_generate, GET /version  (trtllm-serve's: trtllm-endpoints.ts)
  *
  * Every request is counted by the runtime metrics (under dynamo_endpoint `generate` for the two generation
  * routes, the route's name otherwise); every error response counts in trtllm_request_error_total{http_code}.
@@ -12,6 +13,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
 import type { Engine } from '../engine.js';
 import { applyLimits, Authenticator, resolveLimits, serverOptions, type HttpAuthOptions, type HttpLimits } from '../http-guard.js';
 import type { Tokenizer } from '../tokenizer.js';
@@ -22,7 +24,10 @@ import type { PerfMetricsStore } from './perf-store.js';
 import { adapterModels, type LoraModules } from './lora.js';
 import { modelList } from './responses.js';
 import { detokenize, tokenize } from './tokenize.js';
-import { drainKvEvents, drainStats } from './trtllm-endpoints.js';
+import { drainKvEvents, drainStats, healthGenerate, packageVersion, parseSteadyClockOffset, steadyClockSeconds } from './trtllm-endpoints.js';
+import { negotiateFormat, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, renderRegistries } from '../metrics/exposition.js';
+import type { TraceIds } from '../metrics/exemplars.js';
+import { requestIdOf, traceIdOf } from './traceparent.js';
 import type { EndpointKind } from './validate.js';
 
 /** One request as the runtime metrics see it. */
@@ -58,6 +63,16 @@ export interface ApiServerOptions {
   defaultMaxTokens?: { completion?: number; chat?: number };
   /** The context limit (prompt + max_tokens) requests are held to; null or absent for none. */
   maxModelLen?: number | null;
+  /** The registries GET /prometheus/metrics serves (trtllm-serve's path of its Prometheus text); absent: 404. */
+  registry?: Registry | readonly Registry[];
+  /** Where the trace ids of traced requests go, for exemplars (the collector's TraceIds); absent: none. */
+  traceIds?: TraceIds;
+  /**
+   * Which requests get exemplars: `traceparent` (default) those with a W3C traceparent header (its trace id);
+   * `request-id` every request (its traceparent's trace id, else its X-Request-Id header, else its engine
+   * request id, the request_id of /perf_metrics); `off` none.
+   */
+  exemplars?: 'traceparent' | 'request-id' | 'off';
 }
 
 interface Ctx {
@@ -70,6 +85,8 @@ interface Ctx {
   errorType: string | undefined;
   done: Promise<void>;
   finish: () => void;
+  /** When the request reached the server (steady-clock seconds; /perf_metrics server_arrival_time). */
+  arrival: number;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 1 << 20;
@@ -80,6 +97,9 @@ export class ApiServer {
   private engine: ApiEngine | undefined;
   private readonly metrics: ApiMetrics | undefined;
   private readonly perfStore: PerfMetricsStore | undefined;
+  private readonly registries: readonly Registry[];
+  private readonly traceIds: TraceIds | undefined;
+  private readonly exemplars: 'traceparent' | 'request-id' | 'off';
   private readonly maxBodyBytes: number;
   private readonly auth: Authenticator;
   private readonly created = Math.floor(Date.now() / 1000);
@@ -90,6 +110,9 @@ export class ApiServer {
     this.engine = options.engine;
     this.metrics = options.metrics;
     this.perfStore = options.perfStore;
+    this.registries = options.registry === undefined ? [] : Array.isArray(options.registry) ? options.registry : [options.registry as Registry];
+    this.traceIds = options.traceIds;
+    this.exemplars = options.exemplars ?? 'traceparent';
     const limits = resolveLimits(options.limits, { maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, socketTimeoutMs: 0 });
     this.maxBodyBytes = options.maxBodyBytes ?? limits.maxBodyBytes;
     this.auth = new Authenticator(options.auth);
@@ -195,6 +218,7 @@ export class ApiServer {
       finish = r;
     });
     const ctx: Ctx = {
+      arrival: steadyClockSeconds(),
       req,
       res,
       abort: new AbortController(),
@@ -236,7 +260,7 @@ export class ApiServer {
     }
     if (this.draining) throw unavailable('The server is shutting down');
     const engine = this.engine;
-    const needsEngine = route.endpoint !== 'models' && route.endpoint !== 'tokenize' && route.endpoint !== 'detokenize';
+    const needsEngine = !['models', 'tokenize', 'detokenize', 'prometheus_metrics', 'steady_clock_offset', 'version'].includes(route.endpoint);
     if (engine === undefined && needsEngine) throw unavailable('The engine is still loading');
     switch (route.endpoint) {
       case 'generate':
@@ -268,7 +292,39 @@ export class ApiServer {
         ctx.req.resume();
         if (!engine!.ready) throw unavailable('The engine is not ready');
         return this.sendJson(ctx, 200, { status: 'ready' });
+      case 'health_generate': {
+        ctx.req.resume();
+        const r = await healthGenerate({ ...this.deps, engine: engine! }, ctx.abort.signal);
+        if (r.status !== 200) ctx.errorType = 'generate';
+        return this.sendText(ctx, r.status, r.body);
+      }
+      case 'prometheus_metrics': {
+        ctx.req.resume();
+        if (this.registries.length === 0) throw notFound(method, path);
+        const format = negotiateFormat(ctx.req.headers.accept);
+        const text = await renderRegistries(this.registries, format);
+        return this.sendText(ctx, 200, text, format === 'openmetrics' ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE);
+      }
+      case 'steady_clock_offset':
+        if (method === 'POST') {
+          const offset = parseSteadyClockOffset(await this.readJson(ctx));
+          if (this.perfStore) this.perfStore.offsetSeconds = offset;
+          return this.sendText(ctx, 200, '');
+        }
+        ctx.req.resume();
+        return this.sendJson(ctx, 200, { receive_ts: ctx.arrival, transmit_ts: steadyClockSeconds() });
+      case 'version':
+        ctx.req.resume();
+        return this.sendJson(ctx, 200, { version: packageVersion() });
     }
+  }
+
+  /** The exemplar trace id of this HTTP request's engine requests (see ApiServerOptions.exemplars). */
+  private traceIdFor(ctx: Ctx, requestId: number): string | undefined {
+    if (this.traceIds === undefined || this.exemplars === 'off') return undefined;
+    const fromHeader = traceIdOf(ctx.req.headers.traceparent);
+    if (fromHeader !== undefined || this.exemplars !== 'request-id') return fromHeader;
+    return requestIdOf(ctx.req.headers['x-request-id']) ?? String(requestId);
   }
 
   private async readJson(ctx: Ctx): Promise<unknown> {
@@ -290,6 +346,12 @@ export class ApiServer {
       addResponseBytes: (n) => {
         ctx.responseBytes += n;
       },
+      onEngineRequest: (requestId) => {
+        this.perfStore?.serverArrival(requestId, ctx.arrival);
+        const traceId = this.traceIdFor(ctx, requestId);
+        if (traceId !== undefined) this.traceIds!.set(requestId, traceId);
+      },
+      onFirstToken: (requestId) => this.perfStore?.serverFirstToken(requestId, steadyClockSeconds()),
     });
   }
 
@@ -310,11 +372,15 @@ export class ApiServer {
   }
 
   private sendRaw(ctx: Ctx, status: number, json: string): void {
+    this.sendText(ctx, status, json, 'application/json');
+  }
+
+  private sendText(ctx: Ctx, status: number, text: string, contentType = 'text/plain; charset=utf-8'): void {
     const res = ctx.res;
     if (res.destroyed || res.writableEnded) return;
-    const buf = Buffer.from(json, 'utf8');
+    const buf = Buffer.from(text, 'utf8');
     ctx.responseBytes += buf.length;
-    res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': buf.length });
+    res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': buf.length });
     res.end(buf);
   }
 }
@@ -328,7 +394,20 @@ function safeDecode(s: string): string {
 }
 
 interface Route {
-  endpoint: 'generate' | 'models' | 'tokenize' | 'detokenize' | 'stats' | 'kv_cache_events' | 'perf_metrics' | 'health' | 'unknown';
+  endpoint:
+    | 'generate'
+    | 'models'
+    | 'tokenize'
+    | 'detokenize'
+    | 'stats'
+    | 'kv_cache_events'
+    | 'perf_metrics'
+    | 'health'
+    | 'health_generate'
+    | 'prometheus_metrics'
+    | 'steady_clock_offset'
+    | 'version'
+    | 'unknown';
   methods: readonly string[];
 }
 
@@ -344,7 +423,14 @@ function routeOf(path: string): Route {
     case '/detokenize':
       return { endpoint: 'detokenize', methods: ['POST'] };
     case '/stats':
+    case '/metrics':
       return { endpoint: 'stats', methods: ['GET'] };
+    case '/steady_clock_offset':
+      return { endpoint: 'steady_clock_offset', methods: ['GET', 'POST'] };
+    case '/health_generate':
+      return { endpoint: 'health_generate', methods: ['GET'] };
+    case '/version':
+      return { endpoint: 'version', methods: ['GET'] };
     case '/kv_cache_events':
       return { endpoint: 'kv_cache_events', methods: ['GET', 'POST'] };
     case '/perf_metrics':
@@ -353,5 +439,7 @@ function routeOf(path: string): Route {
       return { endpoint: 'health', methods: ['GET'] };
   }
   if (path.startsWith('/v1/models/')) return { endpoint: 'models', methods: ['GET'] };
+  // trtllm-serve mounts its Prometheus app there: every path below it is the same exposition.
+  if (path === '/prometheus/metrics' || path.startsWith('/prometheus/metrics/')) return { endpoint: 'prometheus_metrics', methods: ['GET'] };
   return { endpoint: 'unknown', methods: [] };
 }

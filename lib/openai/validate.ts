@@ -9,6 +9,7 @@
 import { RESERVED_TEMPLATE_VARIABLES } from '../tokenizer/chat-template.js';
 import { ApiError, invalidValue, missingField, modelNotFound, unknownField, unsupported } from './errors.js';
 import { loraTaskIdOf, type LoraModules } from './lora.js';
+import { parseLogprobs } from './logprobs.js';
 
 const NO_ADAPTERS: LoraModules = new Map();
 
@@ -77,6 +78,8 @@ export interface ParsedRequest {
   stopTokenIds: number[];
   /** The LoRA task id: of the adapter `model` names, or lora_request's (lib/openai/lora.ts). */
   loraTaskId?: number;
+  /** The response carries the sampled tokens' log probabilities (chat logprobs: true, completions logprobs: 0). */
+  logprobs: boolean;
 }
 
 type Dict = Record<string, unknown>;
@@ -105,18 +108,17 @@ const COMMON = [
   'include_stop_str_in_output',
   'stop_token_ids',
   'lora_request',
+  'logprobs',
 ];
 const COMPLETION_FIELDS = new Set([...COMMON, 'prompt']);
 const CHAT_TEMPLATE_FIELDS = ['messages', 'add_generation_prompt', 'continue_final_message', 'tools', 'documents', 'chat_template_kwargs'];
-const CHAT_FIELDS = new Set([...COMMON, ...CHAT_TEMPLATE_FIELDS, 'max_completion_tokens']);
+const CHAT_FIELDS = new Set([...COMMON, ...CHAT_TEMPLATE_FIELDS, 'max_completion_tokens', 'top_logprobs']);
 
 /** OpenAI fields this server does not implement, with the values that mean "off" (accepted). */
 const NOOP_VALUES: Record<string, (v: unknown) => boolean> = {
   frequency_penalty: (v) => v === null || v === 0,
   presence_penalty: (v) => v === null || v === 0,
   logit_bias: (v) => v === null || (isObject(v) && Object.keys(v).length === 0),
-  logprobs: (v) => v === null || v === false,
-  top_logprobs: (v) => v === null || v === 0,
   best_of: (v) => v === null || v === 1,
   suffix: (v) => v === null || v === '',
   response_format: (v) => v === null || (isObject(v) && (v as Dict).type === 'text' && Object.keys(v).length === 1),
@@ -126,13 +128,11 @@ const NOOP_VALUES: Record<string, (v: unknown) => boolean> = {
   store: (v) => v === null || v === false,
   metadata: (v) => v === null || isObject(v),
 };
-const COMPLETION_NOOP = new Set(['frequency_penalty', 'presence_penalty', 'logit_bias', 'logprobs', 'best_of', 'suffix']);
+const COMPLETION_NOOP = new Set(['frequency_penalty', 'presence_penalty', 'logit_bias', 'best_of', 'suffix']);
 const CHAT_NOOP = new Set([
   'frequency_penalty',
   'presence_penalty',
   'logit_bias',
-  'logprobs',
-  'top_logprobs',
   'response_format',
   'tool_choice',
   'parallel_tool_calls',
@@ -385,6 +385,7 @@ export function parseRequest(kind: EndpointKind, body: unknown, servedModel: str
     spacesBetweenSpecialTokens: optBool(body, 'spaces_between_special_tokens') ?? true,
     includeStopStrInOutput: optBool(body, 'include_stop_str_in_output') ?? false,
     stopTokenIds,
+    logprobs: parseLogprobs(kind, body, stream),
   };
   const temperature = optNum(body, 'temperature', 0, 2);
   if (temperature !== undefined) parsed.temperature = temperature;

@@ -158,7 +158,17 @@ export function parseCommandLine(tree: Tree, command: Command, argv: readonly st
     let source: Source;
     if (fromFlags.has(f.flag)) [value, source] = [fromFlags.get(f.flag), 'flag'];
     else if (fromConfig.has(f.flag)) [value, source] = [fromConfig.get(f.flag), 'config'];
-    else {
+    else if (f.leaf.meta.fromEnv !== undefined) {
+      const group = f.leaf.meta.fromEnv;
+      try {
+        value = group.read(env);
+      } catch (err) {
+        if (err instanceof InvalidArgumentError) throw new UsageError(err.message);
+        throw err;
+      }
+      if (value === undefined) continue;
+      [value, source] = [checked(f, value, group.names.join(', ')), 'env'];
+    } else {
       const name = f.leaf.meta.env;
       const text = name !== undefined ? env[name] : undefined;
       if (text === undefined || text.trim() === '') continue;
@@ -250,9 +260,10 @@ export function helpText(tree: Tree, command: Command, layout: HelpLayout): stri
     for (const f of mine) {
       const bool = (f.leaf.schema as TSchema)[Kind] === 'Boolean';
       const d = defaultText(f.leaf, command);
+      const envNames = f.leaf.meta.env ?? f.leaf.meta.fromEnv?.names.join(', ');
       const extras = [
         d !== undefined ? `default ${d}` : undefined,
-        f.leaf.meta.env !== undefined ? `env ${f.leaf.meta.env}` : undefined,
+        envNames !== undefined ? `env ${envNames}` : undefined,
         f.aliases.length > 0 ? `also ${f.aliases.map((a) => `--${a}`).join(', ')}` : undefined,
       ].filter(Boolean);
       const arg = bool ? '' : ` ${placeholder(f.leaf)}${f.leaf.meta.variadic ? ' ...' : ''}`;

@@ -41,6 +41,12 @@ export interface OptionMeta<T> {
   section?: string;
   /** Environment variable read when neither the flag nor the config file sets the option. */
   env?: string;
+  /**
+   * Several environment variables that make the value together (e.g. Dynamo's DYN_METRICS_TTFT_{MIN,MAX,COUNT}),
+   * read when neither the flag nor the config file sets the option: `read` returns the value, undefined when
+   * none is set, or throws InvalidArgumentError naming the variable.
+   */
+  fromEnv?: { names: readonly string[]; read(env: Readonly<Record<string, string | undefined>>): T | undefined };
   /** "must be ..." text for a value the schema rejects, when the schema alone does not say it well. */
   expected?: string;
   /** A syntax check the schema cannot express: returns what is wrong, or undefined. */

@@ -23,7 +23,7 @@ function table(tree: Tree, opts: { skip?: readonly string[]; command?: Command; 
     const flag = m.flag !== undefined && m.commands !== undefined ? `${spellings} (${m.commands.join(', ')})` : '';
     const d = defaultText(e.leaf, opts.command);
     const byCommand = m.commandDefault ? Object.entries(m.commandDefault).map(([c, v]) => `; ${c}: ${String(v)}`).join('') : '';
-    const env = m.env !== undefined ? `; env ${m.env}` : '';
+    const env = m.env !== undefined ? `; env ${m.env}` : m.fromEnv !== undefined ? `; env ${m.fromEnv.names.join(', ')}` : '';
     rows.push(
       `| \`${(opts.prefix ?? '') + e.path.join('.')}\` | ${flag} | ${cell(describeSchema(e.leaf.schema).replace(/^an? /, ''))} | ${cell(m.unit)} | ${cell(d)}${cell(byCommand)}${env} | ${e.backend ?? 'any'} | ${cell(m.maps)} | ${cell(m.help)} |`,
     );

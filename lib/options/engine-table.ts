@@ -322,6 +322,9 @@ const sim = group(
       unit: 'tokens',
       default: 0,
       maps: 'SimConfig::specDraftLength',
+      flag: 'spec-draft-length',
+      commands: SERVE_BENCH,
+      section: 'Simulator',
     }),
     specAcceptanceProbability: opt(num(0, 1), {
       help: 'probability that a draft token is accepted, given the previous one was',

@@ -7,6 +7,7 @@ import { group, HOUR_MS, int, nonEmpty, oneOf, opt } from './define.js';
 import { HTTP_AUTH, HTTP_LIMITS, METRICS_SERVER_OPTIONS } from './server-table.js';
 import { KV_EVENT_TRANSPORT_OPTIONS } from './fleet-table.js';
 import { checkLoraModules } from '../openai/lora.js';
+import { COLLECTOR_BUCKET_OPTIONS, METRICS_OPTIONS } from './metrics-table.js';
 
 const SERVE = ['serve'] as const;
 
@@ -61,6 +62,9 @@ export const WORKER_OPTIONS = {
     section: 'Metrics',
   }),
   metricsMaxAgeMs: METRICS_SERVER_OPTIONS.maxRenderAgeMs,
+  exemplars: METRICS_OPTIONS.exemplars,
+  buckets: group("histogram bucket tables of the trtllm_ metrics (MetricsCollector's buckets; defaults: TensorRT-LLM's)", COLLECTOR_BUCKET_OPTIONS),
+  requestDurationBuckets: METRICS_OPTIONS.requestDurationBuckets,
   tokenizer: opt(nonEmpty(), {
     help: "the model's Hugging Face tokenizer folder (tokenizer.json, tokenizer_config.json, generation_config.json, ...): prompts, text, end ids and the chat template; the simulator takes its vocabulary",
     defaultText: 'the byte tokenizer (sim); the engine directory when it holds tokenizer.json (trtllm)',

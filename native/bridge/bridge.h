@@ -54,6 +54,7 @@ struct BridgeOptions {
 // What the caller of enqueue() wants to know about a request beyond what the executor returns.
 struct RequestMeta {
     bool wantPerfMetrics = false;  // copy perf metrics into the chunks (the record stream always gets them)
+    bool wantLogProbs = false;     // the chunks carry the tokens' log probabilities, the record their sum
     double numSequences = 1;
     // Scheduled arrival, steady ns relative to steadyEpochNs(), applied by Api::Pacing (simulator only).
     std::optional<double> simArrivalNs;
@@ -229,6 +230,9 @@ private:
         double enqueueNs = 0;
         double promptTokens = 0;
         double outputTokens = 0;
+        // Generated tokens' log probabilities so far (sequence 0): their sum and number.
+        double logProbSum = 0;
+        double logProbCount = 0;
         RequestMeta meta;
     };
 
@@ -356,6 +360,7 @@ private:
                     auto const& result = response.getResult();
                     if (!result.outputTokenIds.empty()) chunk.tokens = result.outputTokenIds.front();
                     pending.outputTokens += static_cast<double>(chunk.tokens.size());
+                    if (result.logProbs && !result.logProbs->empty()) takeLogProbs(result.logProbs->front(), chunk, pending);
                     chunk.isFinal = result.isFinal;
                     chunk.sequenceIndex = static_cast<int>(result.sequenceIndex);
                     chunk.finishReason =
@@ -391,7 +396,26 @@ private:
         r.v[kNumSequences] = pending.meta.numSequences;
         r.v[kFirstIter] = -1;
         r.v[kLastIter] = -1;
+        r.v[kGenLogProbSum] = pending.logProbSum;
+        r.v[kGenLogProbCount] = pending.logProbCount;
         return r;
+    }
+
+    // A result's log probabilities (sequence 0): those of its new tokens (streaming), or of every generated
+    // token so far (a final non-streaming result, or a release that returns them all each time).
+    template <typename LogProbs>
+    void takeLogProbs(LogProbs const& lp, ResponseChunk& chunk, Pending& pending) const {
+        double sum = 0;
+        for (auto v : lp) sum += static_cast<double>(v);
+        auto const n = static_cast<double>(lp.size());
+        if (lp.size() == chunk.tokens.size() && n != pending.outputTokens) {
+            pending.logProbSum += sum;
+            pending.logProbCount += n;
+        } else {
+            pending.logProbSum = sum;
+            pending.logProbCount = n;
+        }
+        if (pending.meta.wantLogProbs && lp.size() == chunk.tokens.size()) chunk.logProbs.assign(lp.begin(), lp.end());
     }
 
     template <typename Perf>

@@ -32,6 +32,10 @@ enum RecordField : std::size_t {
     kKvTransferStartNs,
     kKvTransferEndNs,
     kFlags,
+    // Sum and number of the log probabilities of the generated tokens (sequence 0), when the request asked
+    // for them (OutputConfig::returnLogProbs); count 0 otherwise.
+    kGenLogProbSum,
+    kGenLogProbCount,
     kRecordStride
 };
 

@@ -21,6 +21,8 @@ struct ResponseChunk {
     bool hasPerf = false;  // the caller asked for perf metrics and the executor attached them
     RequestRecord perf{};
     int sequenceIndex = 0;
+    // The log probability of each of `tokens`, when the caller asked for them (empty otherwise).
+    std::vector<float> logProbs;
 };
 
 // A delivery's chunks cross as one Float64Array `meta` of kChunkStride slots per chunk, plus the tokens, perf
@@ -43,6 +45,7 @@ enum ChunkFlag : unsigned {
     kChunkFlagFinal = 1,
     kChunkFlagError = 2,
     kChunkFlagPerf = 4,
+    kChunkFlagLogProbs = 8,  // the delivery's logProbs array holds this chunk's, at its token offset
 };
 
 }  // namespace trtllm_metrics::bridge

@@ -17,14 +17,19 @@ inline Napi::Object chunksToJs(Napi::Env env, std::vector<bridge::ResponseChunk>
     using namespace bridge;
     std::size_t const n = chunks.size();
     std::size_t totalTokens = 0, nPerf = 0;
+    bool anyLogProbs = false;
     for (auto const& c : chunks) {
         totalTokens += c.tokens.size();
         nPerf += c.hasPerf ? 1 : 0;
+        anyLogProbs = anyLogProbs || !c.logProbs.empty();
     }
     auto meta = Napi::Float64Array::New(env, n * kChunkStride);
     auto tokens = Napi::Int32Array::New(env, totalTokens);
     auto perf = Napi::Float64Array::New(env, nPerf * kRecordStride);
     auto errors = Napi::Array::New(env);
+    // Log probabilities align with the tokens (same offsets); only deliveries that carry some have the array.
+    Napi::Float32Array logProbs;
+    if (anyLogProbs) logProbs = Napi::Float32Array::New(env, totalTokens);
     std::size_t tokenOffset = 0, perfRow = 0;
     uint32_t errorIndex = 0;
     for (std::size_t i = 0; i < n; ++i) {
@@ -33,8 +38,11 @@ inline Napi::Object chunksToJs(Napi::Env env, std::vector<bridge::ResponseChunk>
         m[kChunkRequestId] = static_cast<double>(c.requestId);
         m[kChunkTokenOffset] = static_cast<double>(tokenOffset);
         m[kChunkTokenCount] = static_cast<double>(c.tokens.size());
+        bool const hasLogProbs = !c.logProbs.empty() && c.logProbs.size() == c.tokens.size();
         m[kChunkFlags] = (c.isFinal ? kChunkFlagFinal : 0u) | (c.hasError ? kChunkFlagError : 0u) |
-                         (c.hasPerf ? kChunkFlagPerf : 0u);
+                         (c.hasPerf ? kChunkFlagPerf : 0u) | (hasLogProbs ? kChunkFlagLogProbs : 0u);
+        if (hasLogProbs)
+            std::memcpy(logProbs.Data() + tokenOffset, c.logProbs.data(), c.logProbs.size() * sizeof(float));
         m[kChunkFinishReason] = c.finishReason;
         m[kChunkPerfRow] = -1;
         m[kChunkErrorIndex] = -1;
@@ -56,6 +64,7 @@ inline Napi::Object chunksToJs(Napi::Env env, std::vector<bridge::ResponseChunk>
     o.Set("tokens", tokens);
     o.Set("perf", perf);
     o.Set("errors", errors);
+    if (anyLogProbs) o.Set("logProbs", logProbs);
     return o;
 }
 

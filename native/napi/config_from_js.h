@@ -92,6 +92,9 @@ typename Api::Request requestFrom(Napi::Object o, bridge::RequestMeta& meta) {
     // The metrics stream needs perf metrics for every request; the caller's flag decides what chunks carry.
     output.returnPerfMetrics = true;
     meta.wantPerfMetrics = optBool(o, "returnPerfMetrics").value_or(false);
+    // Log probabilities of the generated tokens: the chunks carry them and the record their sum (perplexity).
+    output.returnLogProbs = optBool(o, "returnLogProbs").value_or(false);
+    meta.wantLogProbs = output.returnLogProbs;
     bool streaming = optBool(o, "streaming").value_or(false);
     Request request(std::move(input), *maxTokens, streaming, sampling, output);
     if (auto v = optInt32(o, "endId")) request.setEndId(*v);

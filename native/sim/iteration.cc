@@ -24,7 +24,7 @@ bool matchesStopWord(LlmRequest const& r)
     return false;
 }
 
-Response makeResponse(LlmRequest& r, bool isFinal, IterationType iter)
+Response makeResponse(LlmRequest& r, bool isFinal, IterationType iter, TokenSampler const& sampler)
 {
     Result result;
     result.isFinal = isFinal;
@@ -32,6 +32,8 @@ Response makeResponse(LlmRequest& r, bool isFinal, IterationType iter)
     result.outputTokenIds.resize(1);
     auto& out = result.outputTokenIds[0];
     auto const generatedBegin = r.tokens.begin() + r.promptLen;
+    // Generated tokens this response returns: [firstReturned, numGenerated).
+    SizeType32 const firstReturned = r.streaming ? r.numSent : 0;
     if (r.streaming)
     {
         out.assign(generatedBegin + r.numSent, r.tokens.end());
@@ -40,6 +42,29 @@ Response makeResponse(LlmRequest& r, bool isFinal, IterationType iter)
     else
     {
         out.assign(r.excludeInputFromOutput ? generatedBegin : r.tokens.begin(), r.tokens.end());
+    }
+    if (r.returnLogProbs)
+    {
+        // As TensorRT-LLM: the log probabilities of the generated tokens the response returns (never the
+        // prompt's), and the running total of the sequence.
+        SizeType32 const generated = r.numGenerated();
+        VecLogProbs lp;
+        lp.reserve(static_cast<std::size_t>(generated - firstReturned));
+        for (SizeType32 k = std::min(firstReturned, r.numLogProbs); k < generated; ++k)
+        {
+            float const v = sampler.logProb(r.sequenceSeed, k);
+            if (k >= r.numLogProbs)
+            {
+                r.cumLogProb += v;
+            }
+            if (k >= firstReturned)
+            {
+                lp.push_back(v);
+            }
+        }
+        r.numLogProbs = std::max(r.numLogProbs, generated);
+        result.logProbs = std::vector<VecLogProbs>{std::move(lp)};
+        result.cumLogProbs = VecLogProbs{static_cast<FloatType>(r.cumLogProb)};
     }
     result.finishReasons.assign(1, isFinal ? r.finishReason : FinishReason::kNOT_FINISHED);
     result.decodingIter = r.decodingIter;
@@ -472,14 +497,14 @@ void IterationStep::respond(Rank& rank, IterationType iter)
             }
             else if (r->streaming && r->decodedThisIter > 0)
             {
-                mOutResponses.push_back(makeResponse(*r, false, iter));
+                mOutResponses.push_back(makeResponse(*r, false, iter, mSampler));
             }
         }
     }
     for (auto* r : rank.finished)
     {
         r->stage = RequestStage::kGENERATION_COMPLETE;
-        mOutResponses.push_back(makeResponse(*r, true, iter));
+        mOutResponses.push_back(makeResponse(*r, true, iter, mSampler));
     }
     if (!rank.finished.empty())
     {

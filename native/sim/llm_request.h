@@ -26,6 +26,7 @@ struct LlmRequest
     bool streaming{false};
     bool excludeInputFromOutput{false};
     bool returnPerfMetrics{false};
+    bool returnLogProbs{false};
     std::optional<IdType> clientId;
     std::optional<TokenIdType> endId;
     PriorityType priority{Request::kDefaultPriority};
@@ -72,6 +73,9 @@ struct LlmRequest
     SizeType32 numPauses{0};
     SizeType32 totalDraftTokens{0};
     SizeType32 totalAcceptedDraftTokens{0};
+    /// returnLogProbs: the generated tokens whose log probability is summed in cumLogProb.
+    SizeType32 numLogProbs{0};
+    double cumLogProb{0.0};
 
     // --- scratch of the current iteration ---
     SizeType32 chunk{0};

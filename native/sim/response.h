@@ -66,6 +66,10 @@ struct Result
     bool isSequenceFinal{false};
     SizeType32 decodingIter{0};
     float avgDecodedTokensPerIter{0.f};
+    /// OutputConfig::returnLogProbs: the cumulative log probability of each beam ([beam]) and the log
+    /// probability of each returned generated token ([beam][token], the tokens of this response).
+    std::optional<VecLogProbs> cumLogProbs;
+    std::optional<std::vector<VecLogProbs>> logProbs;
     std::optional<RequestPerfMetrics> requestPerfMetrics;
 };
 

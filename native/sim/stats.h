@@ -89,7 +89,7 @@ struct SpecDecodingStats
 
 struct IterationStats
 {
-    /// Wall-clock end of the iteration, "MM-DD-YYYY HH:MM:SS" (local time).
+    /// Wall-clock end of the iteration, "MM-DD-YYYY HH:MM:SS.uuuuuu" (local time).
     std::string timestamp;
     IterationType iter{0};
     double iterLatencyMS{0.0};

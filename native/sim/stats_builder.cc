@@ -1,6 +1,7 @@
 #include "sim/stats_builder.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <ctime>
 #include <optional>
 #include <string>
@@ -11,13 +12,18 @@ namespace trtllm_sim::executor
 namespace
 {
 
+// "MM-DD-YYYY HH:MM:SS.uuuuuu", local time, as TensorRT-LLM's executor writes it (common/timestampUtils.cpp).
 std::string formatTimestamp(std::chrono::system_clock::time_point t)
 {
     std::time_t const tt = std::chrono::system_clock::to_time_t(t);
     std::tm parts{};
     localtime_r(&tt, &parts);
-    char buf[32];
-    std::size_t const n = std::strftime(buf, sizeof(buf), "%m-%d-%Y %H:%M:%S", &parts);
+    char buf[48];
+    std::size_t n = std::strftime(buf, sizeof(buf), "%m-%d-%Y %H:%M:%S", &parts);
+    auto const sinceEpoch = t.time_since_epoch();
+    auto const us = std::chrono::duration_cast<std::chrono::microseconds>(
+        sinceEpoch - std::chrono::duration_cast<std::chrono::seconds>(sinceEpoch));
+    n += static_cast<std::size_t>(std::snprintf(buf + n, sizeof(buf) - n, ".%06lld", static_cast<long long>(us.count())));
     return std::string(buf, n);
 }
 

@@ -19,6 +19,7 @@ inline std::uint64_t mix64(std::uint64_t x) noexcept
 constexpr std::uint64_t kTokenStream = 0x1b873593a5a5a5a5ull;
 constexpr std::uint64_t kLengthStream = 0x85ebca6b0f0f0f0full;
 constexpr std::uint64_t kDraftStream = 0xc2b2ae35deadbeefull;
+constexpr std::uint64_t kLogProbStream = 0x27d4eb2f165667c5ull;
 
 } // namespace
 
@@ -55,6 +56,12 @@ TokenIdType TokenSampler::token(
         t = static_cast<TokenIdType>((t + 1) % mVocabSize);
     }
     return t;
+}
+
+float TokenSampler::logProb(std::uint64_t sequenceSeed, std::int64_t position) const noexcept
+{
+    double const u = uniform(mix64(sequenceSeed ^ mix64(kLogProbStream + static_cast<std::uint64_t>(position))));
+    return static_cast<float>(std::log(0.2 + 0.8 * u));
 }
 
 std::int64_t TokenSampler::geometricLength(std::uint64_t sequenceSeed, double mean) const noexcept

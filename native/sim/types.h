@@ -54,6 +54,7 @@ using SizeType64 = std::int64_t;
 using FloatType = float;
 using TokenIdType = std::int32_t;
 using VecTokens = std::vector<TokenIdType>;
+using VecLogProbs = std::vector<FloatType>;
 using BeamTokens = std::vector<VecTokens>;
 using IdType = std::uint64_t;
 using IterationType = std::uint64_t;

@@ -351,6 +351,7 @@ std::unique_ptr<LlmRequest> RequestIntake::makeLlmRequest(Request const& request
     r->streaming = request.getStreaming();
     r->excludeInputFromOutput = request.getOutputConfig().excludeInputFromOutput;
     r->returnPerfMetrics = request.getOutputConfig().returnPerfMetrics;
+    r->returnLogProbs = request.getOutputConfig().returnLogProbs;
     r->clientId = request.getClientId();
     r->endId = request.getEndId();
     r->priority = request.getPriority();

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <thread>
 #include <variant>
 
@@ -176,4 +177,53 @@ TEST(Bridge, StopAnswersAPendingFlush) {
     EXPECT_LT(bridge.flushedThrough(), ticket);
     bridge.stop(std::chrono::milliseconds(0));  // its last reads take what the executor still had
     EXPECT_GE(bridge.flushedThrough(), ticket);
+}
+
+TEST(Bridge, RecordsSumTheLogProbsAndChunksCarryThemWhenAsked) {
+    Bridge<SimApi> bridge(makeExecutor(true), BridgeOptions{}, nullptr);
+    bridge.start();
+    for (bool streaming : {true, false}) {
+        auto req = makeRequest(30, 7, streaming);
+        auto out = req.getOutputConfig();
+        out.returnLogProbs = true;
+        req.setOutputConfig(out);
+        RequestMeta meta;
+        meta.wantLogProbs = true;
+        bridge.enqueue(req, meta);
+    }
+    bridge.enqueue(makeRequest(30, 7, true), RequestMeta{});
+    std::vector<RequestRecord> records;
+    std::vector<ResponseChunk> chunks;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (records.size() < 3 && std::chrono::steady_clock::now() < deadline) {
+        bridge.drainRecords([&](RequestRecord const* first, std::size_t n) { records.insert(records.end(), first, first + n); });
+        bridge.drainChunks(chunks);
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    bridge.drainChunks(chunks);
+    ASSERT_EQ(records.size(), 3u);
+    std::map<std::uint64_t, double> chunkSums;
+    std::map<std::uint64_t, std::size_t> chunkCounts;
+    for (auto const& c : chunks) {
+        if (!c.logProbs.empty()) {
+            EXPECT_EQ(c.logProbs.size(), c.tokens.size());
+        }
+        for (float v : c.logProbs) chunkSums[c.requestId] += v;
+        chunkCounts[c.requestId] += c.logProbs.size();
+    }
+    int withLogProbs = 0;
+    for (auto const& r : records) {
+        auto const id = static_cast<std::uint64_t>(r.v[kRequestId]);
+        if (r.v[kGenLogProbCount] == 0) {
+            EXPECT_EQ(chunkCounts[id], 0u);  // not asked for
+            continue;
+        }
+        ++withLogProbs;
+        EXPECT_EQ(r.v[kGenLogProbCount], 7);
+        EXPECT_EQ(chunkCounts[id], 7u);
+        EXPECT_NEAR(r.v[kGenLogProbSum], chunkSums[id], 1e-5);
+        EXPECT_LT(r.v[kGenLogProbSum], 0);
+    }
+    EXPECT_EQ(withLogProbs, 2);
+    bridge.stop(std::chrono::milliseconds(100));
 }

@@ -530,7 +530,8 @@ TEST(Executor, PerfMetricsFollowTheTimingModelOnTheVirtualClock)
     for (std::size_t i = 0; i < stats.size(); ++i)
     {
         EXPECT_EQ(stats[i].iter, i);
-        EXPECT_EQ(stats[i].timestamp.size(), 19u); // MM-DD-YYYY HH:MM:SS
+        EXPECT_EQ(stats[i].timestamp.size(), 26u); // MM-DD-YYYY HH:MM:SS.uuuuuu
+        EXPECT_EQ(stats[i].timestamp[19], '.');
         EXPECT_EQ(stats[i].timestamp[2], '-');
         EXPECT_EQ(stats[i].timestamp[10], ' ');
     }
@@ -824,4 +825,44 @@ TEST(Executor, SpeculativeDecodingKeepsTokensAndCountsDrafts)
     EXPECT_EQ(drafted, sd.totalDraftTokens);
     EXPECT_EQ(accepted, sd.totalAcceptedDraftTokens);
     EXPECT_EQ(60 - 1, sd.totalAcceptedDraftTokens + r.decodingIter - 1); // every token is a draft or a bonus
+}
+
+TEST(Executor, LogProbsAlignWithTheReturnedTokensStreamedOrNot)
+{
+    sim::Executor ex(testSim(), sim::ModelType::kDECODER_ONLY, testConfig());
+    auto withLogProbs = [](bool streaming) {
+        sim::OutputConfig out;
+        out.returnLogProbs = true;
+        out.excludeInputFromOutput = true;
+        return sim::Request(prompt(21, 9), 12, streaming, sim::SamplingConfig(), out);
+    };
+    auto const streamId = ex.enqueueRequest(withLogProbs(true));
+    auto const wholeId = ex.enqueueRequest(withLogProbs(false));
+    auto const plainId = ex.enqueueRequest(request(prompt(21, 9), 12));
+    auto all = collect(ex, {streamId, wholeId, plainId});
+    std::vector<float> streamed;
+    double lastCum = 0;
+    for (auto const& r : all[streamId])
+    {
+        auto const& res = r.getResult();
+        ASSERT_TRUE(res.logProbs.has_value());
+        ASSERT_EQ(res.logProbs->size(), 1u);
+        ASSERT_EQ(res.logProbs->front().size(), res.outputTokenIds.at(0).size()); // one per returned token
+        streamed.insert(streamed.end(), res.logProbs->front().begin(), res.logProbs->front().end());
+        ASSERT_TRUE(res.cumLogProbs.has_value());
+        lastCum = res.cumLogProbs->front();
+    }
+    auto const& whole = all[wholeId].at(0).getResult();
+    ASSERT_TRUE(whole.logProbs.has_value());
+    EXPECT_EQ(whole.logProbs->front(), streamed); // a function of (sequence, position) only
+    double sum = 0;
+    for (float v : streamed)
+    {
+        EXPECT_LT(v, 0.f);
+        EXPECT_GE(v, std::log(0.2f) - 1e-6f);
+        sum += v;
+    }
+    EXPECT_NEAR(lastCum, sum, 1e-4);
+    EXPECT_NEAR(whole.cumLogProbs->front(), sum, 1e-4);
+    EXPECT_FALSE(all[plainId].at(0).getResult().logProbs.has_value()); // not asked for
 }

@@ -2,11 +2,19 @@
 // Recording cost per finished request: MetricsCollector (basic = the five seed metrics; full = the whole
 // per-request set) against plain prom-client Histogram.observe / Counter.inc with label objects, on the same
 // synthetic records, in the same run. Prints ns/request and the ratios. Build first: npx tsc -p tsconfig.json
+// Exemplars: the full set with a TraceIds that holds nothing, and with every request traced (its trace id set
+// before its record arrives, as the API server does at enqueue; the set is inside the measured time).
+// --baseline DIST measures another build's collector in the same run (e.g. the commit before a change:
+// `git archive REV | tar -x -C /tmp/base && cd /tmp/base && ln -s $PWD/node_modules && npx tsc`), on the
+// same records in its own row layout, and prints the ratios against it.
 //
-//   node scripts/bench/metrics-record.mjs [--records 8192] [--batch 64] [--ms 300] [--rounds 3]
+//   node scripts/bench/metrics-record.mjs [--records 8192] [--batch 64] [--ms 300] [--rounds 3] [--baseline DIST] [--cpu-time]
 //   ONLY=collector node scripts/bench/metrics-record.mjs   (only the variants whose name contains ONLY)
+import { createRequire } from 'node:module';
+import { resolve } from 'node:path';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { MetricsCollector } from '../../dist/metrics/collector.js';
+import { TraceIds } from '../../dist/metrics/exemplars.js';
 import * as B from '../../dist/metrics/buckets.js';
 import { RecordField as F, REQUEST_RECORD_STRIDE as STRIDE, FINISHED_REASON_LABELS } from '../../dist/records.js';
 import { newTimings, recordTimings, Timing as T } from '../../dist/request-timings.js';
@@ -125,22 +133,59 @@ function plainPromClient(full) {
   };
 }
 
-function collectorVariant(profile) {
-  const c = new MetricsCollector({ model_name: 'bench-model' }, { profile });
+function collectorVariant(profile, traceIds) {
+  const c = new MetricsCollector({ model_name: 'bench-model' }, { profile, ...(traceIds ? { traceIds } : {}) });
   return (batch) => c.logRequestRecords(batch);
 }
 
-/** Runs `fn` over all batches repeatedly for about MS milliseconds; returns ns per record. */
+/** Every request of a batch gets a trace id just before its record is recorded. */
+function tracedVariant() {
+  const traceIds = new TraceIds();
+  const ids = Array.from({ length: N }, (_, i) => (0x4bf92f3577b34da6n + BigInt(i)).toString(16).padStart(32, '0'));
+  const record = collectorVariant('full', traceIds);
+  return (batch) => {
+    const d = batch.data;
+    for (let o = 0, end = batch.count * STRIDE; o < end; o += STRIDE) traceIds.set(d[o + F.REQUEST_ID], ids[d[o + F.REQUEST_ID]]);
+    record(batch);
+  };
+}
+
+/** Another build's collector (--baseline DIST), on the same records in its row layout (a prefix of ours). */
+function baselineVariant(dist, profile) {
+  const req = createRequire(import.meta.url);
+  const { MetricsCollector: Base } = req(resolve(dist, 'metrics/collector.js'));
+  const stride = req(resolve(dist, 'records.js')).REQUEST_RECORD_STRIDE;
+  if (stride > STRIDE) throw new Error(`--baseline ${dist}: its records have ${stride} slots, more than ours (${STRIDE})`);
+  const rows = new Float64Array(N * stride);
+  for (let i = 0; i < N; i++) rows.set(data.subarray(i * STRIDE, i * STRIDE + stride), i * stride);
+  const own = batches.map((b, k) => ({ data: rows.subarray(k * BATCH * stride, (k * BATCH + b.count) * stride), count: b.count, epochNs: 0n }));
+  const c = new Base({ model_name: 'bench-model' }, { profile });
+  let k = 0;
+  // measure() passes our batches in order; record the matching batch of the baseline layout.
+  return () => c.logRequestRecords(own[k++ % own.length]);
+}
+
+/**
+ * Runs `fn` over all batches repeatedly for about MS milliseconds; returns ns per record. With --cpu-time,
+ * the process's CPU time instead of the wall clock: on a shared machine the wall clock also counts the time
+ * the process waited for a core.
+ */
+const CPU_TIME = process.argv.includes('--cpu-time');
+function clockNs() {
+  if (!CPU_TIME) return process.hrtime.bigint();
+  const u = process.cpuUsage();
+  return BigInt(u.user + u.system) * 1000n;
+}
 function measure(fn) {
   for (const b of batches) fn(b); // warm-up pass
   let records = 0;
-  const start = process.hrtime.bigint();
+  const start = clockNs();
   const budget = BigInt(MS) * 1000000n;
   let elapsed = 0n;
   do {
     for (let i = 0; i < batches.length; i++) fn(batches[i]);
     records += N;
-    elapsed = process.hrtime.bigint() - start;
+    elapsed = clockNs() - start;
   } while (elapsed < budget);
   return Number(elapsed) / records;
 }
@@ -151,16 +196,29 @@ const variants0 = {
   'prom-client five': () => plainPromClient(false),
   'collector full set': () => collectorVariant('full'),
   'prom-client full set': () => plainPromClient(true),
+  'full, exemplars idle': () => collectorVariant('full', new TraceIds()),
+  'full, all traced': () => tracedVariant(),
 };
+if (args.baseline) {
+  variants0['baseline five (basic)'] = () => baselineVariant(args.baseline, 'basic');
+  variants0['baseline full set'] = () => baselineVariant(args.baseline, 'full');
+}
 const variants = ONLY ? Object.fromEntries(Object.entries(variants0).filter(([k]) => k.includes(ONLY))) : variants0;
 const results = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
 for (let r = 0; r < ROUNDS; r++) {
   for (const [name, make] of Object.entries(variants)) results[name].push(measure(make()));
 }
 const best = Object.fromEntries(Object.entries(results).map(([k, v]) => [k, Math.min(...v)]));
-console.log(`records=${N} batch=${BATCH} rounds=${ROUNDS} (best of rounds, ~${MS} ms each)  node ${process.version}`);
+console.log(`records=${N} batch=${BATCH} rounds=${ROUNDS} (best of rounds, ~${MS} ms ${CPU_TIME ? 'CPU time' : 'wall clock'} each)  node ${process.version}`);
 for (const [k, v] of Object.entries(best)) console.log(`${k.padEnd(24)} ${v.toFixed(1).padStart(8)} ns/request`);
 const five = best['collector five (basic)'];
 const full = best['collector full set'];
 console.log(`ratio five (prom-client / collector): ${(best['prom-client five'] / five).toFixed(1)}x   target collector <= 100 ns: ${five <= 100 ? 'met' : 'MISSED'}`);
 console.log(`ratio full (prom-client / collector): ${(best['prom-client full set'] / full).toFixed(1)}x   target collector <= 250 ns: ${full <= 250 ? 'met' : 'MISSED'}`);
+const pct = (a, b) => `${(((a - b) / b) * 100).toFixed(1)}%`;
+if (best['full, all traced'] !== undefined) console.log(`exemplars: idle ${pct(best['full, exemplars idle'], full)}, every request traced ${pct(best['full, all traced'], full)} vs the full set without`);
+if (args.baseline) {
+  const bf = best['baseline full set'];
+  const b5 = best['baseline five (basic)'];
+  console.log(`vs baseline (${args.baseline}): five ${pct(five, b5)}, full ${pct(full, bf)}, full with exemplars idle ${pct(best['full, exemplars idle'], bf)}, every request traced ${pct(best['full, all traced'], bf)}   target within 10%: ${Math.max(full, best['full, exemplars idle']) <= bf * 1.1 ? 'met' : 'MISSED'}`);
+}

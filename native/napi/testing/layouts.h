@@ -43,6 +43,8 @@ constexpr NamedField kRecordFieldNames[] = {
     {"KV_TRANSFER_START_NS", bridge::kKvTransferStartNs},
     {"KV_TRANSFER_END_NS", bridge::kKvTransferEndNs},
     {"FLAGS", bridge::kFlags},
+    {"GEN_LOGPROB_SUM", bridge::kGenLogProbSum},
+    {"GEN_LOGPROB_COUNT", bridge::kGenLogProbCount},
 };
 
 constexpr NamedField kChunkFieldNames[] = {
@@ -93,6 +95,7 @@ inline Napi::Value layouts(Napi::CallbackInfo const& info) {
     chunkFlags.Set("FINAL", num(bridge::kChunkFlagFinal));
     chunkFlags.Set("ERROR", num(bridge::kChunkFlagError));
     chunkFlags.Set("PERF", num(bridge::kChunkFlagPerf));
+    chunkFlags.Set("LOGPROBS", num(bridge::kChunkFlagLogProbs));
     chunk.Set("flags", chunkFlags);
     auto o = Napi::Object::New(env);
     o.Set("record", record);
