@@ -9,16 +9,25 @@ import { LLAMA3 } from './helpers/tokenizer-fixtures.mjs';
 
 const RUNS = Number(process.env.FUZZ_SCALE ?? 1) * 500;
 
-/** The text as vLLM returns it: cut at the earliest stop string (after it when included). */
-function reference(text, stops, include) {
-  let at = -1;
-  let stop = '';
-  for (const s of stops) {
-    const i = text.indexOf(s);
-    if (i >= 0 && (at < 0 || i < at)) [at, stop] = [i, s];
+/**
+ * The text as vLLM returns it for the same pushes: after each push, the whole text so far is searched and the
+ * earliest stop string found ends it (ties: the first listed), cut before it (after it when included). A stop
+ * that completes in an earlier push wins over one that completes later, as when vLLM checks after each token.
+ * The matcher searches only its held-back window: this oracle searches everything.
+ */
+function reference(pushes, stops, include) {
+  let text = '';
+  for (const piece of pushes) {
+    text += piece;
+    let at = -1;
+    let stop = '';
+    for (const s of stops) {
+      const i = text.indexOf(s);
+      if (i >= 0 && (at < 0 || i < at)) [at, stop] = [i, s];
+    }
+    if (at >= 0) return { text: text.slice(0, include ? at + stop.length : at), stop };
   }
-  if (at < 0) return { text, stop: null };
-  return { text: text.slice(0, include ? at + stop.length : at), stop };
+  return { text, stop: null };
 }
 
 test('matcher: a stop string split over pushes is found, cut before it, and never emitted in part', () => {
@@ -47,18 +56,19 @@ test('property: every emission is a prefix of the final text, which is the refer
   const word = fc.array(alphabet, { minLength: 1, maxLength: 4 }).map((a) => a.join(''));
   fc.assert(
     fc.property(fc.array(alphabet, { maxLength: 40 }), fc.array(word, { minLength: 1, maxLength: 3 }), fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 5 }), fc.boolean(), (chars, stops, sizes, include) => {
-      const text = chars.join('');
       const m = new StopStringMatcher(stops, include);
       let out = '';
+      const pushes = [];
       // Decoders emit whole characters: chunks are cut between characters (code points), never inside one.
       for (let at = 0, k = 0; at < chars.length; k++) {
         const n = sizes[k % sizes.length];
-        out += m.push(chars.slice(at, at + n).join(''));
+        pushes.push(chars.slice(at, at + n).join(''));
+        out += m.push(pushes.at(-1));
         at += n;
         assert.ok(!/[\uD800-\uDBFF]$/.test(out), 'no cut surrogate pair');
       }
       out += m.flush();
-      const ref = reference(text, stops, include);
+      const ref = reference(pushes, stops, include);
       assert.equal(out, ref.text);
       assert.equal(m.matched, ref.stop);
     }),
