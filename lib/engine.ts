@@ -54,6 +54,23 @@ export interface GenerateResult {
 /** The simulator's clock and its hold (docs/simulator.md "Pacing"). Times: ns in the units of record timestamps. */
 export type SimClockState = NativeSimClockState;
 
+/**
+ * Takes one request's output as the bridge delivers it, synchronously, instead of the async iterator
+ * (`engine.generate(request, sink)`): no chunk object, token copy or promise per response, so a server
+ * streaming thousands of requests pays per token only for what it does with the tokens. Calls come in order:
+ * any number of onTokens, then exactly one of onFinish or onError. A sink that throws has its request
+ * cancelled and the error reported as a process warning. Token ranges are `tokens[start, end)` of the whole
+ * delivery's array, which is not kept: read them during the call only.
+ */
+export interface GenerationSink {
+  /** New tokens of one response that is not the last. */
+  onTokens(tokens: Int32Array, start: number, end: number): void;
+  /** The last response: its tokens (possibly none; every generated token for a non-streaming request) and how the request ended. */
+  onFinish(tokens: Int32Array, start: number, end: number, reason: FinishReason, perfMetrics: RequestPerfMetrics | undefined): void;
+  /** The request failed (RequestFailedError), or the engine shut down before it finished (EngineClosedError). */
+  onError(error: TrtllmMetricsError): void;
+}
+
 /** The chunks of one request; iterate it with for-await. Leaving the loop early cancels the request. */
 export class GenerationStream implements AsyncIterable<GenerateChunk> {
   /** @internal */
@@ -62,9 +79,17 @@ export class GenerationStream implements AsyncIterable<GenerateChunk> {
   finished = false;
   /** @internal Called once when the request finishes (detaches an AbortSignal listener). */
   onFinish: (() => void) | undefined;
+  /** @internal The sink threw: it gets no more calls. */
+  sinkFailed = false;
 
-  /** @internal */
-  constructor(readonly requestId: number, private readonly engine: Engine) {
+  /**
+   * @internal `sink`: the request's output goes there instead of the iterator (engine.generate(request, sink)).
+   */
+  constructor(
+    readonly requestId: number,
+    private readonly engine: Engine,
+    readonly sink?: GenerationSink,
+  ) {
     this.queue = new AsyncQueue<GenerateChunk>(Infinity, () => {
       if (!this.finished) this.engine.cancel(this.requestId);
     });
@@ -76,6 +101,7 @@ export class GenerationStream implements AsyncIterable<GenerateChunk> {
   }
 
   [Symbol.asyncIterator](): AsyncIterator<GenerateChunk> {
+    if (this.sink) throw new TrtllmMetricsError('ERR_TRTLLM_ALREADY_CONSUMED', `request ${this.requestId} delivers to the sink given to generate()`);
     return this.queue;
   }
 
@@ -190,9 +216,10 @@ export class Engine implements MetricsSource, AsyncDisposable {
 
   /**
    * Enqueues a request (synchronously; bad input throws InvalidArgumentError, a full queue ExecutorError)
-   * and returns its stream of chunks.
+   * and returns its stream of chunks. With a `sink`, the output goes to it as it is delivered and the
+   * stream is not iterable (cancel() still works).
    */
-  generate(request: GenerateRequest): GenerationStream {
+  generate(request: GenerateRequest, sink?: GenerationSink): GenerationStream {
     const nativeRequest = validateGenerateRequest(request);
     if (nativeRequest.simArrivalTimeNs !== undefined && this.backend !== 'sim') {
       throw new InvalidArgumentError('request.simArrivalTimeNs applies only to backend "sim" (TensorRT-LLM has no scheduled arrivals)');
@@ -206,7 +233,7 @@ export class Engine implements MetricsSource, AsyncDisposable {
       if (code === 'ERR_TRTLLM_ENGINE_CLOSED') throw new EngineClosedError();
       throw new ExecutorError((cause as Error).message, { cause });
     }
-    const stream = new GenerationStream(id, this);
+    const stream = new GenerationStream(id, this, sink);
     this.streams.set(id, stream);
     if (!this.refd) {
       this.native.ref();
@@ -390,7 +417,9 @@ export class Engine implements MetricsSource, AsyncDisposable {
     for (const [id, stream] of this.streams) {
       stream.finished = true;
       stream.onFinish?.();
-      stream.queue.close(new EngineClosedError(`the engine shut down before request ${id} finished`));
+      const error = new EngineClosedError(`the engine shut down before request ${id} finished`);
+      if (stream.sink) this.failSink(stream, error);
+      else stream.queue.close(error);
     }
     this.streams.clear();
     this.statsIterator?.close();
@@ -437,11 +466,17 @@ export class Engine implements MetricsSource, AsyncDisposable {
       if (flags & CHUNK_FLAG_ERROR) {
         const message = errors[meta[m + ChunkField.ERROR_INDEX]!] ?? 'unknown executor error';
         this.finishStream(id, stream);
-        stream.queue.close(this.state === 'running' ? new RequestFailedError(id, message) : new EngineClosedError(`request ${id}: ${message}`));
+        const error = this.state === 'running' ? new RequestFailedError(id, message) : new EngineClosedError(`request ${id}: ${message}`);
+        if (stream.sink) this.failSink(stream, error);
+        else stream.queue.close(error);
         continue;
       }
       const offset = meta[m + ChunkField.TOKEN_OFFSET]!;
       const count = meta[m + ChunkField.TOKEN_COUNT]!;
+      if (stream.sink) {
+        this.routeToSink(stream, tokens, offset, count, isFinal ? meta[m + ChunkField.FINISH_REASON]! : -1, flags & CHUNK_FLAG_PERF ? perf : null, meta[m + ChunkField.PERF_ROW]!);
+        continue;
+      }
       const chunk: GenerateChunk = {
         requestId: id,
         tokens: tokens.slice(offset, offset + count),
@@ -458,6 +493,38 @@ export class Engine implements MetricsSource, AsyncDisposable {
         stream.queue.close();
       }
     }
+  }
+
+  /** One response to a sink: its tokens, then (final) the finish with the perf metrics. */
+  private routeToSink(stream: GenerationStream, tokens: Int32Array, offset: number, count: number, finishReason: number, perf: Float64Array | null, perfRow: number): void {
+    const final = finishReason >= 0;
+    if (final) this.finishStream(stream.requestId, stream);
+    if (stream.sinkFailed) return;
+    try {
+      if (!final) stream.sink!.onTokens(tokens, offset, offset + count);
+      else {
+        const perfMetrics = perf !== null ? perfMetricsFromRecord(perf, perfRow * REQUEST_RECORD_STRIDE, this.nativeInfo.epochNs) : undefined;
+        stream.sink!.onFinish(tokens, offset, offset + count, FINISH_REASONS[finishReason] ?? 'not_finished', perfMetrics);
+      }
+    } catch (err) {
+      this.sinkThrew(stream, err);
+    }
+  }
+
+  private failSink(stream: GenerationStream, error: TrtllmMetricsError): void {
+    if (stream.sinkFailed) return;
+    try {
+      stream.sink!.onError(error);
+    } catch (err) {
+      this.sinkThrew(stream, err);
+    }
+  }
+
+  /** A sink that throws gets its request cancelled and no more calls. */
+  private sinkThrew(stream: GenerationStream, err: unknown): void {
+    stream.sinkFailed = true;
+    this.cancel(stream.requestId);
+    process.emitWarning(`a trtllm-metrics generation sink threw (request ${stream.requestId} cancelled): ${(err as Error)?.stack ?? String(err)}`, { code: 'TRTLLM_METRICS_SINK' });
   }
 
   private finishStream(id: number, stream: GenerationStream): void {

@@ -144,6 +144,7 @@ export class Worker {
       modelName: this.modelName,
       metrics: this.runtime,
       perfStore: this.perfStore,
+      streamInterval: o.streamInterval,
       auth: o.auth,
       limits: o.limits,
       ...(maxBodyBytes !== undefined ? { maxBodyBytes } : {}),

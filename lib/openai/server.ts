@@ -55,6 +55,8 @@ export interface ApiServerOptions {
   defaultMaxTokens?: { completion?: number; chat?: number };
   /** The context limit (prompt + max_tokens) requests are held to; null or absent for none. */
   maxModelLen?: number | null;
+  /** Streamed choices send their text every this many tokens (default 1). */
+  streamInterval?: number;
 }
 
 interface Ctx {
@@ -95,6 +97,7 @@ export class ApiServer {
       modelName: options.modelName,
       defaultMaxTokens: { completion: options.defaultMaxTokens?.completion ?? 16, chat: options.defaultMaxTokens?.chat ?? 1024 },
       maxModelLen: options.maxModelLen ?? null,
+      streamInterval: options.streamInterval ?? 1,
     };
     // The request timeout bounds receiving the request only: long generations still stream for minutes.
     this.server = createServer(serverOptions(limits), (req, res) => this.onRequest(req, res));

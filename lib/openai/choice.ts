@@ -1,0 +1,100 @@
+/**
+ * One prompt's engine request, taken as a GenerationSink: each response is decoded as the engine delivers it
+ * (output.ts), the request is cancelled once a stop string or stop id has ended the text, and the text goes on:
+ * - streamed: to the response's events (ChoiceOutput), at vLLM's stream interval: the first text at once,
+ *   then whenever `interval` tokens have arrived since the last send, and what is left at the end (interval 1:
+ *   every response that completes some text, as the engine delivered it);
+ * - otherwise kept whole in `text`.
+ * `done` resolves when the request has finished or failed (never rejects: `failure` says which).
+ */
+import type { FinishReason, GenerationSink, GenerationStream } from '../engine.js';
+import type { RequestPerfMetrics } from '../request-timings.js';
+import type { OutputAssembler } from './output.js';
+
+/** Where a streamed choice's text and its end go (generate.ts: the response's SSE events). */
+export interface ChoiceOutput {
+  text(index: number, text: string): void;
+  finished(choice: Choice): void;
+}
+
+export class Choice implements GenerationSink {
+  /** Text sent before the generated text (echo). */
+  echo = '';
+  /** The whole generated text (not streamed). */
+  text = '';
+  finish: FinishReason | null = null;
+  cachedTokens = 0;
+  /** Set when the request failed. */
+  failure: unknown;
+  failed = false;
+  /** Called once when the request fails (generate.ts cancels the other choices). */
+  onFailure: (() => void) | undefined;
+  readonly done: Promise<void>;
+  stream!: Pick<GenerationStream, 'cancel'>;
+  private settle!: () => void;
+  /** Streamed text not sent yet, and the tokens it came from. */
+  private held = '';
+  private heldTokens = 0;
+  private sentText = false;
+  private cancelled = false;
+
+  constructor(
+    readonly index: number,
+    readonly out: OutputAssembler,
+    private readonly output: ChoiceOutput | null,
+    private readonly interval: number,
+  ) {
+    this.done = new Promise<void>((resolve) => {
+      this.settle = resolve;
+    });
+  }
+
+  attach(stream: Pick<GenerationStream, 'cancel'>, echo: string): void {
+    this.stream = stream;
+    this.echo = echo;
+  }
+
+  /** Streamed: sends the echo text, before any generated text. */
+  sendEcho(): void {
+    if (this.echo !== '') this.output?.text(this.index, this.echo);
+  }
+
+  onTokens(tokens: Int32Array, start: number, end: number): void {
+    const text = this.out.push(tokens.subarray(start, end));
+    if (this.out.stopped && !this.cancelled) {
+      this.cancelled = true;
+      this.stream.cancel();
+    }
+    this.add(text, end - start, false);
+  }
+
+  onFinish(tokens: Int32Array, start: number, end: number, reason: FinishReason, perfMetrics: RequestPerfMetrics | undefined): void {
+    const text = this.out.push(tokens.subarray(start, end));
+    this.finish = reason;
+    this.cachedTokens = perfMetrics?.cachedTokens ?? 0;
+    this.add(text + this.out.finish(), end - start, true);
+    this.output?.finished(this);
+    this.settle();
+  }
+
+  onError(error: unknown): void {
+    this.failure = error;
+    this.failed = true;
+    this.onFailure?.();
+    this.settle();
+  }
+
+  private add(text: string, tokens: number, last: boolean): void {
+    if (this.output === null) {
+      this.text += text;
+      return;
+    }
+    this.held += text;
+    this.heldTokens += tokens;
+    if (this.held === '' || (!last && this.sentText && this.heldTokens < this.interval)) return;
+    this.output.text(this.index, this.held);
+    this.held = '';
+    this.heldTokens = 0;
+    this.sentText = true;
+  }
+}
