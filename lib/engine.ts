@@ -19,6 +19,8 @@ import {
   type NativeEngineInfo,
   type NativeSimClockState,
 } from './native.js';
+import { KvEventBatch } from './kv-event-batch.js';
+import { KvEventBuffer } from './kv-event-buffer.js';
 import { REQUEST_RECORD_STRIDE, type RequestRecordBatch } from './records.js';
 import { perfMetricsFromRecord, type RequestPerfMetrics } from './request-timings.js';
 import type { BridgeCounters, IterationStats, KvCacheEvent, MetricsSource } from './types.js';
@@ -139,8 +141,9 @@ export class Engine implements MetricsSource, AsyncDisposable {
   private readonly recordListeners = new Set<Listener<RequestRecordBatch>>();
   private readonly statsListeners = new Set<Listener<readonly IterationStats[]>>();
   private readonly eventListeners = new Set<Listener<readonly KvCacheEvent[]>>();
+  private readonly eventBatchListeners = new Set<Listener<KvEventBatch>>();
   private readonly latestStats: AsyncQueue<IterationStats>;
-  private readonly latestEvents: AsyncQueue<KvCacheEvent>;
+  private readonly latestEvents: KvEventBuffer;
   private statsIterator: AsyncQueue<IterationStats> | undefined;
   private eventsIterator: AsyncQueue<KvCacheEvent> | undefined;
   private state: 'running' | 'closing' | 'closed' = 'running';
@@ -153,7 +156,7 @@ export class Engine implements MetricsSource, AsyncDisposable {
     this.backend = backend;
     this.shutdownGraceMs = graceMs;
     this.latestStats = new AsyncQueue<IterationStats>(statsCap);
-    this.latestEvents = new AsyncQueue<KvCacheEvent>(eventsCap);
+    this.latestEvents = new KvEventBuffer(eventsCap);
     this.nativeInfo = native.info();
   }
 
@@ -306,9 +309,19 @@ export class Engine implements MetricsSource, AsyncDisposable {
     return () => this.statsListeners.delete(listener);
   }
 
+  /** KV-cache events as objects (Python event JSON shape), one array per delivery. */
   onKvCacheEvents(listener: Listener<readonly KvCacheEvent[]>): () => void {
     this.eventListeners.add(listener);
     return () => this.eventListeners.delete(listener);
+  }
+
+  /**
+   * The same KV-cache events, packed as the bridge delivered them (lib/kv-event-batch.ts): counting blocks or
+   * reading ids builds no object per event, block or token. The batch stays valid after the call.
+   */
+  onKvCacheEventBatch(listener: Listener<KvEventBatch>): () => void {
+    this.eventBatchListeners.add(listener);
+    return () => this.eventBatchListeners.delete(listener);
   }
 
   // ---- simulator-only pacing (docs/simulator.md "Pacing"); backend "trtllm" throws ERR_TRTLLM_UNSUPPORTED ----
@@ -445,11 +458,15 @@ export class Engine implements MetricsSource, AsyncDisposable {
       for (const l of this.statsListeners) safeCall(l, batch.stats);
     }
     if (batch.events) {
-      for (const e of batch.events) {
-        this.latestEvents.push(e);
-        this.eventsIterator?.push(e);
+      // Packed until someone asks for objects: the buffer of getLatestKvCacheEvents() builds them when drained.
+      const events = new KvEventBatch(batch.events);
+      this.latestEvents.push(events);
+      for (const l of this.eventBatchListeners) safeCall(l, events);
+      if (this.eventsIterator) for (const e of events.toEvents()) this.eventsIterator.push(e);
+      if (this.eventListeners.size > 0) {
+        const objects = events.toEvents();
+        for (const l of this.eventListeners) safeCall(l, objects);
       }
-      for (const l of this.eventListeners) safeCall(l, batch.events);
     }
   }
 

@@ -7,6 +7,7 @@
  */
 import { Registry } from 'prom-client';
 import { InvalidArgumentError } from '../errors.js';
+import type { KvEventBatch } from '../kv-event-batch.js';
 import type { RequestRecordBatch } from '../records.js';
 import type { IterationStats, KvCacheEvent, MetricsSource } from '../types.js';
 import { BridgeMetrics } from './bridge-metrics.js';
@@ -193,7 +194,9 @@ export class MetricsCollector {
         const iteration = this.iteration!;
         const kv = this.kvEvents!;
         att.offs.push(source.onIterationStats(this.guard((stats: readonly IterationStats[]) => iteration.log(stats, state))));
-        att.offs.push(source.onKvCacheEvents(this.guard((events: readonly KvCacheEvent[]) => kv.log(events, tracker))));
+        // Packed when the source offers it: counting blocks then builds no object per event, block or token.
+        if (typeof source.onKvCacheEventBatch === 'function') att.offs.push(source.onKvCacheEventBatch(this.guard((batch: KvEventBatch) => kv.logBatch(batch, tracker))));
+        else att.offs.push(source.onKvCacheEvents(this.guard((events: readonly KvCacheEvent[]) => kv.log(events, tracker))));
         this.bridge!.add(source);
         this.sampleCapacity();
       }

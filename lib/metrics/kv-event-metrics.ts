@@ -3,6 +3,7 @@
  * the size of each delivered batch, and the executor's event buffer capacity.
  */
 import { InvalidArgumentError } from '../errors.js';
+import type { KvEventBatch } from '../kv-event-batch.js';
 import type { KvCacheEvent } from '../types.js';
 import type { CollectorHistogramName } from './buckets.js';
 import { counterFamily, gaugeFamily, histogramFamily, type MetricsContext } from './context.js';
@@ -101,6 +102,29 @@ export class KvEventMetrics {
           break;
       }
     }
+    this.add(stored, removed, updated, missing);
+  }
+
+  /** The same for a packed batch (Engine.onKvCacheEventBatch): no object is read or built. */
+  logBatch(batch: KvEventBatch, tracker: EventIdTracker = this.defaultTracker): void {
+    const n = batch.length;
+    if (n === 0) return;
+    this.drainBatch.observe(n);
+    let stored = 0;
+    let removed = 0;
+    let updated = 0;
+    let missing = 0;
+    for (let i = 0; i < n; i++) {
+      missing += tracker.see(batch.eventId(i), batch.dpRank(i) ?? 0);
+      const type = batch.type(i);
+      if (type === 'stored') stored += batch.blockCount(i);
+      else if (type === 'removed') removed += batch.blockCount(i);
+      else if (type === 'updated') updated += 1;
+    }
+    this.add(stored, removed, updated, missing);
+  }
+
+  private add(stored: number, removed: number, updated: number, missing: number): void {
     if (stored > 0) this.stored.inc(stored);
     if (removed > 0) this.removed.inc(removed);
     if (updated > 0) this.updated.inc(updated);

@@ -14,6 +14,7 @@
 #include "bridge/bridge.h"
 #include "bridge/steady_epoch.h"
 #include "napi/chunks_to_js.h"
+#include "napi/kv_events_to_js.h"
 #include "napi/config_from_js.h"
 #include "napi/js_convert.h"
 #include "napi/js_errors.h"
@@ -317,7 +318,7 @@ private:
             }
             mEventScratch.clear();
             if (mBridge->drainEvents(mEventScratch) > 0) {
-                batch.Set("events", arrayToJs(env, mEventScratch, [&](auto const& e) { return kvEventToJs(env, e); }));
+                batch.Set("events", kvEventsToJs(env, mEventScratch));
                 any = true;
             }
             if (closed) batch.Set("closed", Napi::Boolean::New(env, true));
