@@ -471,8 +471,7 @@ export class Engine implements MetricsSource, AsyncDisposable {
   }
 
   private routeChunks(chunks: NonNullable<NativeBatch['chunks']>): void {
-    const { meta, tokens, perf, errors } = chunks;
-    const n = meta.length / CHUNK_STRIDE;
+    const { meta, tokens, perf, errors, count: n } = chunks;
     for (let i = 0; i < n; i++) {
       const m = i * CHUNK_STRIDE;
       const id = meta[m + ChunkField.REQUEST_ID]!;

@@ -6,8 +6,13 @@ import type { SamplingOptions } from './request-options.js';
 import { AddonLoadError } from './errors.js';
 import type { IterationStats, BridgeCounters } from './types.js';
 
-/** Token chunks of one delivery. `meta` has CHUNK_STRIDE float64 slots per chunk (see ChunkField). */
+/**
+ * Token chunks of one delivery: the first `count` rows of `meta`, CHUNK_STRIDE float64 slots per chunk (see
+ * ChunkField). The arrays are reused by the next delivery (they may be longer than needed): read them during
+ * the call only.
+ */
 export interface NativeChunks {
+  count: number;
   meta: Float64Array;
   /** Tokens of all chunks back to back; a chunk's are tokens[offset .. offset + count). */
   tokens: Int32Array;

@@ -60,7 +60,7 @@ export class Choice implements GenerationSink {
   }
 
   onTokens(tokens: Int32Array, start: number, end: number): void {
-    const text = this.out.push(tokens.subarray(start, end));
+    const text = this.out.push(tokens, start, end);
     if (this.out.stopped && !this.cancelled) {
       this.cancelled = true;
       this.stream.cancel();
@@ -69,7 +69,7 @@ export class Choice implements GenerationSink {
   }
 
   onFinish(tokens: Int32Array, start: number, end: number, reason: FinishReason, perfMetrics: RequestPerfMetrics | undefined): void {
-    const text = this.out.push(tokens.subarray(start, end));
+    const text = this.out.push(tokens, start, end);
     this.finish = reason;
     this.cachedTokens = perfMetrics?.cachedTokens ?? 0;
     this.add(text + this.out.finish(), end - start, true);

@@ -145,7 +145,7 @@ class StreamedOutput implements ChoiceOutput {
   text(index: number, text: string): void {
     if (this.first) return this.chunk(index, text, null);
     const events = (this.events[index] ??= new DeltaEvents(this.kind, this.meta, index, this.includeUsage));
-    this.sse.event(events.event(text));
+    events.send(this.sse, text);
   }
 
   finished(choice: Choice): void {

@@ -16,10 +16,32 @@
  *   has ended or the client went away.
  * - Once the client went away (`closed`), queued and new events are discarded.
  * - onBytes is told the size of every write, when it is handed to the socket (response-bytes metric).
+ * Events are encoded into one byte buffer per write as they are queued (the constant parts of text events
+ * arrive pre-encoded: sse-events.ts), not concatenated as strings and converted at the end: a string of
+ * hundreds of events costs a flatten, a length pass and an encoding pass in Buffer.from.
  */
 import type { ServerResponse } from 'node:http';
 
 const DONE = 'data: [DONE]\n\n';
+
+// Writers with events queued this turn, flushed together by one microtask (queueMicrotask costs an
+// AsyncResource per call: one per turn, not one per response).
+const dirty: SseWriter[] = [];
+let flushScheduled = false;
+
+function schedule(writer: SseWriter): void {
+  dirty.push(writer);
+  if (flushScheduled) return;
+  flushScheduled = true;
+  queueMicrotask(flushDirty);
+}
+
+function flushDirty(): void {
+  flushScheduled = false;
+  // A flush can queue more (end() after the last event): they join this loop.
+  for (let i = 0; i < dirty.length; i++) dirty[i]!.flush();
+  dirty.length = 0;
+}
 const HEADERS = {
   'Content-Type': 'text/event-stream; charset=utf-8',
   'Cache-Control': 'no-cache',
@@ -27,17 +49,22 @@ const HEADERS = {
   'X-Accel-Buffering': 'no',
 };
 
+/** Bytes the first buffer of a turn holds; later ones start at the size the previous write needed. */
+const MIN_BUFFER = 1024;
+
 export class SseWriter {
   /** Body bytes handed to the socket so far. */
   bytes = 0;
   /** An event was queued: the 200 and the headers are committed. */
   started = false;
-  private pending = '';
+  /** The queued bytes: buf[0, len). A new buffer after every write (the socket owns the written one). */
+  private buf: Buffer | null = null;
+  private len = 0;
+  private nextSize = MIN_BUFFER;
   private scheduled = false;
   private blocked = false;
   private ending = false;
   private ended: Promise<void> | null = null;
-  private readonly flushNow = (): void => this.flush();
 
   /** `onBytes` is told the size of every write (for the response-bytes counter). */
   constructor(
@@ -50,9 +77,9 @@ export class SseWriter {
     return this.res.destroyed || this.res.writableEnded;
   }
 
-  /** UTF-16 code units queued and not yet written (while the client does not read, what waits for 'drain'). */
+  /** Bytes queued and not yet written (while the client does not read, what waits for 'drain'). */
   get pendingBytes(): number {
-    return this.pending.length;
+    return this.len;
   }
 
   /** Queues one event carrying `payload` as JSON. */
@@ -60,18 +87,75 @@ export class SseWriter {
     this.event(`data: ${JSON.stringify(payload)}\n\n`);
   }
 
-  /** Queues one event already framed as `data: ...\n\n` (sse-events.ts builds them). */
+  /** Queues one event already framed as `data: ...\n\n`. */
   event(framed: string): void {
-    if (this.ending || this.closed) return;
+    if (!this.accept(framed.length * 3)) return;
+    this.appendString(framed);
+  }
+
+  /**
+   * Queues the event head + JSON string of `text` + tail, head and tail already encoded (sse-events.ts: a text
+   * event). Plain ASCII text is quoted in place; anything JSON escapes goes through JSON.stringify.
+   */
+  textEvent(head: Uint8Array, text: string, tail: Uint8Array): void {
+    // JSON.stringify writes at most 6 bytes per UTF-16 code unit (\u00XX), plus the quotes.
+    if (!this.accept(head.length + 6 * text.length + 2 + tail.length)) return;
+    const buf = this.buf!;
+    buf.set(head, this.len);
+    const quote = this.len + head.length;
+    let at = quote;
+    buf[at++] = 0x22;
+    const n = text.length;
+    let i = 0;
+    for (; i < n; i++) {
+      const c = text.charCodeAt(i);
+      if (c < 0x20 || c === 0x22 || c === 0x5c || c >= 0x7f) break;
+      buf[at++] = c;
+    }
+    if (i === n) {
+      buf[at++] = 0x22;
+      this.len = at;
+    } else {
+      this.len = quote;
+      this.appendString(JSON.stringify(text));
+    }
+    buf.set(tail, this.len);
+    this.len += tail.length;
+  }
+
+  /** Room for `maxBytes` more, the headers committed and the flush scheduled; false once nothing more can be sent. */
+  private accept(maxBytes: number): boolean {
+    if (this.ending || this.closed) return false;
     if (!this.started) {
       this.started = true;
       this.res.writeHead(200, HEADERS);
     }
-    this.pending += framed;
+    const need = this.len + maxBytes;
+    if (this.buf === null || need > this.buf.length) {
+      const grown = Buffer.allocUnsafe(Math.max(need, this.nextSize, this.buf === null ? 0 : 2 * this.buf.length));
+      if (this.buf !== null) grown.set(this.buf.subarray(0, this.len));
+      this.buf = grown;
+    }
     if (!this.scheduled && !this.blocked) {
       this.scheduled = true;
-      queueMicrotask(this.flushNow);
+      schedule(this);
     }
+    return true;
+  }
+
+  /** UTF-8 of `text` at the end of the buffer (which has room for 3 bytes per code unit): ASCII inline. */
+  private appendString(text: string): void {
+    const buf = this.buf!;
+    let at = this.len;
+    const n = text.length;
+    let i = 0;
+    for (; i < n; i++) {
+      const c = text.charCodeAt(i);
+      if (c >= 0x80) break;
+      buf[at++] = c;
+    }
+    if (i < n) at += buf.write(i === 0 ? text : text.slice(i), at, 'utf8');
+    this.len = at;
   }
 
   /** Queues `data: [DONE]` and ends the response after everything queued; resolves when it has ended (or the client left). */
@@ -88,15 +172,19 @@ export class SseWriter {
     return this.ended;
   }
 
-  private flush(): void {
+  /** @internal Writes what is queued (the shared microtask calls it). */
+  flush(): void {
     this.scheduled = false;
     if (this.closed) {
-      this.pending = '';
+      this.buf = null;
+      this.len = 0;
       return;
     }
-    if (this.pending !== '') {
-      const buf = Buffer.from(this.pending, 'utf8');
-      this.pending = '';
+    if (this.len > 0) {
+      const buf = this.buf!.subarray(0, this.len);
+      this.nextSize = Math.max(MIN_BUFFER, this.len + (this.len >> 2));
+      this.buf = null;
+      this.len = 0;
       this.bytes += buf.length;
       this.onBytes?.(buf.length);
       if (!this.res.write(buf)) {

@@ -297,7 +297,7 @@ private:
             bool any = closed;
             mChunkScratch.clear();
             if (mBridge->drainChunks(mChunkScratch) > 0) {
-                batch.Set("chunks", chunksToJs(env, mChunkScratch));
+                batch.Set("chunks", mChunkBuffers.write(env, mChunkScratch));
                 any = true;
             }
             // Records are copied once, straight into one reusable JS buffer of capacity rows: no allocation
@@ -399,6 +399,7 @@ private:
             mBridge.reset();
         }
         mRecordBuffer.Reset();
+        mChunkBuffers.reset();
         mOnBatch.Reset();
         std::vector<bridge::ResponseChunk>().swap(mChunkScratch);
         std::vector<typename Api::IterationStats>().swap(mStatsScratch);
@@ -438,6 +439,7 @@ private:
     bridge::BridgeCounters mFinalCounters;
     int mFinalTokensPerBlock = 0;
     Napi::Reference<Napi::Float64Array> mRecordBuffer;
+    ChunkBuffers mChunkBuffers;
     bool mSelfRefHeld = false;
     PendingFlushes mFlushes;
     bool mJsRef = false;     // ref() was called (requests in flight)

@@ -6,25 +6,26 @@
 // stats, KV events) runs there, before the delivery's JS callback, as do libuv and the HTTP parser's C++ side.
 import { readFileSync } from 'node:fs';
 
+const nodeModule = (f, names) => f.url.startsWith('node:') && names.test(f.url.slice(5));
+const ours = (f, files) => files.test(f.url.replace(/^.*\/dist\//, ''));
 const RULES = [
   ['garbage collection', (f) => f.functionName === '(garbage collector)'],
   ['native outside JS (bridge delivery into JS, libuv, HTTP parser)', (f) => f.functionName === '(program)'],
-  ['detokenization', (f) => /\/dist\/tokenizer(\/|\.js)|\/dist\/openai\/output\.js/.test(f.url)],
-  ['metrics', (f) => /\/dist\/metrics\//.test(f.url)],
-  ['JSON encoding', (f) => /\/dist\/openai\/(responses|sse-event)\.js/.test(f.url) || (/\/dist\/openai\/sse\.js/.test(f.url) && f.functionName === 'send') || f.functionName === 'stringify'],
+  ['detokenization', (f) => ours(f, /^(tokenizer\/|tokenizer\.js|openai\/output\.js)/)],
+  ['metrics', (f) => ours(f, /^metrics\//)],
+  ['JSON encoding', (f) => ours(f, /^openai\/(responses|sse-events)\.js/) || f.functionName === 'stringify'],
   [
     'socket write',
-    (f) =>
-      /^node:(_http_outgoing|net|buffer|internal\/stream_base_commons|internal\/streams\/writable|internal\/buffer)$/.test(f.url) ||
-      /^(writev|writeUtf8String|writeLatin1String|writeBuffer|utf8Write|latin1Write)$/.test(f.functionName) ||
-      /\/dist\/openai\/sse\.js/.test(f.url),
+    (f) => nodeModule(f, /^(_http_outgoing|net|buffer|internal\/stream_base_commons|internal\/streams\/writable|internal\/buffer)$/) || /^(writev|writeUtf8String|writeLatin1String|writeBuffer|utf8Write|latin1Write)$/.test(f.functionName),
   ],
-  ['routing to the request', (f) => /\/dist\/engine\.js|\/dist\/openai\/token-sink\.js/.test(f.url)],
-  ['async iteration and promises', (f) => /\/dist\/async-queue\.js/.test(f.url) || /^node:internal\/process\/task_queues$/.test(f.url) || f.functionName === 'runMicrotasks'],
-  ['per-request streaming loop', (f) => /\/dist\/openai\/(generate|stream)\.js/.test(f.url)],
+  ['SSE queueing and flush', (f) => ours(f, /^openai\/sse\.js/)],
+  ['HTTP request handling (per request)', (f) => ours(f, /^engine\.js/) && /^(generate|GenerationStream|cancel)$/.test(f.functionName)],
+  ['routing to the request', (f) => ours(f, /^(engine|kv-event-batch|kv-event-buffer)\.js/)],
+  ['async iteration and promises', (f) => ours(f, /^async-queue\.js/) || nodeModule(f, /^internal\/process\/task_queues$/) || f.functionName === 'runMicrotasks'],
+  ['per-request streaming loop', (f) => ours(f, /^openai\/(generate|choice)\.js/)],
   [
     'HTTP request handling (per request)',
-    (f) => /^node:(_http_server|_http_common|_http_incoming|internal\/url|internal\/abort_controller)$/.test(f.url) || /\/dist\/(openai\/(server|validate|body|prompt|errors)|http-guard|request-options|validate)\.js/.test(f.url),
+    (f) => nodeModule(f, /^(_http_server|_http_common|_http_incoming|internal\/url|internal\/abort_controller|internal\/event_target)$/) || ours(f, /^(openai\/(server|validate|body|prompt|errors)|http-guard|request-options|validate)\.js/),
   ],
 ];
 
