@@ -52,6 +52,42 @@ const HEADERS = {
 /** Bytes the first buffer of a turn holds; later ones start at the size the previous write needed. */
 const MIN_BUFFER = 1024;
 
+/**
+ * Writes `text` as a JSON string ("...", UTF-8) at buf[at] when JSON.stringify would leave every character as
+ * it is; returns the end, or -1 when some character needs escaping (the caller falls back to JSON.stringify).
+ * The buffer has room for 3 bytes per code unit plus the quotes.
+ */
+function quoteInPlace(buf: Uint8Array, at: number, text: string): number {
+  buf[at++] = 0x22;
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) {
+      if (c < 0x20 || c === 0x22 || c === 0x5c) return -1;
+      buf[at++] = c;
+    } else if (c < 0x800) {
+      buf[at++] = 0xc0 | (c >> 6);
+      buf[at++] = 0x80 | (c & 0x3f);
+    } else if (c < 0xd800 || c > 0xdfff) {
+      buf[at++] = 0xe0 | (c >> 12);
+      buf[at++] = 0x80 | ((c >> 6) & 0x3f);
+      buf[at++] = 0x80 | (c & 0x3f);
+    } else {
+      // A surrogate pair is one character of 4 bytes; a lone surrogate is escaped by JSON.stringify.
+      const d = i + 1 < n ? text.charCodeAt(i + 1) : 0;
+      if (c > 0xdbff || d < 0xdc00 || d > 0xdfff) return -1;
+      const cp = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+      buf[at++] = 0xf0 | (cp >> 18);
+      buf[at++] = 0x80 | ((cp >> 12) & 0x3f);
+      buf[at++] = 0x80 | ((cp >> 6) & 0x3f);
+      buf[at++] = 0x80 | (cp & 0x3f);
+      i++;
+    }
+  }
+  buf[at++] = 0x22;
+  return at;
+}
+
 export class SseWriter {
   /** Body bytes handed to the socket so far. */
   bytes = 0;
@@ -95,7 +131,8 @@ export class SseWriter {
 
   /**
    * Queues the event head + JSON string of `text` + tail, head and tail already encoded (sse-events.ts: a text
-   * event). Plain ASCII text is quoted in place; anything JSON escapes goes through JSON.stringify.
+   * event). Text that JSON leaves as it is (no quote, backslash, control character or lone surrogate) is
+   * quoted and UTF-8 encoded in place; anything else goes through JSON.stringify.
    */
   textEvent(head: Uint8Array, text: string, tail: Uint8Array): void {
     // JSON.stringify writes at most 6 bytes per UTF-16 code unit (\u00XX), plus the quotes.
@@ -103,19 +140,9 @@ export class SseWriter {
     const buf = this.buf!;
     buf.set(head, this.len);
     const quote = this.len + head.length;
-    let at = quote;
-    buf[at++] = 0x22;
-    const n = text.length;
-    let i = 0;
-    for (; i < n; i++) {
-      const c = text.charCodeAt(i);
-      if (c < 0x20 || c === 0x22 || c === 0x5c || c >= 0x7f) break;
-      buf[at++] = c;
-    }
-    if (i === n) {
-      buf[at++] = 0x22;
-      this.len = at;
-    } else {
+    const end = quoteInPlace(buf, quote, text);
+    if (end >= 0) this.len = end;
+    else {
       this.len = quote;
       this.appendString(JSON.stringify(text));
     }
