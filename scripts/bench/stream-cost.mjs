@@ -218,20 +218,16 @@ async function floorRun(sample, group, tok, seed) {
 }
 
 /**
- * Moves the worker's native threads (the simulator's executor and the bridge's pumps, named trtllm-*) to the
- * client's core: the CPU profile samples wall time, so on a shared core the main thread's samples would
- * include the time those threads preempt it (wherever it happens to be, most of all right after it wakes one).
+ * Moves every thread of the worker but the main one (the simulator's executor, the bridge's pumps, V8's and
+ * libuv's helpers) to the client's core: the CPU profile samples wall time, so on a shared core the main
+ * thread's samples would include the time those threads preempt it (wherever it happens to be, most of all
+ * right after it wakes one of them).
  */
-function moveNativeThreads(pid) {
+function moveOtherThreads(pid) {
   if (!hasTaskset) return 0;
   let moved = 0;
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      if (!readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').startsWith('trtllm-')) continue;
-    } catch {
-      continue;
-    }
-    if (spawnSync('taskset', ['-p', '-c', values['client-core'], tid]).status === 0) moved++;
+    if (tid !== String(pid) && spawnSync('taskset', ['-p', '-c', values['client-core'], tid]).status === 0) moved++;
   }
   return moved;
 }
@@ -244,7 +240,7 @@ async function profileRun(build, tok, seed) {
   let window;
   try {
     if (WARMUP > 0) await runClient(w.port, WARMUP, tok.vocab, seed + 1_000);
-    moveNativeThreads(w.child.pid);
+    moveOtherThreads(w.child.pid);
     const from = Number(process.hrtime.bigint() / 1000n);
     m = await measure(w, tok.vocab, seed);
     window = [from, Number(process.hrtime.bigint() / 1000n)];
@@ -309,7 +305,7 @@ for (const key of chosen) {
     for (const b of builds) {
       const p = await profileRun(b, tok, 99);
       console.log(
-        `\nstages of the ${b.name === 'worker' ? 'worker' : b.name}'s main thread (--cpu-prof; its native threads moved to the client's core for this run; ` +
+        `\nstages of the ${b.name === 'worker' ? 'worker' : b.name}'s main thread (--cpu-prof; its other threads moved to the client's core for this run; ` +
           `${fmt(p.m.mainUs, 2)} µs/token in that run, ${fmt(p.m.tokensPerS)} tokens/s):\n`,
       );
       console.log('| stage | µs per token | share |');
