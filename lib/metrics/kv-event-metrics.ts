@@ -71,6 +71,15 @@ export class KvEventMetrics {
   /** Records one delivered batch of events (in delivery order) with the given stream's id tracker. */
   log(events: readonly KvCacheEvent[], tracker: EventIdTracker = this.defaultTracker): void {
     if (!Array.isArray(events)) throw new InvalidArgumentError('KV cache events must be an array');
+    this.count(new ObjectEvents(events), tracker);
+  }
+
+  /** The same for a packed batch (Engine.onKvCacheEventBatch): no object is read or built. */
+  logBatch(batch: KvEventBatch, tracker: EventIdTracker = this.defaultTracker): void {
+    this.count(batch, tracker);
+  }
+
+  private count(events: EventFacts, tracker: EventIdTracker): void {
     const n = events.length;
     if (n === 0) return;
     this.drainBatch.observe(n);
@@ -79,46 +88,11 @@ export class KvEventMetrics {
     let updated = 0;
     let missing = 0;
     for (let i = 0; i < n; i++) {
-      const ev = events[i] as KvCacheEvent;
-      if (ev === null || typeof ev !== 'object') continue;
-      const id = ev.event_id;
-      if (typeof id === 'number' && Number.isFinite(id)) {
-        const rank = typeof ev.attention_dp_rank === 'number' ? ev.attention_dp_rank : 0;
-        missing += tracker.see(id, rank);
-      }
-      const data = ev.data;
-      if (data === null || typeof data !== 'object') continue;
-      switch (data.type) {
-        case 'stored':
-          if (Array.isArray(data.blocks)) stored += data.blocks.length;
-          break;
-        case 'removed':
-          if (Array.isArray(data.block_hashes)) removed += data.block_hashes.length;
-          break;
-        case 'updated':
-          updated += 1;
-          break;
-        default:
-          break;
-      }
-    }
-    this.add(stored, removed, updated, missing);
-  }
-
-  /** The same for a packed batch (Engine.onKvCacheEventBatch): no object is read or built. */
-  logBatch(batch: KvEventBatch, tracker: EventIdTracker = this.defaultTracker): void {
-    const n = batch.length;
-    if (n === 0) return;
-    this.drainBatch.observe(n);
-    let stored = 0;
-    let removed = 0;
-    let updated = 0;
-    let missing = 0;
-    for (let i = 0; i < n; i++) {
-      missing += tracker.see(batch.eventId(i), batch.dpRank(i) ?? 0);
-      const type = batch.type(i);
-      if (type === 'stored') stored += batch.blockCount(i);
-      else if (type === 'removed') removed += batch.blockCount(i);
+      const id = events.eventId(i);
+      if (Number.isFinite(id)) missing += tracker.see(id, events.dpRank(i) ?? 0);
+      const type = events.type(i);
+      if (type === 'stored') stored += events.blockCount(i);
+      else if (type === 'removed') removed += events.blockCount(i);
       else if (type === 'updated') updated += 1;
     }
     this.add(stored, removed, updated, missing);
@@ -129,5 +103,52 @@ export class KvEventMetrics {
     if (removed > 0) this.removed.inc(removed);
     if (updated > 0) this.updated.inc(updated);
     if (missing > 0) this.gaps.inc(missing);
+  }
+}
+
+/** What counting reads of each event; a KvEventBatch has it packed, ObjectEvents reads it from event objects. */
+interface EventFacts {
+  readonly length: number;
+  /** NaN when the event has no usable id. */
+  eventId(i: number): number;
+  dpRank(i: number): number | undefined;
+  type(i: number): string | undefined;
+  /** Stored or removed blocks (0 when the event does not say). */
+  blockCount(i: number): number;
+}
+
+/** Event objects as they come from any source: anything malformed counts as nothing. */
+class ObjectEvents implements EventFacts {
+  constructor(private readonly events: readonly KvCacheEvent[]) {}
+
+  get length(): number {
+    return this.events.length;
+  }
+
+  eventId(i: number): number {
+    const id = this.at(i)?.event_id;
+    return typeof id === 'number' ? id : NaN;
+  }
+
+  dpRank(i: number): number | undefined {
+    const rank = this.at(i)?.attention_dp_rank;
+    return typeof rank === 'number' ? rank : undefined;
+  }
+
+  type(i: number): string | undefined {
+    const data = this.at(i)?.data;
+    return data !== null && typeof data === 'object' ? data.type : undefined;
+  }
+
+  blockCount(i: number): number {
+    const data = this.at(i)?.data;
+    if (data?.type === 'stored') return Array.isArray(data.blocks) ? data.blocks.length : 0;
+    if (data?.type === 'removed') return Array.isArray(data.block_hashes) ? data.block_hashes.length : 0;
+    return 0;
+  }
+
+  private at(i: number): KvCacheEvent | undefined {
+    const ev = this.events[i];
+    return ev !== null && typeof ev === 'object' ? ev : undefined;
   }
 }
