@@ -21,6 +21,8 @@ import {
   type NativeSimClockState,
   type NativeSimInfo,
 } from './native.js';
+import { KvEventBatch } from './kv-event-batch.js';
+import { KvEventBuffer } from './kv-event-buffer.js';
 import { REQUEST_RECORD_STRIDE, type RequestRecordBatch } from './records.js';
 import { perfMetricsFromRecord, type RequestPerfMetrics } from './request-timings.js';
 import type { BridgeCounters, IterationStats, KvCacheEvent, MetricsSource } from './types.js';
@@ -61,6 +63,26 @@ export interface GenerateResult {
 export type SimClockState = NativeSimClockState;
 export type SimInfo = NativeSimInfo;
 
+/**
+ * Takes one request's output as the bridge delivers it, synchronously, instead of the async iterator
+ * (`engine.generate(request, sink)`): no chunk object, token copy or promise per response, so a server
+ * streaming thousands of requests pays per token only for what it does with the tokens. Calls come in order:
+ * any number of onTokens, then exactly one of onFinish or onError. A sink that throws has its request
+ * cancelled and the error reported as a process warning. Token ranges are `tokens[start, end)` of the whole
+ * delivery's array, which is not kept: read them during the call only.
+ */
+export interface GenerationSink {
+  /**
+   * New tokens of one response that is not the last. `logProbs` (request.returnLogProbs) holds each token's log
+   * probability at the same index as `tokens`.
+   */
+  onTokens(tokens: Int32Array, start: number, end: number, logProbs: Float32Array | undefined): void;
+  /** The last response: its tokens (possibly none; every generated token for a non-streaming request) and how the request ended. */
+  onFinish(tokens: Int32Array, start: number, end: number, reason: FinishReason, perfMetrics: RequestPerfMetrics | undefined, logProbs: Float32Array | undefined): void;
+  /** The request failed (RequestFailedError), or the engine shut down before it finished (EngineClosedError). */
+  onError(error: TrtllmMetricsError): void;
+}
+
 /** The chunks of one request; iterate it with for-await. Leaving the loop early cancels the request. */
 export class GenerationStream implements AsyncIterable<GenerateChunk> {
   /** @internal */
@@ -69,9 +91,17 @@ export class GenerationStream implements AsyncIterable<GenerateChunk> {
   finished = false;
   /** @internal Called once when the request finishes (detaches an AbortSignal listener). */
   onFinish: (() => void) | undefined;
+  /** @internal The sink threw: it gets no more calls. */
+  sinkFailed = false;
 
-  /** @internal */
-  constructor(readonly requestId: number, private readonly engine: Engine) {
+  /**
+   * @internal `sink`: the request's output goes there instead of the iterator (engine.generate(request, sink)).
+   */
+  constructor(
+    readonly requestId: number,
+    private readonly engine: Engine,
+    readonly sink?: GenerationSink,
+  ) {
     this.queue = new AsyncQueue<GenerateChunk>(Infinity, () => {
       if (!this.finished) this.engine.cancel(this.requestId);
     });
@@ -83,6 +113,7 @@ export class GenerationStream implements AsyncIterable<GenerateChunk> {
   }
 
   [Symbol.asyncIterator](): AsyncIterator<GenerateChunk> {
+    if (this.sink) throw new TrtllmMetricsError('ERR_TRTLLM_ALREADY_CONSUMED', `request ${this.requestId} delivers to the sink given to generate()`);
     return this.queue;
   }
 
@@ -123,8 +154,9 @@ export class Engine implements MetricsSource, AsyncDisposable {
   private readonly recordListeners = new Set<Listener<RequestRecordBatch>>();
   private readonly statsListeners = new Set<Listener<readonly IterationStats[]>>();
   private readonly eventListeners = new Set<Listener<readonly KvCacheEvent[]>>();
+  private readonly eventBatchListeners = new Set<Listener<KvEventBatch>>();
   private readonly latestStats: AsyncQueue<IterationStats>;
-  private readonly latestEvents: AsyncQueue<KvCacheEvent>;
+  private readonly latestEvents: KvEventBuffer;
   private statsIterator: AsyncQueue<IterationStats> | undefined;
   private eventsIterator: AsyncQueue<KvCacheEvent> | undefined;
   private state: 'running' | 'closing' | 'closed' = 'running';
@@ -143,7 +175,7 @@ export class Engine implements MetricsSource, AsyncDisposable {
     this.backend = backend;
     this.shutdownGraceMs = graceMs;
     this.latestStats = new AsyncQueue<IterationStats>(statsCap);
-    this.latestEvents = new AsyncQueue<KvCacheEvent>(eventsCap);
+    this.latestEvents = new KvEventBuffer(eventsCap);
     this.nativeInfo = native.info();
   }
 
@@ -214,9 +246,10 @@ export class Engine implements MetricsSource, AsyncDisposable {
 
   /**
    * Enqueues a request (synchronously; bad input throws InvalidArgumentError, a full queue ExecutorError)
-   * and returns its stream of chunks.
+   * and returns its stream of chunks. With a `sink`, the output goes to it as it is delivered and the
+   * stream is not iterable (cancel() still works).
    */
-  generate(request: GenerateRequest): GenerationStream {
+  generate(request: GenerateRequest, sink?: GenerationSink): GenerationStream {
     const nativeRequest = validateGenerateRequest(request);
     if (nativeRequest.simArrivalTimeNs !== undefined && this.backend !== 'sim') {
       throw new InvalidArgumentError('request.simArrivalTimeNs applies only to backend "sim" (TensorRT-LLM has no scheduled arrivals)');
@@ -230,7 +263,7 @@ export class Engine implements MetricsSource, AsyncDisposable {
       if (code === 'ERR_TRTLLM_ENGINE_CLOSED') throw new EngineClosedError();
       throw new ExecutorError((cause as Error).message, { cause });
     }
-    const stream = new GenerationStream(id, this);
+    const stream = new GenerationStream(id, this, sink);
     this.streams.set(id, stream);
     if (!this.refd) {
       this.native.ref();
@@ -305,9 +338,19 @@ export class Engine implements MetricsSource, AsyncDisposable {
     return () => this.statsListeners.delete(listener);
   }
 
+  /** KV-cache events as objects (Python event JSON shape), one array per delivery. */
   onKvCacheEvents(listener: Listener<readonly KvCacheEvent[]>): () => void {
     this.eventListeners.add(listener);
     return () => this.eventListeners.delete(listener);
+  }
+
+  /**
+   * The same KV-cache events, packed as the bridge delivered them (lib/kv-event-batch.ts): counting blocks or
+   * reading ids builds no object per event, block or token. The batch stays valid after the call.
+   */
+  onKvCacheEventBatch(listener: Listener<KvEventBatch>): () => void {
+    this.eventBatchListeners.add(listener);
+    return () => this.eventBatchListeners.delete(listener);
   }
 
   // ---- simulator-only pacing (docs/simulator.md "Pacing"); backend "trtllm" throws ERR_TRTLLM_UNSUPPORTED ----
@@ -428,7 +471,9 @@ export class Engine implements MetricsSource, AsyncDisposable {
     for (const [id, stream] of this.streams) {
       stream.finished = true;
       stream.onFinish?.();
-      stream.queue.close(new EngineClosedError(`the engine shut down before request ${id} finished`));
+      const error = new EngineClosedError(`the engine shut down before request ${id} finished`);
+      if (stream.sink) this.failSink(stream, error);
+      else stream.queue.close(error);
     }
     this.streams.clear();
     this.statsIterator?.close();
@@ -441,9 +486,11 @@ export class Engine implements MetricsSource, AsyncDisposable {
 
   private onBatch(batch: NativeBatch): void {
     if (this.held !== null) {
-      // The records buffer is reused by the next delivery: keep a copy.
-      const records = batch.records?.slice(0, (batch.recordCount ?? 0) * REQUEST_RECORD_STRIDE);
-      this.held.push(records === undefined ? batch : { ...batch, records });
+      // The records and chunk buffers are reused by the next delivery: keep copies.
+      const held: NativeBatch = { ...batch };
+      if (batch.records) held.records = batch.records.slice(0, (batch.recordCount ?? 0) * REQUEST_RECORD_STRIDE);
+      if (batch.chunks) held.chunks = copyChunks(batch.chunks);
+      this.held.push(held);
       return;
     }
     // Each part is handled on its own, so a throwing listener cannot starve the others.
@@ -460,17 +507,20 @@ export class Engine implements MetricsSource, AsyncDisposable {
       for (const l of this.statsListeners) safeCall(l, batch.stats);
     }
     if (batch.events) {
-      for (const e of batch.events) {
-        this.latestEvents.push(e);
-        this.eventsIterator?.push(e);
+      // Packed until someone asks for objects: the buffer of getLatestKvCacheEvents() builds them when drained.
+      const events = new KvEventBatch(batch.events);
+      this.latestEvents.push(events);
+      for (const l of this.eventBatchListeners) safeCall(l, events);
+      if (this.eventsIterator) for (const e of events.toEvents()) this.eventsIterator.push(e);
+      if (this.eventListeners.size > 0) {
+        const objects = events.toEvents();
+        for (const l of this.eventListeners) safeCall(l, objects);
       }
-      for (const l of this.eventListeners) safeCall(l, batch.events);
     }
   }
 
   private routeChunks(chunks: NonNullable<NativeBatch['chunks']>): void {
-    const { meta, tokens, perf, errors, logProbs } = chunks;
-    const n = meta.length / CHUNK_STRIDE;
+    const { meta, tokens, perf, errors, logProbs, count: n } = chunks;
     for (let i = 0; i < n; i++) {
       const m = i * CHUNK_STRIDE;
       const id = meta[m + ChunkField.REQUEST_ID]!;
@@ -481,11 +531,18 @@ export class Engine implements MetricsSource, AsyncDisposable {
       if (flags & CHUNK_FLAG_ERROR) {
         const message = errors[meta[m + ChunkField.ERROR_INDEX]!] ?? 'unknown executor error';
         this.finishStream(id, stream);
-        stream.queue.close(this.state === 'running' ? new RequestFailedError(id, message) : new EngineClosedError(`request ${id}: ${message}`));
+        const error = this.state === 'running' ? new RequestFailedError(id, message) : new EngineClosedError(`request ${id}: ${message}`);
+        if (stream.sink) this.failSink(stream, error);
+        else stream.queue.close(error);
         continue;
       }
       const offset = meta[m + ChunkField.TOKEN_OFFSET]!;
       const count = meta[m + ChunkField.TOKEN_COUNT]!;
+      if (stream.sink) {
+        const lp = flags & CHUNK_FLAG_LOGPROBS ? logProbs : undefined;
+        this.routeToSink(stream, tokens, offset, count, isFinal ? meta[m + ChunkField.FINISH_REASON]! : -1, flags & CHUNK_FLAG_PERF ? perf : null, meta[m + ChunkField.PERF_ROW]!, lp);
+        continue;
+      }
       const chunk: GenerateChunk = {
         requestId: id,
         tokens: tokens.slice(offset, offset + count),
@@ -505,6 +562,47 @@ export class Engine implements MetricsSource, AsyncDisposable {
     }
   }
 
+  /** One response to a sink: its tokens, then (final) the finish with the perf metrics. */
+  private routeToSink(
+    stream: GenerationStream,
+    tokens: Int32Array,
+    offset: number,
+    count: number,
+    finishReason: number,
+    perf: Float64Array | null,
+    perfRow: number,
+    logProbs: Float32Array | undefined,
+  ): void {
+    const final = finishReason >= 0;
+    if (final) this.finishStream(stream.requestId, stream);
+    if (stream.sinkFailed) return;
+    try {
+      if (!final) stream.sink!.onTokens(tokens, offset, offset + count, logProbs);
+      else {
+        const perfMetrics = perf !== null ? perfMetricsFromRecord(perf, perfRow * REQUEST_RECORD_STRIDE, this.nativeInfo.epochNs) : undefined;
+        stream.sink!.onFinish(tokens, offset, offset + count, FINISH_REASONS[finishReason] ?? 'not_finished', perfMetrics, logProbs);
+      }
+    } catch (err) {
+      this.sinkThrew(stream, err);
+    }
+  }
+
+  private failSink(stream: GenerationStream, error: TrtllmMetricsError): void {
+    if (stream.sinkFailed) return;
+    try {
+      stream.sink!.onError(error);
+    } catch (err) {
+      this.sinkThrew(stream, err);
+    }
+  }
+
+  /** A sink that throws gets its request cancelled and no more calls. */
+  private sinkThrew(stream: GenerationStream, err: unknown): void {
+    stream.sinkFailed = true;
+    this.cancel(stream.requestId);
+    process.emitWarning(`a trtllm-metrics generation sink threw (request ${stream.requestId} cancelled): ${(err as Error)?.stack ?? String(err)}`, { code: 'TRTLLM_METRICS_SINK' });
+  }
+
   private finishStream(id: number, stream: GenerationStream): void {
     stream.finished = true;
     stream.onFinish?.();
@@ -522,4 +620,24 @@ function safeCall<T>(listener: Listener<T>, value: T): void {
   } catch (err) {
     process.emitWarning(`a trtllm-metrics listener threw: ${(err as Error)?.stack ?? String(err)}`, { code: 'TRTLLM_METRICS_LISTENER' });
   }
+}
+
+/** A delivery's chunks in arrays of their own (the bridge's are valid during the delivery only). */
+function copyChunks(chunks: NonNullable<NativeBatch['chunks']>): NonNullable<NativeBatch['chunks']> {
+  const { meta, tokens, perf, logProbs, count } = chunks;
+  let tokenCount = 0;
+  let perfRows = 0;
+  for (let i = 0; i < count; i++) {
+    const m = i * CHUNK_STRIDE;
+    tokenCount = Math.max(tokenCount, meta[m + ChunkField.TOKEN_OFFSET]! + meta[m + ChunkField.TOKEN_COUNT]!);
+    if (meta[m + ChunkField.FLAGS]! & CHUNK_FLAG_PERF) perfRows = Math.max(perfRows, meta[m + ChunkField.PERF_ROW]! + 1);
+  }
+  const copy: NonNullable<NativeBatch['chunks']> = {
+    ...chunks,
+    meta: meta.slice(0, count * CHUNK_STRIDE),
+    tokens: tokens.slice(0, tokenCount),
+    perf: perf.slice(0, perfRows * REQUEST_RECORD_STRIDE),
+  };
+  if (logProbs !== undefined) copy.logProbs = logProbs.slice(0, tokenCount);
+  return copy;
 }

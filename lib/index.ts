@@ -1,7 +1,9 @@
 /** trtllm-metrics: drive the TensorRT-LLM executor from Node.js and expose what it measures. */
 export { Engine, GenerationStream } from './engine.js';
 export { perfMetricsFromRecord } from './request-timings.js';
-export type { FinishReason, GenerateChunk, GenerateResult, SimClockState, SimInfo } from './engine.js';
+export type { FinishReason, GenerateChunk, GenerateResult, GenerationSink, SimClockState, SimInfo } from './engine.js';
+export { KvEventBatch } from './kv-event-batch.js';
+export type { KvEventTypeName } from './kv-event-batch.js';
 export type { RequestPerfMetrics } from './request-timings.js';
 export type {
   EngineOptions,

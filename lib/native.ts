@@ -4,10 +4,15 @@
  */
 import type { SamplingOptions } from './request-options.js';
 import { AddonLoadError } from './errors.js';
-import type { IterationStats, KvCacheEvent, BridgeCounters } from './types.js';
+import type { IterationStats, BridgeCounters } from './types.js';
 
-/** Token chunks of one delivery. `meta` has CHUNK_STRIDE float64 slots per chunk (see ChunkField). */
+/**
+ * Token chunks of one delivery: the first `count` rows of `meta`, CHUNK_STRIDE float64 slots per chunk (see
+ * ChunkField). The arrays are reused by the next delivery (they may be longer than needed): read them during
+ * the call only.
+ */
 export interface NativeChunks {
+  count: number;
   meta: Float64Array;
   /** Tokens of all chunks back to back; a chunk's are tokens[offset .. offset + count). */
   tokens: Int32Array;
@@ -40,6 +45,55 @@ export const CHUNK_FLAG_ERROR = 2;
 export const CHUNK_FLAG_PERF = 4;
 export const CHUNK_FLAG_LOGPROBS = 8;
 
+/**
+ * KV-cache events of one delivery, packed (native/bridge/kv_event_layout.h): `meta` has KV_EVENT_STRIDE float64
+ * slots per event (KvEventField), `blocks` KV_BLOCK_STRIDE per stored block (KvBlockField); the fields index
+ * `hashes` (every 64-bit value), `tokens` (stored blocks' token ids; `extraIds` beside them, empty when all
+ * are 0) and `levels` (created events). lib/kv-event-batch.ts reads them.
+ */
+export interface NativeKvEvents {
+  meta: Float64Array;
+  blocks: Float64Array;
+  hashes: BigUint64Array;
+  tokens: Int32Array;
+  extraIds: BigUint64Array;
+  levels: Float64Array;
+}
+
+/** Mirrors KvEventField / KvEventType / KvBlockField (test/native-layout.test.mjs compares them). */
+export const KV_EVENT_STRIDE = 11;
+export const KvEventField = {
+  EVENT_ID: 0,
+  /** KvEventType */
+  TYPE: 1,
+  WINDOW_SIZE: 2,
+  /** attention-DP rank, or -1 when the release reports none */
+  DP_RANK: 3,
+  /** stored: index in `hashes` of the parent hash, or -1 */
+  PARENT_HASH: 4,
+  /** stored: first row in `blocks`; removed: first index in `hashes`; updated: index in `hashes` of the block hash; created: first index in `levels` */
+  FIRST: 5,
+  /** stored: blocks; removed: hashes; created: levels; updated: 1 */
+  COUNT: 6,
+  /** updated: the diffs, NaN when absent */
+  CACHE_LEVEL_OLD: 7,
+  CACHE_LEVEL_NEW: 8,
+  PRIORITY_OLD: 9,
+  PRIORITY_NEW: 10,
+} as const;
+export const KvEventType = { created: 0, stored: 1, removed: 2, updated: 3 } as const;
+export const KV_BLOCK_STRIDE = 6;
+export const KvBlockField = {
+  /** index in `hashes` */
+  HASH: 0,
+  TOKEN_OFFSET: 1,
+  TOKEN_COUNT: 2,
+  /** index in `hashes`, or -1 */
+  LORA_ID: 3,
+  CACHE_LEVEL: 4,
+  PRIORITY: 5,
+} as const;
+
 /** One call from the bridge: every stream drained at once. Absent keys had nothing new. */
 export interface NativeBatch {
   chunks?: NativeChunks;
@@ -50,7 +104,7 @@ export interface NativeBatch {
   records?: Float64Array;
   recordCount?: number;
   stats?: IterationStats[];
-  events?: KvCacheEvent[];
+  events?: NativeKvEvents;
   /** The last delivery after shutdown: nothing follows. */
   closed?: true;
 }

@@ -24,8 +24,11 @@ import { Utf8Stream } from './tokenizer/utf8-stream.js';
  * the concatenation of every piece (flush included) equals decode() of all the ids.
  */
 export interface IncrementalDecoder {
-  /** Text completed by these ids (may be '' while a multi-byte character is incomplete). */
-  push(tokens: ArrayLike<number>): string;
+  /**
+   * Text completed by these ids (may be '' while a multi-byte character is incomplete): tokens[start, end),
+   * all of them by default (a range spares the caller a subarray per call when streaming).
+   */
+  push(tokens: ArrayLike<number>, start?: number, end?: number): string;
   /** Text still held back (an incomplete character at the end becomes U+FFFD); the decoder can be reused. */
   flush(): string;
 }
@@ -92,9 +95,9 @@ class ByteDecoder implements IncrementalDecoder {
   private readonly utf8 = new Utf8Stream();
   private readonly one = new Uint8Array(1);
 
-  push(tokens: ArrayLike<number>): string {
+  push(tokens: ArrayLike<number>, start = 0, end = tokens.length): string {
     let out = '';
-    for (let i = 0; i < tokens.length; i++) {
+    for (let i = start; i < end; i++) {
       const b = byteOf(tokens[i]!);
       if (b < 0) continue;
       if (b < 0x80 && this.utf8.clean) out += String.fromCharCode(b);

@@ -3,6 +3,7 @@
  * camelCase keys of the executor's JSON (what trtllm-serve's /metrics and Python get_stats() return);
  * KV-cache events use the snake_case shape of Python's get_kv_cache_events(), with 64-bit hashes as BigInt.
  */
+import type { KvEventBatch } from './kv-event-batch.js';
 import type { RequestRecordBatch } from './records.js';
 
 export interface KvCacheStats {
@@ -178,6 +179,8 @@ export interface MetricsSource {
   onRequestFinished(listener: (batch: RequestRecordBatch) => void): () => void;
   onIterationStats(listener: (stats: readonly IterationStats[]) => void): () => void;
   onKvCacheEvents(listener: (events: readonly KvCacheEvent[]) => void): () => void;
+  /** The same events packed (lib/kv-event-batch.ts); when a source has it, the collector counts from it. */
+  onKvCacheEventBatch?(listener: (batch: KvEventBatch) => void): () => void;
   /** Bridge stream counters, read at scrape time. */
   counters(): BridgeCounters;
   /** KV event buffer capacity of the executor (eventBufferMaxSize), 0 when KV events are off. */

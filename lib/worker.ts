@@ -155,6 +155,7 @@ export class Worker {
       registry: this.collector.registry,
       traceIds: this.traceIds,
       exemplars: o.exemplars,
+      streamInterval: o.streamInterval,
       auth: o.auth,
       limits: o.limits,
       ...(maxBodyBytes !== undefined ? { maxBodyBytes } : {}),

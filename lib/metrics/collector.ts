@@ -7,6 +7,7 @@
  */
 import { Registry } from 'prom-client';
 import { InvalidArgumentError } from '../errors.js';
+import type { KvEventBatch } from '../kv-event-batch.js';
 import type { RequestRecordBatch } from '../records.js';
 import type { IterationStats, KvCacheEvent, MetricsSource } from '../types.js';
 import { BridgeMetrics } from './bridge-metrics.js';
@@ -218,7 +219,12 @@ export class MetricsCollector {
             }),
           ),
         );
-        att.offs.push(source.onKvCacheEvents(this.guard((events: readonly KvCacheEvent[]) => kv.log(events, tracker, hostTier))));
+        // Packed when the source offers it: counting blocks then builds no object per event, block or token.
+        if (typeof source.onKvCacheEventBatch === 'function') {
+          att.offs.push(source.onKvCacheEventBatch(this.guard((events: KvEventBatch) => kv.logBatch(events, tracker, hostTier))));
+        } else {
+          att.offs.push(source.onKvCacheEvents(this.guard((events: readonly KvCacheEvent[]) => kv.log(events, tracker, hostTier))));
+        }
         this.bridge!.add(source);
         this.sampleCapacity();
       }

@@ -4,6 +4,7 @@
  * (blocks offloaded to host memory, followed through the events).
  */
 import { InvalidArgumentError } from '../errors.js';
+import type { KvEventBatch } from '../kv-event-batch.js';
 import type { KvCacheEvent } from '../types.js';
 import type { CollectorHistogramName } from './buckets.js';
 import { counterFamily, gaugeFamily, histogramFamily, type MetricsContext } from './context.js';
@@ -172,6 +173,19 @@ export class KvEventMetrics {
   /** Records one delivered batch of events (in delivery order) with the given stream's id tracker. */
   log(events: readonly KvCacheEvent[], tracker: EventIdTracker = this.defaultTracker, hostTier: HostTierTracker = this.defaultHostTier): void {
     if (!Array.isArray(events)) throw new InvalidArgumentError('KV cache events must be an array');
+    this.count(new ObjectEvents(events), tracker);
+    this.followHostTier(events, hostTier);
+  }
+
+  /** The same for a packed batch (Engine.onKvCacheEventBatch): counting reads or builds no object. */
+  logBatch(batch: KvEventBatch, tracker: EventIdTracker = this.defaultTracker, hostTier: HostTierTracker = this.defaultHostTier): void {
+    this.count(batch, tracker);
+    // Following the host tier needs each block's hash and cache level, so objects: built only where a host tier
+    // exists (a `created` event announces its size), never on the common GPU-only path.
+    if (hostTier.capacity > 0 || hasCreated(batch)) this.followHostTier(batch.toEvents(), hostTier);
+  }
+
+  private count(events: EventFacts, tracker: EventIdTracker): void {
     const n = events.length;
     if (n === 0) return;
     this.drainBatch.observe(n);
@@ -179,35 +193,27 @@ export class KvEventMetrics {
     let removed = 0;
     let updated = 0;
     let missing = 0;
-    let hostChanged = false;
     for (let i = 0; i < n; i++) {
-      const ev = events[i] as KvCacheEvent;
-      if (ev === null || typeof ev !== 'object') continue;
-      const rank = typeof ev.attention_dp_rank === 'number' ? ev.attention_dp_rank : 0;
-      const id = ev.event_id;
-      if (typeof id === 'number' && Number.isFinite(id)) missing += tracker.see(id, rank);
-      const data = ev.data;
-      if (data === null || typeof data !== 'object') continue;
-      if (hostTier.see(ev, rank)) hostChanged = true;
-      switch (data.type) {
-        case 'stored':
-          if (Array.isArray(data.blocks)) stored += data.blocks.length;
-          break;
-        case 'removed':
-          if (Array.isArray(data.block_hashes)) removed += data.block_hashes.length;
-          break;
-        case 'updated':
-          updated += 1;
-          break;
-        default:
-          break;
-      }
+      const id = events.eventId(i);
+      if (Number.isFinite(id)) missing += tracker.see(id, events.dpRank(i) ?? 0);
+      const type = events.type(i);
+      if (type === 'stored') stored += events.blockCount(i);
+      else if (type === 'removed') removed += events.blockCount(i);
+      else if (type === 'updated') updated += 1;
     }
     if (stored > 0) this.stored.inc(stored);
     if (removed > 0) this.removed.inc(removed);
     if (updated > 0) this.updated.inc(updated);
     if (missing > 0) this.gaps.inc(missing);
-    if (hostChanged) this.updateHostUtilization();
+  }
+
+  private followHostTier(events: readonly KvCacheEvent[], hostTier: HostTierTracker): void {
+    let changed = false;
+    for (const ev of events) {
+      if (ev === null || typeof ev !== 'object' || ev.data === null || typeof ev.data !== 'object') continue;
+      if (hostTier.see(ev, typeof ev.attention_dp_rank === 'number' ? ev.attention_dp_rank : 0)) changed = true;
+    }
+    if (changed) this.updateHostUtilization();
   }
 
   private updateHostUtilization(): void {
@@ -219,5 +225,57 @@ export class KvEventMetrics {
     }
     // As TensorRT-LLM: no host tier, no value.
     if (pool > 0) this.hostUtilization.set(used / pool);
+  }
+}
+
+function hasCreated(batch: KvEventBatch): boolean {
+  for (let i = 0; i < batch.length; i++) if (batch.type(i) === 'created') return true;
+  return false;
+}
+
+/** What counting reads of each event; a KvEventBatch has it packed, ObjectEvents reads it from event objects. */
+interface EventFacts {
+  readonly length: number;
+  /** NaN when the event has no usable id. */
+  eventId(i: number): number;
+  dpRank(i: number): number | undefined;
+  type(i: number): string | undefined;
+  /** Stored or removed blocks (0 when the event does not say). */
+  blockCount(i: number): number;
+}
+
+/** Event objects as they come from any source: anything malformed counts as nothing. */
+class ObjectEvents implements EventFacts {
+  constructor(private readonly events: readonly KvCacheEvent[]) {}
+
+  get length(): number {
+    return this.events.length;
+  }
+
+  eventId(i: number): number {
+    const id = this.at(i)?.event_id;
+    return typeof id === 'number' ? id : NaN;
+  }
+
+  dpRank(i: number): number | undefined {
+    const rank = this.at(i)?.attention_dp_rank;
+    return typeof rank === 'number' ? rank : undefined;
+  }
+
+  type(i: number): string | undefined {
+    const data = this.at(i)?.data;
+    return data !== null && typeof data === 'object' ? data.type : undefined;
+  }
+
+  blockCount(i: number): number {
+    const data = this.at(i)?.data;
+    if (data?.type === 'stored') return Array.isArray(data.blocks) ? data.blocks.length : 0;
+    if (data?.type === 'removed') return Array.isArray(data.block_hashes) ? data.block_hashes.length : 0;
+    return 0;
+  }
+
+  private at(i: number): KvCacheEvent | undefined {
+    const ev = this.events[i];
+    return ev !== null && typeof ev === 'object' ? ev : undefined;
   }
 }

@@ -6,13 +6,19 @@
  * token sequences (it stops on their usual tokenization); the text match (output.ts) catches the rest, and
  * then the engine request is cancelled, so such a request counts as `cancelled` in the engine's metrics while
  * its response says `stop` (docs/worker.md).
+ *
+ * Output is taken as the engine delivers it (choice.ts: a GenerationSink per prompt, no promise or object per
+ * token); a streamed response queues its events on one SseWriter (sse.ts), which writes each response once
+ * per delivery. The function itself awaits only the end of its choices.
  */
 import type { ServerResponse } from 'node:http';
-import type { Engine, FinishReason, GenerationStream } from '../engine.js';
+import type { Engine, FinishReason, GenerateChunk, GenerationSink, GenerationStream } from '../engine.js';
 import type { GenerateRequest, SamplingOptions } from '../request-options.js';
 import type { LoraModules } from './lora.js';
 import type { DecodeOptions, Tokenizer } from '../tokenizer.js';
+import type { TrtllmMetricsError } from '../errors.js';
 import { fromEngineError, type ApiError } from './errors.js';
+import { Choice, type ChoiceOutput } from './choice.js';
 import { OutputAssembler } from './output.js';
 import { chatLogprobs, completionLogprobs } from './logprobs.js';
 import { chatPrompt, checkTokenIds, completionPrompt, maxTokensFor, type PreparedPrompt } from './prompt.js';
@@ -25,7 +31,9 @@ import {
   usage,
   usageChunk,
   type OpenAIFinishReason,
+  type ResponseMeta,
 } from './responses.js';
+import { DeltaEvents } from './sse-events.js';
 import { SseWriter } from './sse.js';
 import { parseRequest, type EndpointKind, type ParsedRequest } from './validate.js';
 
@@ -39,6 +47,8 @@ export interface GenerationDeps {
   defaultMaxTokens: { completion: number; chat: number };
   /** The context limit: prompt + max_tokens beyond it is a 400; null for none. */
   maxModelLen: number | null;
+  /** A streamed choice sends its text every this many tokens (vLLM's --stream-interval; default 1: every response). */
+  streamInterval?: number;
 }
 
 export interface GenerationIO {
@@ -62,20 +72,6 @@ export interface GenerationOutcome {
   completionTokens: number;
 }
 
-/** One prompt's engine request and the text assembled from it. */
-interface Choice {
-  stream: GenerationStream;
-  out: OutputAssembler;
-  /** Text sent before the generated text (echo). */
-  echo: string;
-  finish: FinishReason | null;
-  cachedTokens: number;
-  /** Called once, with the first chunk that carries tokens (or the final one). */
-  onFirstToken: ((requestId: number) => void) | undefined;
-  /** With logprobs: the generated tokens and their log probabilities, chunk by chunk. */
-  logprobs: { tokens: Int32Array[]; values: Float32Array[] } | null;
-}
-
 /** Runs one generation request. Throws ApiError for anything that must be answered as an error response. */
 export async function runGeneration(deps: GenerationDeps, kind: EndpointKind, body: unknown, io: GenerationIO): Promise<GenerationOutcome> {
   const { tokenizer } = deps;
@@ -90,19 +86,26 @@ export async function runGeneration(deps: GenerationDeps, kind: EndpointKind, bo
   for (const id of stopIds) stopWords.push(Int32Array.of(id));
   const decode: DecodeOptions = { skipSpecialTokens: p.skipSpecialTokens, spacesBetweenSpecialTokens: p.spacesBetweenSpecialTokens };
 
+  const meta = newResponseMeta(kind, p.model);
+  const output = p.stream ? new StreamedOutput(kind, meta, p.includeUsage, new SseWriter(io.res, io.addResponseBytes)) : null;
   const choices: Choice[] = [];
   try {
     for (let i = 0; i < prompts.length; i++) {
-      const stream = deps.engine.generate(engineRequest(p, prompts[i]!.ids, maxTokens[i]!, stopWords, tokenizer, io.signal));
-      io.onEngineRequest?.(stream.requestId);
       const out = new OutputAssembler(tokenizer, { stop: p.stop, includeStopStr: p.includeStopStrInOutput, stopTokenIds: stopIds, decode });
-      choices.push({ stream, out, echo: p.echo ? echoText(tokenizer, p, prompts[i]!, decode) : '', finish: null, cachedTokens: 0, onFirstToken: io.onFirstToken, logprobs: p.logprobs ? { tokens: [], values: [] } : null });
+      const choice = new Choice(i, out, output, output ? (deps.streamInterval ?? 1) : 0);
+      const stream = deps.engine.generate(engineRequest(p, prompts[i]!.ids, maxTokens[i]!, stopWords, tokenizer, io.signal), choice);
+      choice.attach(stream, p.echo ? echoText(tokenizer, p, prompts[i]!, decode) : '');
+      io.onEngineRequest?.(stream.requestId);
+      choice.onFirstToken = io.onFirstToken;
+      if (p.logprobs) choice.keepLogprobs();
+      // An engine that does not take sinks (a stand-in) is read through its iterator.
+      if (stream.sink !== choice) void readInto(stream, choice);
+      choices.push(choice);
     }
   } catch (err) {
     for (const c of choices) c.stream.cancel();
     throw fromEngineError(err);
   }
-  const meta = newResponseMeta(kind, p.model);
   const promptTokens = prompts.reduce((n, pr) => n + pr.ids.length, 0);
   const outcome = (): GenerationOutcome => ({
     finishReason: choices[0]!.finish,
@@ -111,57 +114,84 @@ export async function runGeneration(deps: GenerationDeps, kind: EndpointKind, bo
   });
   const totalUsage = () => usage(promptTokens, outcome().completionTokens, choices.reduce((n, c) => n + c.cachedTokens, 0));
 
-  if (!p.stream) {
-    let texts: string[];
-    try {
-      texts = await allChoices(choices, (c) => consume(c, null));
-    } catch (err) {
-      throw fromEngineError(err);
-    }
+  // The first failure cancels the other choices; all of them end before the response does.
+  for (const c of choices) c.onFailure = () => choices.forEach((o) => o.stream.cancel());
+  if (output) for (const c of choices) c.sendEcho();
+  await Promise.all(choices.map((c) => c.done));
+  const failed = choices.find((c) => c.failed);
+
+  if (!output) {
+    if (failed) throw fromEngineError(failed.failure);
     const u = totalUsage();
     if (kind === 'chat') {
       const c = choices[0]!;
-      io.sendJson(200, chatResponse(meta, c.echo + texts[0]!, finishOf(c), u, c.logprobs ? chatLogprobs(tokenizer, ...joinedLogprobs(c)) : null));
+      io.sendJson(200, chatResponse(meta, c.echo + c.text, finishOf(c), u, c.logprobs ? chatLogprobs(tokenizer, ...c.joinedLogprobs()) : null));
     } else {
       io.sendJson(
         200,
         completionResponse(
           meta,
-          choices.map((c, i) => ({ text: c.echo + texts[i]!, finish: finishOf(c), logprobs: c.logprobs ? completionLogprobs(tokenizer, ...joinedLogprobs(c), c.echo.length) : null })),
+          choices.map((c) => ({ text: c.echo + c.text, finish: finishOf(c), logprobs: c.logprobs ? completionLogprobs(tokenizer, ...c.joinedLogprobs(), c.echo.length) : null })),
           u,
         ),
       );
     }
     return outcome();
   }
-
-  const sse = new SseWriter(io.res, io.addResponseBytes);
-  let first = true;
-  const send = async (index: number, text: string, finish: OpenAIFinishReason): Promise<void> => {
-    // After a disconnect, keep consuming until the engine reports the cancellation.
-    if (sse.closed) return;
-    const chunk = streamChunk(kind, meta, text, finish, { first, includeUsage: p.includeUsage, index });
-    first = false;
-    await sse.send(chunk);
-  };
-  try {
-    await allChoices(choices, async (c, index) => {
-      if (c.echo !== '') await send(index, c.echo, null);
-      await consume(c, (text) => send(index, text, null));
-      await send(index, '', finishOf(c));
-      return '';
-    });
-  } catch (err) {
-    const apiErr = fromEngineError(err);
+  const sse = output.sse;
+  if (failed) {
+    const apiErr = fromEngineError(failed.failure);
     if (!sse.started) throw apiErr;
     io.onStreamError(apiErr);
-    await sse.send(apiErr.toJSON());
-    await sse.done();
-    return outcome();
+    sse.send(apiErr.toJSON());
+  } else if (p.includeUsage) {
+    sse.send(usageChunk(kind, meta, totalUsage()));
   }
-  if (p.includeUsage) await sse.send(usageChunk(kind, meta, totalUsage()));
-  await sse.done();
+  await sse.end();
   return outcome();
+}
+
+/** A streamed response: the choices' text and finish events, in the order they happen, on one SseWriter. */
+class StreamedOutput implements ChoiceOutput {
+  /** No event sent yet: the next one is the first chunk (chat: it carries the role). */
+  private first = true;
+  private readonly events: DeltaEvents[] = [];
+
+  constructor(
+    private readonly kind: EndpointKind,
+    private readonly meta: ResponseMeta,
+    private readonly includeUsage: boolean,
+    readonly sse: SseWriter,
+  ) {}
+
+  text(index: number, text: string): void {
+    if (this.first) return this.chunk(index, text, null);
+    const events = (this.events[index] ??= new DeltaEvents(this.kind, this.meta, index, this.includeUsage));
+    events.send(this.sse, text);
+  }
+
+  finished(choice: Choice): void {
+    this.chunk(choice.index, '', finishOf(choice));
+  }
+
+  private chunk(index: number, text: string, finish: OpenAIFinishReason): void {
+    // After a disconnect the writer discards events; the engine still reports the cancellation.
+    this.sse.send(streamChunk(this.kind, this.meta, text, finish, { first: this.first, includeUsage: this.includeUsage, index }));
+    this.first = false;
+  }
+}
+
+/** Drives a sink from a stream's iterator (an engine stand-in that ignores the sink given to generate()). */
+async function readInto(stream: AsyncIterable<GenerateChunk>, sink: GenerationSink): Promise<void> {
+  try {
+    for await (const chunk of stream) {
+      if (chunk.isFinal) return sink.onFinish(chunk.tokens, 0, chunk.tokens.length, chunk.finishReason ?? 'not_finished', chunk.perfMetrics, chunk.logProbs);
+      sink.onTokens(chunk.tokens, 0, chunk.tokens.length, chunk.logProbs);
+    }
+    sink.onFinish(new Int32Array(0), 0, 0, 'not_finished', undefined, undefined);
+  } catch (err) {
+    sink.onError(err as TrtllmMetricsError);
+  }
 }
 
 function promptParam(p: ParsedRequest, i: number): string {
@@ -203,68 +233,6 @@ function echoText(tokenizer: Tokenizer, p: ParsedRequest, prompt: PreparedPrompt
     return last.role === 'assistant' ? last.content : '';
   }
   return prompt.text ?? tokenizer.decode(prompt.ids, decode);
-}
-
-/** Reads a choice's engine stream to its end; `onText` gets each piece of text (null: returns it all). */
-async function consume(c: Choice, onText: ((text: string) => Promise<void>) | null): Promise<string> {
-  let all = '';
-  let cancelled = false;
-  for await (const chunk of c.stream) {
-    if (c.onFirstToken !== undefined && (chunk.tokens.length > 0 || chunk.isFinal)) {
-      c.onFirstToken(c.stream.requestId);
-      c.onFirstToken = undefined;
-    }
-    if (c.logprobs !== null && chunk.logProbs !== undefined) {
-      c.logprobs.tokens.push(chunk.tokens);
-      c.logprobs.values.push(chunk.logProbs);
-    }
-    let text = c.out.push(chunk.tokens);
-    if (chunk.isFinal) {
-      c.finish = chunk.finishReason;
-      c.cachedTokens = chunk.perfMetrics?.cachedTokens ?? 0;
-      text += c.out.finish();
-    } else if (c.out.stopped && !cancelled) {
-      cancelled = true;
-      c.stream.cancel();
-    }
-    if (text === '') continue;
-    if (onText) await onText(text);
-    else all += text;
-  }
-  return all;
-}
-
-/** A choice's tokens and log probabilities, each in one array. */
-function joinedLogprobs(c: Choice): [Int32Array, Float32Array] {
-  const parts = c.logprobs!;
-  const n = parts.tokens.reduce((acc, t) => acc + t.length, 0);
-  const tokens = new Int32Array(n);
-  const values = new Float32Array(n);
-  let at = 0;
-  for (let i = 0; i < parts.tokens.length; i++) {
-    tokens.set(parts.tokens[i]!, at);
-    values.set(parts.values[i]!, at);
-    at += parts.tokens[i]!.length;
-  }
-  return [tokens, values];
-}
-
-/** Runs `fn` on every choice at once; the first failure cancels the others, waits for them, and is rethrown. */
-async function allChoices(choices: readonly Choice[], fn: (c: Choice, index: number) => Promise<string>): Promise<string[]> {
-  let failure: { err: unknown } | null = null;
-  const results = await Promise.all(
-    choices.map((c, i) =>
-      fn(c, i).catch((err: unknown) => {
-        if (failure === null) {
-          failure = { err };
-          for (const o of choices) o.stream.cancel();
-        }
-        return '';
-      }),
-    ),
-  );
-  if (failure !== null) throw (failure as { err: unknown }).err;
-  return results;
 }
 
 /** A stop string or stop id ended the text: `stop`, whatever the engine says (it was cancelled then). */

@@ -38,15 +38,15 @@ export class OutputAssembler {
     this.stopIds = options.stopTokenIds && options.stopTokenIds.length > 0 ? new Set(options.stopTokenIds) : null;
   }
 
-  /** Feeds new tokens; returns the text that is now final (possibly ''). */
-  push(tokens: Int32Array): string {
+  /** Feeds new tokens, tokens[start, end) (all by default); returns the text that is now final (possibly ''). */
+  push(tokens: Int32Array, start = 0, end = tokens.length): string {
     if (this.stopped) return '';
     if (this.matcher === null && this.stopIds === null) {
-      this.tokenCount += tokens.length;
-      return this.decoder.push(tokens);
+      this.tokenCount += end - start;
+      return this.decoder.push(tokens, start, end);
     }
     let out = '';
-    for (let i = 0; i < tokens.length; i++) {
+    for (let i = start; i < end; i++) {
       this.tokenCount++;
       const one = this.one;
       one[0] = tokens[i]!;

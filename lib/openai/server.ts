@@ -73,6 +73,8 @@ export interface ApiServerOptions {
    * request id, the request_id of /perf_metrics); `off` none.
    */
   exemplars?: 'traceparent' | 'request-id' | 'off';
+  /** Streamed choices send their text every this many tokens (default 1). */
+  streamInterval?: number;
 }
 
 interface Ctx {
@@ -122,6 +124,7 @@ export class ApiServer {
       loraModules: options.loraModules ?? new Map(),
       defaultMaxTokens: { completion: options.defaultMaxTokens?.completion ?? 16, chat: options.defaultMaxTokens?.chat ?? 1024 },
       maxModelLen: options.maxModelLen ?? null,
+      streamInterval: options.streamInterval ?? 1,
     };
     // The request timeout bounds receiving the request only: long generations still stream for minutes.
     this.server = createServer(serverOptions(limits), (req, res) => this.onRequest(req, res));

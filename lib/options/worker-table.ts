@@ -53,6 +53,15 @@ export const WORKER_OPTIONS = {
     section: 'Server',
     check: checkLoraModules,
   }),
+  streamInterval: opt(int(1, 1_000_000), {
+    help: "a streamed choice sends its text every N tokens (vLLM's --stream-interval: the first text at once, then every N tokens, the rest at the end); 1 sends every response as it comes, more sends fewer, bigger SSE events",
+    unit: 'tokens',
+    default: 1,
+    maps: 'the OpenAI API (lib/openai/choice.ts)',
+    flag: 'stream-interval',
+    commands: SERVE,
+    section: 'Server',
+  }),
   metricsProfile: opt(oneOf('full', 'basic'), {
     help: 'full: the extended trtllm_ set; basic: the five seed metrics',
     default: 'full',

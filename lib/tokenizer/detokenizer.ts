@@ -32,11 +32,11 @@ export class ByteLevelDecoder implements IncrementalDecoder {
     private readonly skip: Uint8Array | null,
   ) {}
 
-  push(ids: ArrayLike<number>): string {
+  push(ids: ArrayLike<number>, start = 0, end = ids.length): string {
     const { bytes, offsets, texts } = this.plan;
     const vocab = texts.length;
     let out = '';
-    for (let i = 0; i < ids.length; i++) {
+    for (let i = start; i < end; i++) {
       const id = ids[i]!;
       if (id < 0 || id >= vocab || (this.skip !== null && this.skip[id] === 1)) continue;
       const text = texts[id]!;
@@ -75,10 +75,10 @@ export class PieceDecoder implements IncrementalDecoder {
     this.stripLeft = plan.stripLeading;
   }
 
-  push(ids: ArrayLike<number>): string {
+  push(ids: ArrayLike<number>, start = 0, end = ids.length): string {
     const { pieces, byteOf, metaspaceFirst } = this.plan;
     let out = '';
-    for (let i = 0; i < ids.length; i++) {
+    for (let i = start; i < end; i++) {
       const id = ids[i]!;
       if (id < 0 || id >= pieces.length || (this.skip !== null && this.skip[id] === 1)) continue;
       const b = byteOf[id]!;
@@ -133,9 +133,9 @@ export class WindowDecoder implements IncrementalDecoder {
     private readonly vocab: number,
   ) {}
 
-  push(newIds: ArrayLike<number>): string {
+  push(newIds: ArrayLike<number>, start = 0, end = newIds.length): string {
     let added = false;
-    for (let i = 0; i < newIds.length; i++) {
+    for (let i = start; i < end; i++) {
       const id = newIds[i]!;
       if (id < 0 || id >= this.vocab || (this.skip !== null && this.skip[id] === 1)) continue;
       this.ids.push(id);

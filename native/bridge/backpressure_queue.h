@@ -2,11 +2,12 @@
 // A bounded FIFO for data that must not be lost (the token chunks of generate() calls): when full, the
 // producer (our response pump thread, never an executor thread) waits for the JS thread to drain.
 // close() releases waiting producers for teardown; what they could not queue then is counted as dropped.
+// Items live in a vector that the consumer swaps with its own (emptied) one: a drain moves no item and,
+// once both vectors have grown, nothing is allocated.
 
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <mutex>
 #include <vector>
 
@@ -55,8 +56,12 @@ public:
         {
             std::lock_guard<std::mutex> lock(mMutex);
             n = mItems.size();
-            out.reserve(out.size() + n);
-            for (auto& item : mItems) out.push_back(std::move(item));
+            if (out.empty()) {
+                out.swap(mItems);
+            } else {
+                out.reserve(out.size() + n);
+                for (auto& item : mItems) out.push_back(std::move(item));
+            }
             mItems.clear();
             mDelivered += n;
         }
@@ -80,7 +85,7 @@ public:
 private:
     mutable std::mutex mMutex;
     std::condition_variable mNotFull;
-    std::deque<T> mItems;
+    std::vector<T> mItems;
     std::size_t const mCapacity;
     bool mClosed = false;
     std::uint64_t mProduced = 0;

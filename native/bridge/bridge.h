@@ -33,6 +33,7 @@
 #include "bridge/record_ring.h"
 #include "bridge/request_record.h"
 #include "bridge/response_chunk.h"
+#include "bridge/thread_name.h"
 #include "bridge/steady_epoch.h"
 
 namespace trtllm_metrics::bridge {
@@ -95,9 +96,19 @@ public:
     ~Bridge() { stop(std::chrono::milliseconds(0), /*teardown=*/true); }
 
     void start() {
-        mResponseThread = std::thread([this] { responseLoop(); });
-        mStatsThread = std::thread([this] { statsLoop(); });
-        if (mEventManager) mEventThread = std::thread([this] { eventLoop(); });
+        mResponseThread = std::thread([this] {
+            nameThisThread("trtllm-resp");
+            responseLoop();
+        });
+        mStatsThread = std::thread([this] {
+            nameThisThread("trtllm-stats");
+            statsLoop();
+        });
+        if (mEventManager)
+            mEventThread = std::thread([this] {
+                nameThisThread("trtllm-kvev");
+                eventLoop();
+            });
     }
 
     // Stamps the enqueue time on the executor's clock and registers the request before any response for it

@@ -14,6 +14,7 @@
 #include "bridge/bridge.h"
 #include "bridge/steady_epoch.h"
 #include "napi/chunks_to_js.h"
+#include "napi/kv_events_to_js.h"
 #include "napi/config_from_js.h"
 #include "napi/js_convert.h"
 #include "napi/js_errors.h"
@@ -309,7 +310,7 @@ private:
             bool any = closed;
             mChunkScratch.clear();
             if (mBridge->drainChunks(mChunkScratch) > 0) {
-                batch.Set("chunks", chunksToJs(env, mChunkScratch));
+                batch.Set("chunks", mChunkBuffers.write(env, mChunkScratch));
                 any = true;
             }
             // Records are copied once, straight into one reusable JS buffer of capacity rows: no allocation
@@ -330,7 +331,7 @@ private:
             }
             mEventScratch.clear();
             if (mBridge->drainEvents(mEventScratch) > 0) {
-                batch.Set("events", arrayToJs(env, mEventScratch, [&](auto const& e) { return kvEventToJs(env, e); }));
+                batch.Set("events", kvEventsToJs(env, mEventScratch));
                 any = true;
             }
             if (closed) batch.Set("closed", Napi::Boolean::New(env, true));
@@ -411,6 +412,7 @@ private:
             mBridge.reset();
         }
         mRecordBuffer.Reset();
+        mChunkBuffers.reset();
         mOnBatch.Reset();
         std::vector<bridge::ResponseChunk>().swap(mChunkScratch);
         std::vector<typename Api::IterationStats>().swap(mStatsScratch);
@@ -450,6 +452,7 @@ private:
     bridge::BridgeCounters mFinalCounters;
     int mFinalTokensPerBlock = 0;
     Napi::Reference<Napi::Float64Array> mRecordBuffer;
+    ChunkBuffers mChunkBuffers;
     bool mSelfRefHeld = false;
     PendingFlushes mFlushes;
     bool mJsRef = false;     // ref() was called (requests in flight)

@@ -1,13 +1,12 @@
 #pragma once
 // Conversions of executor data into JS values, on the JS thread only. Iteration stats keep the camelCase keys
-// of TensorRT-LLM's JSON; KV events take the snake_case shape of its Python event JSON, hashes as BigInt.
+// of TensorRT-LLM's JSON. (KV events cross packed: kv_events_to_js.h.)
 
 #include <napi.h>
 
 #include <optional>
 #include <string>
 #include <type_traits>
-#include <variant>
 #include <vector>
 
 #include "bridge/detect.h"
@@ -175,86 +174,6 @@ Napi::Object engineInfoToJs(Napi::Env env, Executor const& executor) {
         ao.Set("taskId", num(env, a.taskId));
         return ao;
     }));
-    return o;
-}
-
-inline Napi::Value hashToJs(Napi::Env env, std::uint64_t h) { return Napi::BigInt::New(env, h); }
-
-template <typename Diff>
-Napi::Value diffToJs(Napi::Env env, std::optional<Diff> const& d) {
-    if (!d) return env.Null();
-    auto o = Napi::Object::New(env);
-    o.Set("type", "event_diff");
-    o.Set("old_value", num(env, d->oldValue));
-    o.Set("new_value", num(env, d->newValue));
-    return o;
-}
-
-// loraId is std::optional in current releases and a plain integer in older ones.
-template <typename T>
-Napi::Value loraIdToJs(Napi::Env env, std::optional<T> const& id) {
-    return id ? Napi::Value(Napi::BigInt::New(env, static_cast<uint64_t>(*id))) : env.Null();
-}
-template <typename T>
-Napi::Value loraIdToJs(Napi::Env env, T const& id) {
-    return Napi::BigInt::New(env, static_cast<uint64_t>(id));
-}
-
-template <typename Event>
-Napi::Object kvEventToJs(Napi::Env env, Event const& e) {
-    auto o = Napi::Object::New(env);
-    o.Set("event_id", num(env, e.eventId));
-    auto data = Napi::Object::New(env);
-    std::visit(
-        [&](auto const& d) {
-            using D = std::decay_t<decltype(d)>;
-            if constexpr (std::is_same_v<D, std::decay_t<decltype(std::get<0>(e.data))>>) {
-                data.Set("type", "created");
-                auto levels = Napi::Array::New(env, d.numBlocksPerCacheLevel.size());
-                for (std::size_t i = 0; i < d.numBlocksPerCacheLevel.size(); ++i)
-                    levels.Set(static_cast<uint32_t>(i), num(env, d.numBlocksPerCacheLevel[i]));
-                data.Set("num_blocks_per_cache_level", levels);
-            } else if constexpr (std::is_same_v<D, std::decay_t<decltype(std::get<1>(e.data))>>) {
-                data.Set("type", "stored");
-                data.Set("parent_hash", d.parentHash ? hashToJs(env, *d.parentHash) : env.Null());
-                auto blocks = Napi::Array::New(env, d.blocks.size());
-                for (std::size_t i = 0; i < d.blocks.size(); ++i) {
-                    auto const& b = d.blocks[i];
-                    auto bo = Napi::Object::New(env);
-                    bo.Set("type", "stored_block");
-                    bo.Set("block_hash", hashToJs(env, b.blockHash));
-                    auto tokens = Napi::Array::New(env, b.tokens.size());
-                    for (std::size_t t = 0; t < b.tokens.size(); ++t) {
-                        auto to = Napi::Object::New(env);
-                        to.Set("type", "unique_token");
-                        to.Set("token_id", num(env, b.tokens[t].tokenId));
-                        to.Set("token_extra_id", Napi::BigInt::New(env, static_cast<uint64_t>(b.tokens[t].tokenExtraId)));
-                        tokens.Set(static_cast<uint32_t>(t), to);
-                    }
-                    bo.Set("tokens", tokens);
-                    bo.Set("lora_id", loraIdToJs(env, b.loraId));
-                    bo.Set("cache_level", num(env, b.cacheLevel));
-                    bo.Set("priority", num(env, b.priority));
-                    blocks.Set(static_cast<uint32_t>(i), bo);
-                }
-                data.Set("blocks", blocks);
-            } else if constexpr (std::is_same_v<D, std::decay_t<decltype(std::get<2>(e.data))>>) {
-                data.Set("type", "removed");
-                auto hashes = Napi::Array::New(env, d.blockHashes.size());
-                for (std::size_t i = 0; i < d.blockHashes.size(); ++i)
-                    hashes.Set(static_cast<uint32_t>(i), hashToJs(env, d.blockHashes[i]));
-                data.Set("block_hashes", hashes);
-            } else {
-                data.Set("type", "updated");
-                data.Set("block_hash", hashToJs(env, d.blockHash));
-                data.Set("cache_level", diffToJs(env, d.cacheLevel));
-                data.Set("priority", diffToJs(env, d.priority));
-            }
-        },
-        e.data);
-    o.Set("data", data);
-    o.Set("window_size", num(env, e.windowSize));
-    if (auto rank = bridge::detect::attentionDpRank(e)) o.Set("attention_dp_rank", num(env, *rank));
     return o;
 }
 

@@ -31,6 +31,10 @@
 #include <thread>
 #include <utility>
 
+#if defined(__linux__)
+#include <pthread.h>
+#endif
+
 namespace trtllm_sim::executor
 {
 
@@ -326,6 +330,10 @@ private:
 
     void threadMain()
     {
+#if defined(__linux__)
+        // Named for per-thread CPU figures (/proc/<pid>/task/<tid>/comm; scripts/bench/stream-cost.mjs).
+        pthread_setname_np(pthread_self(), "trtllm-sim");
+#endif
         std::vector<std::unique_ptr<LlmRequest>> incoming;
         std::vector<IdType> cancels;
         bool stalled = false;

@@ -30,3 +30,4 @@ run('metrics scrape', process.execPath, ['scripts/bench/metrics-scrape.mjs']);
 run('tokenizer libraries: tokenizers (Rust) vs @huggingface/tokenizers (JS)', process.execPath, ['scripts/bench/tokenizer-libraries.mjs']);
 run("a real tokenizer's cost to the worker", process.execPath, ['scripts/bench/tokenizer-worker.mjs']);
 run('bench harness ceiling (events/s, requests/s, TTFT error vs a zero-latency SSE server)', process.execPath, ['scripts/bench/harness-ceiling.mjs']);
+run("the worker's cost per streamed token, next to a bare node:http server writing the same bytes (the floor)", process.execPath, ['scripts/bench/stream-cost.mjs']);

@@ -1,6 +1,6 @@
 #pragma once
 // layouts(): the layouts of the rows that cross into JS, as C++ defines them (bridge/request_record.h,
-// bridge/response_chunk.h), with the names lib/records.ts and lib/native.ts give their fields, so a test can
+// bridge/response_chunk.h, bridge/kv_event_layout.h), with the names lib/records.ts and lib/native.ts give their fields, so a test can
 // check that both sides agree field by field.
 
 #include <napi.h>
@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <iterator>
 
+#include "bridge/kv_event_layout.h"
 #include "bridge/request_record.h"
 #include "bridge/response_chunk.h"
 
@@ -58,6 +59,29 @@ constexpr NamedField kChunkFieldNames[] = {
     {"SEQUENCE_INDEX", bridge::kChunkSequenceIndex},
 };
 
+constexpr NamedField kKvEventFieldNames[] = {
+    {"EVENT_ID", bridge::kKvEventId},
+    {"TYPE", bridge::kKvEventType},
+    {"WINDOW_SIZE", bridge::kKvEventWindowSize},
+    {"DP_RANK", bridge::kKvEventDpRank},
+    {"PARENT_HASH", bridge::kKvEventParentHash},
+    {"FIRST", bridge::kKvEventFirst},
+    {"COUNT", bridge::kKvEventCount},
+    {"CACHE_LEVEL_OLD", bridge::kKvEventCacheLevelOld},
+    {"CACHE_LEVEL_NEW", bridge::kKvEventCacheLevelNew},
+    {"PRIORITY_OLD", bridge::kKvEventPriorityOld},
+    {"PRIORITY_NEW", bridge::kKvEventPriorityNew},
+};
+
+constexpr NamedField kKvBlockFieldNames[] = {
+    {"HASH", bridge::kKvBlockHash},
+    {"TOKEN_OFFSET", bridge::kKvBlockTokenOffset},
+    {"TOKEN_COUNT", bridge::kKvBlockTokenCount},
+    {"LORA_ID", bridge::kKvBlockLoraId},
+    {"CACHE_LEVEL", bridge::kKvBlockCacheLevel},
+    {"PRIORITY", bridge::kKvBlockPriority},
+};
+
 // Every field is named once, in order: a field added on one side only fails to compile here.
 template <std::size_t N>
 constexpr bool namesEveryField(NamedField const (&fields)[N], std::size_t stride) {
@@ -68,6 +92,8 @@ constexpr bool namesEveryField(NamedField const (&fields)[N], std::size_t stride
 }
 static_assert(namesEveryField(kRecordFieldNames, bridge::kRecordStride), "every record field is named, in order");
 static_assert(namesEveryField(kChunkFieldNames, bridge::kChunkStride), "every chunk field is named, in order");
+static_assert(namesEveryField(kKvEventFieldNames, bridge::kKvEventStride), "every KV event field is named, in order");
+static_assert(namesEveryField(kKvBlockFieldNames, bridge::kKvBlockStride), "every KV block field is named, in order");
 
 template <std::size_t N>
 Napi::Object fieldsToJs(Napi::Env env, NamedField const (&fields)[N]) {
@@ -76,7 +102,8 @@ Napi::Object fieldsToJs(Napi::Env env, NamedField const (&fields)[N]) {
     return o;
 }
 
-// layouts() -> { record: { stride, fields, flags, errorFinishCode }, chunk: { stride, fields, flags } }
+// layouts() -> { record: { stride, fields, flags, errorFinishCode }, chunk: { stride, fields, flags },
+//               kvEvent: { stride, fields, types }, kvBlock: { stride, fields } }
 inline Napi::Value layouts(Napi::CallbackInfo const& info) {
     Napi::Env env = info.Env();
     auto num = [&](double v) { return Napi::Number::New(env, v); };
@@ -97,9 +124,23 @@ inline Napi::Value layouts(Napi::CallbackInfo const& info) {
     chunkFlags.Set("PERF", num(bridge::kChunkFlagPerf));
     chunkFlags.Set("LOGPROBS", num(bridge::kChunkFlagLogProbs));
     chunk.Set("flags", chunkFlags);
+    auto kvEvent = Napi::Object::New(env);
+    kvEvent.Set("stride", num(bridge::kKvEventStride));
+    kvEvent.Set("fields", fieldsToJs(env, kKvEventFieldNames));
+    auto kvTypes = Napi::Object::New(env);
+    kvTypes.Set("created", num(bridge::kKvEventCreated));
+    kvTypes.Set("stored", num(bridge::kKvEventStored));
+    kvTypes.Set("removed", num(bridge::kKvEventRemoved));
+    kvTypes.Set("updated", num(bridge::kKvEventUpdated));
+    kvEvent.Set("types", kvTypes);
+    auto kvBlock = Napi::Object::New(env);
+    kvBlock.Set("stride", num(bridge::kKvBlockStride));
+    kvBlock.Set("fields", fieldsToJs(env, kKvBlockFieldNames));
     auto o = Napi::Object::New(env);
     o.Set("record", record);
     o.Set("chunk", chunk);
+    o.Set("kvEvent", kvEvent);
+    o.Set("kvBlock", kvBlock);
     return o;
 }
 

@@ -1,0 +1,122 @@
+/**
+ * The KV-cache events of one delivery as the bridge hands them over: packed typed arrays (lib/native.ts,
+ * NativeKvEvents), read in place. Counting blocks, ids and ranks (the metrics) needs no object; the events
+ * as objects in the Python event JSON shape (KvCacheEvent, hashes as BigInt) are built only when asked for,
+ * once per batch, and shared by everyone who asks. Building them costs an object per token of every stored
+ * block, which is why the engine keeps events packed until then (docs/bridge.md, "KV events").
+ */
+import { KV_BLOCK_STRIDE, KV_EVENT_STRIDE, KvBlockField, KvEventField, KvEventType, type NativeKvEvents } from './native.js';
+import type { KvCacheEvent, KvCacheEventData, KvCacheEventDiff, KvCacheStoredBlock, UniqueToken } from './types.js';
+
+export type KvEventTypeName = KvCacheEventData['type'];
+const TYPE_NAMES: readonly KvEventTypeName[] = ['created', 'stored', 'removed', 'updated'];
+
+export class KvEventBatch {
+  /** Number of events. */
+  readonly length: number;
+  private objects: KvCacheEvent[] | undefined;
+
+  /** Events [from, to) of a delivery (slices share the delivery's arrays and its objects once built). */
+  constructor(
+    readonly packed: NativeKvEvents,
+    private readonly from = 0,
+    private readonly to = packed.meta.length / KV_EVENT_STRIDE,
+    private readonly whole?: KvEventBatch,
+  ) {
+    this.length = to - from;
+  }
+
+  /** Events [start, end) of this batch. */
+  slice(start: number, end = this.length): KvEventBatch {
+    return new KvEventBatch(this.packed, this.from + start, this.from + end, this.whole ?? this);
+  }
+
+  eventId(i: number): number {
+    return this.field(i, KvEventField.EVENT_ID);
+  }
+
+  type(i: number): KvEventTypeName {
+    return TYPE_NAMES[this.field(i, KvEventField.TYPE)]!;
+  }
+
+  /** The attention-DP rank, or undefined when the executor reports none. */
+  dpRank(i: number): number | undefined {
+    const r = this.field(i, KvEventField.DP_RANK);
+    return r < 0 ? undefined : r;
+  }
+
+  /** Blocks an event is about: stored and removed blocks, 1 for an update, 0 for `created`. */
+  blockCount(i: number): number {
+    return this.field(i, KvEventField.TYPE) === KvEventType.created ? 0 : this.field(i, KvEventField.COUNT);
+  }
+
+  /** The events as objects (built on the first call, for the whole delivery, then shared). */
+  toEvents(): KvCacheEvent[] {
+    if (this.whole) return this.whole.toEvents().slice(this.from - this.whole.from, this.to - this.whole.from);
+    this.objects ??= this.build();
+    return this.objects;
+  }
+
+  private field(i: number, f: number): number {
+    return this.packed.meta[(this.from + i) * KV_EVENT_STRIDE + f]!;
+  }
+
+  private build(): KvCacheEvent[] {
+    const { meta, blocks, hashes, tokens, extraIds, levels } = this.packed;
+    const out: KvCacheEvent[] = [];
+    for (let e = this.from; e < this.to; e++) {
+      const m = e * KV_EVENT_STRIDE;
+      const first = meta[m + KvEventField.FIRST]!;
+      const count = meta[m + KvEventField.COUNT]!;
+      let data: KvCacheEventData;
+      switch (meta[m + KvEventField.TYPE]) {
+        case KvEventType.created:
+          data = { type: 'created', num_blocks_per_cache_level: Array.from(levels.subarray(first, first + count)) };
+          break;
+        case KvEventType.stored: {
+          const parent = meta[m + KvEventField.PARENT_HASH]!;
+          const stored: KvCacheStoredBlock[] = [];
+          for (let b = first; b < first + count; b++) {
+            const r = b * KV_BLOCK_STRIDE;
+            const at = blocks[r + KvBlockField.TOKEN_OFFSET]!;
+            const n = blocks[r + KvBlockField.TOKEN_COUNT]!;
+            const ids: UniqueToken[] = new Array(n);
+            for (let t = 0; t < n; t++) {
+              ids[t] = { type: 'unique_token', token_id: tokens[at + t]!, token_extra_id: extraIds.length > 0 ? extraIds[at + t]! : 0n };
+            }
+            const lora = blocks[r + KvBlockField.LORA_ID]!;
+            stored.push({
+              type: 'stored_block',
+              block_hash: hashes[blocks[r + KvBlockField.HASH]!]!,
+              tokens: ids,
+              lora_id: lora < 0 ? null : hashes[lora]!,
+              cache_level: blocks[r + KvBlockField.CACHE_LEVEL]!,
+              priority: blocks[r + KvBlockField.PRIORITY]!,
+            });
+          }
+          data = { type: 'stored', parent_hash: parent < 0 ? null : hashes[parent]!, blocks: stored };
+          break;
+        }
+        case KvEventType.removed:
+          data = { type: 'removed', block_hashes: Array.from(hashes.subarray(first, first + count)) };
+          break;
+        default:
+          data = {
+            type: 'updated',
+            block_hash: hashes[first]!,
+            cache_level: diff(meta[m + KvEventField.CACHE_LEVEL_OLD]!, meta[m + KvEventField.CACHE_LEVEL_NEW]!),
+            priority: diff(meta[m + KvEventField.PRIORITY_OLD]!, meta[m + KvEventField.PRIORITY_NEW]!),
+          };
+      }
+      const event: KvCacheEvent = { event_id: meta[m + KvEventField.EVENT_ID]!, data, window_size: meta[m + KvEventField.WINDOW_SIZE]! };
+      const rank = meta[m + KvEventField.DP_RANK]!;
+      if (rank >= 0) event.attention_dp_rank = rank;
+      out.push(event);
+    }
+    return out;
+  }
+}
+
+function diff(oldValue: number, newValue: number): KvCacheEventDiff | null {
+  return Number.isNaN(oldValue) ? null : { type: 'event_diff', old_value: oldValue, new_value: newValue };
+}
