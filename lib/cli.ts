@@ -31,6 +31,7 @@ function usage(): string {
       ['HTTP limits', 'HTTP limits (both ports)'],
       ['Executor', 'Executor'],
       ['Simulator', 'Simulator (--backend sim)'],
+      ['Simulator faults', 'Simulator faults (--backend sim; seeded, off by default; docs/reliability.md)'],
       ['Metrics', 'Metrics'],
       ['KV events', 'KV events for KV-aware routers (docs/fleet.md)'],
     ],

@@ -9,6 +9,7 @@ import { validateEngineOptions, type EngineOptions } from './engine-options.js';
 import { validateGenerateRequest, type GenerateRequest } from './request-options.js';
 import {
   CHUNK_FLAG_ERROR,
+  CHUNK_FLAG_EXECUTOR_FAULT,
   CHUNK_FLAG_FINAL,
   CHUNK_FLAG_PERF,
   CHUNK_STRIDE,
@@ -50,6 +51,13 @@ export interface GenerateResult {
   finishReason: FinishReason;
   perfMetrics?: RequestPerfMetrics;
 }
+
+/**
+ * Where the engine stands: `running` takes requests; `failed` means the executor itself failed (a fatal error of
+ * its forward step: every request in flight was settled with an ExecutorError, and new ones are refused until
+ * the engine is shut down and replaced); `closing` and `closed` follow shutdown().
+ */
+export type EngineStatus = 'running' | 'failed' | 'closing' | 'closed';
 
 /** The simulator's clock and its hold (docs/simulator.md "Pacing"). Times: ns in the units of record timestamps. */
 export type SimClockState = NativeSimClockState;
@@ -117,7 +125,10 @@ export class Engine implements MetricsSource, AsyncDisposable {
   private readonly latestEvents: AsyncQueue<KvCacheEvent>;
   private statsIterator: AsyncQueue<IterationStats> | undefined;
   private eventsIterator: AsyncQueue<KvCacheEvent> | undefined;
-  private state: 'running' | 'closing' | 'closed' = 'running';
+  private state: EngineStatus = 'running';
+  private failureError: ExecutorError | null = null;
+  private readonly failureListeners = new Set<Listener<ExecutorError>>();
+  private progressAt = performance.now();
   private shutdownPromise: Promise<void> | undefined;
   private refd = false;
 
@@ -168,6 +179,25 @@ export class Engine implements MetricsSource, AsyncDisposable {
     return this.state === 'running';
   }
 
+  /** running, failed, closing or closed (EngineStatus). */
+  get status(): EngineStatus {
+    return this.state;
+  }
+
+  /** Why the executor failed, once it has (status `failed`, and afterwards); else null. */
+  get failure(): ExecutorError | null {
+    return this.failureError;
+  }
+
+  /**
+   * When the executor last showed progress, on performance.now()'s clock (ms): an iteration's stats or a response
+   * arrived, or work arrived at an idle engine (so a wait begins when there is something to wait for). The stall
+   * watchdog (lib/health/stall-watchdog.ts) compares it with the time while requests are in flight.
+   */
+  get lastProgressAt(): number {
+    return this.progressAt;
+  }
+
   /** eventBufferMaxSize of the executor; 0 when KV events are off. */
   get kvEventBufferCapacity(): number {
     return this.nativeInfo.eventBufferCapacity;
@@ -197,6 +227,7 @@ export class Engine implements MetricsSource, AsyncDisposable {
     if (nativeRequest.simArrivalTimeNs !== undefined && this.backend !== 'sim') {
       throw new InvalidArgumentError('request.simArrivalTimeNs applies only to backend "sim" (TensorRT-LLM has no scheduled arrivals)');
     }
+    if (this.state === 'failed') throw this.failedError();
     if (this.state !== 'running') throw new EngineClosedError();
     let id: number;
     try {
@@ -207,6 +238,7 @@ export class Engine implements MetricsSource, AsyncDisposable {
       throw new ExecutorError((cause as Error).message, { cause });
     }
     const stream = new GenerationStream(id, this);
+    if (this.streams.size === 0) this.progressAt = performance.now();
     this.streams.set(id, stream);
     if (!this.refd) {
       this.native.ref();
@@ -282,6 +314,12 @@ export class Engine implements MetricsSource, AsyncDisposable {
   onKvCacheEvents(listener: Listener<readonly KvCacheEvent[]>): () => void {
     this.eventListeners.add(listener);
     return () => this.eventListeners.delete(listener);
+  }
+
+  /** Called once, when the executor fails (status becomes `failed`), with the error in-flight requests got. */
+  onFailure(listener: Listener<ExecutorError>): () => void {
+    this.failureListeners.add(listener);
+    return () => this.failureListeners.delete(listener);
   }
 
   // ---- simulator-only pacing (docs/simulator.md "Pacing"); backend "trtllm" throws ERR_TRTLLM_UNSUPPORTED ----
@@ -402,6 +440,7 @@ export class Engine implements MetricsSource, AsyncDisposable {
   }
 
   private onBatch(batch: NativeBatch): void {
+    if (batch.chunks || batch.stats) this.progressAt = performance.now();
     // Each part is handled on its own, so a throwing listener cannot starve the others.
     if (batch.chunks) this.routeChunks(batch.chunks);
     if (batch.records) {
@@ -436,6 +475,10 @@ export class Engine implements MetricsSource, AsyncDisposable {
       const isFinal = (flags & CHUNK_FLAG_FINAL) !== 0;
       if (flags & CHUNK_FLAG_ERROR) {
         const message = errors[meta[m + ChunkField.ERROR_INDEX]!] ?? 'unknown executor error';
+        if (flags & CHUNK_FLAG_EXECUTOR_FAULT && this.state === 'running') {
+          this.fail(message);
+          continue;
+        }
         this.finishStream(id, stream);
         stream.queue.close(this.state === 'running' ? new RequestFailedError(id, message) : new EngineClosedError(`request ${id}: ${message}`));
         continue;
@@ -458,6 +501,30 @@ export class Engine implements MetricsSource, AsyncDisposable {
         stream.queue.close();
       }
     }
+  }
+
+  /**
+   * The executor failed: every request in flight settles now with the ExecutorError (the executor answers them
+   * with errors too, or never: either way nobody waits), new requests are refused, and the listeners hear it once.
+   */
+  private fail(message: string): void {
+    this.state = 'failed';
+    this.failureError = new ExecutorError(`the executor failed: ${message}`);
+    for (const [id, stream] of [...this.streams]) {
+      this.finishStream(id, stream);
+      stream.queue.close(this.failedError());
+      try {
+        this.native.cancel(id);
+      } catch {
+        // Best effort: a failed executor may refuse it.
+      }
+    }
+    for (const l of this.failureListeners) safeCall(l, this.failureError);
+  }
+
+  /** A fresh ExecutorError per caller (its stack is theirs), with the failure's message. */
+  private failedError(): ExecutorError {
+    return new ExecutorError(this.failureError!.message, { cause: this.failureError });
   }
 
   private finishStream(id: number, stream: GenerationStream): void {

@@ -23,7 +23,7 @@ export const ChunkField = {
   REQUEST_ID: 0,
   TOKEN_OFFSET: 1,
   TOKEN_COUNT: 2,
-  /** bit 0 final, bit 1 error, bit 2 has perf metrics */
+  /** bit 0 final, bit 1 error, bit 2 has perf metrics, bit 3 the error is the executor's own failure */
   FLAGS: 3,
   /** FinishReason of sequence 0 (final chunks). */
   FINISH_REASON: 4,
@@ -36,6 +36,8 @@ export const ChunkField = {
 export const CHUNK_FLAG_FINAL = 1;
 export const CHUNK_FLAG_ERROR = 2;
 export const CHUNK_FLAG_PERF = 4;
+/** The error chunk reports a failure of the executor itself (native/bridge/executor_fault.h), not of one request. */
+export const CHUNK_FLAG_EXECUTOR_FAULT = 8;
 
 /** One call from the bridge: every stream drained at once. Absent keys had nothing new. */
 export interface NativeBatch {

@@ -18,6 +18,7 @@ struct ResponseChunk {
     int finishReason = 0;  // FinishReason value of sequence 0; meaningful when isFinal
     bool hasError = false;
     std::string error;
+    bool executorFault = false;  // the error is the executor's own failure (bridge/executor_fault.h)
     bool hasPerf = false;  // the caller asked for perf metrics and the executor attached them
     RequestRecord perf{};
     int sequenceIndex = 0;
@@ -43,6 +44,7 @@ enum ChunkFlag : unsigned {
     kChunkFlagFinal = 1,
     kChunkFlagError = 2,
     kChunkFlagPerf = 4,
+    kChunkFlagExecutorFault = 8,
 };
 
 }  // namespace trtllm_metrics::bridge

@@ -34,7 +34,7 @@ inline Napi::Object chunksToJs(Napi::Env env, std::vector<bridge::ResponseChunk>
         m[kChunkTokenOffset] = static_cast<double>(tokenOffset);
         m[kChunkTokenCount] = static_cast<double>(c.tokens.size());
         m[kChunkFlags] = (c.isFinal ? kChunkFlagFinal : 0u) | (c.hasError ? kChunkFlagError : 0u) |
-                         (c.hasPerf ? kChunkFlagPerf : 0u);
+                         (c.hasPerf ? kChunkFlagPerf : 0u) | (c.executorFault ? kChunkFlagExecutorFault : 0u);
         m[kChunkFinishReason] = c.finishReason;
         m[kChunkPerfRow] = -1;
         m[kChunkErrorIndex] = -1;

@@ -6,10 +6,12 @@
 //   iteration.h       one iteration: admit, schedule, forward, time, stamp, respond
 //   stats_builder.h   IterationStats / KvCacheStats / RequestStats and their rings
 //   invariants.h      the invariant checks (SimConfig::checkInvariants)
+//   faults.h          injected faults (SimConfig::faults): failing requests, stalls, a fatal error, KV bursts
 //   response_queue.h  responses ready for awaitResponses
 #include "sim/executor.h"
 
 #include "sim/clock.h"
+#include "sim/faults.h"
 #include "sim/invariants.h"
 #include "sim/iteration.h"
 #include "sim/kv_cache_manager.h"
@@ -72,8 +74,9 @@ public:
         , mInvariants(mLimits, mKv, mPool)
         , mPacing(mClock, mMailbox, mPool, mLimits, simConfig.lockstep)
         , mEventManager(makeEventManager(mSim, mConfig, mLimits))
+        , mFaults(simConfig.faults)
         , mStep(mSim, mLimits, mClock, mTiming, mSampler, mKv, mScheduler, mPool, mMailbox, mPacing, mStats, mInvariants,
-              mResponses, mEventManager.get())
+              mResponses, mEventManager.get(), mFaults)
     {
         mThread = std::thread([this] { threadMain(); });
     }
@@ -113,6 +116,7 @@ public:
             if (r)
             {
                 r->id = id;
+                r->injectedErrorAt = mFaults.requestErrorAt(id, r->maxTokens);
                 // Scheduled arrivals wait for their time apart from the queue (and outside maxQueueSize).
                 (r->simArrival ? mMailbox.incomingScheduled : mMailbox.incoming).push_back(std::move(r));
                 wake = mPacing.enqueueWakesLocked();
@@ -326,6 +330,7 @@ private:
     InvariantChecker mInvariants;
     Pacing mPacing;
     std::shared_ptr<KVCacheEventManager> mEventManager;
+    FaultInjector const mFaults;
     IterationStep mStep;
 
     std::atomic<bool> mShutdownFlag{false};

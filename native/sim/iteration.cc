@@ -1,7 +1,9 @@
 #include "sim/iteration.h"
 
 #include <algorithm>
+#include <chrono>
 #include <mutex>
+#include <stdexcept>
 #include <utility>
 
 namespace trtllm_sim::executor
@@ -72,7 +74,7 @@ Response makeResponse(LlmRequest& r, bool isFinal, IterationType iter)
 IterationStep::IterationStep(SimConfig const& sim, Limits const& limits, SimClock& clock, TimingModel const& timing,
     TokenSampler const& sampler, KvCacheManager& kv, Scheduler& scheduler, RequestPool& pool, Mailbox& mailbox,
     Pacing& pacing, StatsBuilder& stats, InvariantChecker& invariants, ResponseQueue& responses,
-    KVCacheEventManager* events)
+    KVCacheEventManager* events, FaultInjector const& faults)
     : mSim(sim)
     , mLimits(limits)
     , mClock(clock)
@@ -87,6 +89,7 @@ IterationStep::IterationStep(SimConfig const& sim, Limits const& limits, SimCloc
     , mInvariants(invariants)
     , mResponses(responses)
     , mEvents(events)
+    , mFaults(faults)
 {
 }
 
@@ -109,8 +112,20 @@ bool IterationStep::run(
     }
     auto const numActive = static_cast<SizeType32>(mPool.active.size());
 
-    Forward const fwd = forward(batch);
-    TimingModel::Breakdown const latency = elapse(start, batch, fwd);
+    Forward fwd;
+    try
+    {
+        fwd = forward(batch, iter);
+    }
+    catch (std::exception const& e)
+    {
+        // TensorRT-LLM's executor loop: an exception in the forward step terminates the requests in flight
+        // with its message. The iteration does not count (no stats), so a sticky fault hits the next one too.
+        terminateAll(std::string(FaultInjector::kForwardErrorPrefix) + e.what());
+        return false;
+    }
+    failInjected(batch);
+    TimingModel::Breakdown const latency = elapse(start, batch, fwd, iter);
     TimePoint const end = mClock.now();
     double const queueLatencyMs = stamp(batch, start, end, iter);
     respond(batch, iter);
@@ -143,6 +158,11 @@ bool IterationStep::run(
 void IterationStep::failAll(std::string const& message)
 {
     mInvariants.record(mIter, message);
+    terminateAll(message);
+}
+
+void IterationStep::terminateAll(std::string const& message)
+{
     std::vector<Response> out;
     for (auto& [id, r] : mPool.requests)
     {
@@ -253,8 +273,26 @@ MicroBatch IterationStep::schedule(bool heldPass)
     return batch;
 }
 
-IterationStep::Forward IterationStep::forward(MicroBatch const& batch)
+void IterationStep::failInjected(MicroBatch const& batch)
 {
+    for (auto const* list : {&batch.context, &batch.generation})
+    {
+        for (auto* r : *list)
+        {
+            if (r->injectedErrorAt >= 0 && r->error.empty() && r->numGenerated() > r->injectedErrorAt)
+            {
+                r->error = FaultInjector::requestErrorMessage(r->id, r->injectedErrorAt);
+            }
+        }
+    }
+}
+
+IterationStep::Forward IterationStep::forward(MicroBatch const& batch, IterationType iter)
+{
+    if ((!batch.context.empty() || !batch.generation.empty()) && mFaults.fatalAt(iter))
+    {
+        throw std::runtime_error(mFaults.fatalMessage());
+    }
     for (auto* r : batch.context)
     {
         r->decodedThisIter = 0;
@@ -324,16 +362,20 @@ void IterationStep::produce(LlmRequest& r, SizeType32 maxNew)
     }
 }
 
-TimingModel::Breakdown IterationStep::elapse(TimePoint start, MicroBatch const& batch, Forward const& forward)
+TimingModel::Breakdown IterationStep::elapse(
+    TimePoint start, MicroBatch const& batch, Forward const& forward, IterationType iter)
 {
     bool const anyGen = !batch.generation.empty();
     TimingModel::Breakdown latency;
+    double stallMs = 0.0;
     if (anyGen || !batch.context.empty())
     {
         double const utilization
             = static_cast<double>(mKv.getNumUsedBlocks()) / static_cast<double>(mKv.getMaxNumBlocks());
         latency = mTiming.iteration(
             batch.numCtxTokens, anyGen, utilization, forward.spec.numRequestsWithDraftTokens > 0);
+        latency.totalMs *= mFaults.slowFactorAt(iter);
+        stallMs = mFaults.stallMsAt(iter);
     }
     if (latency.totalMs > 0.0)
     {
@@ -346,6 +388,15 @@ TimingModel::Breakdown IterationStep::elapse(TimePoint start, MicroBatch const& 
             std::unique_lock<std::mutex> lock(mMailbox.mutex);
             mMailbox.sleepUntil(lock, start + SimClock::fromMs(latency.totalMs));
         }
+    }
+    if (stallMs > 0.0)
+    {
+        // A hang in real time whatever the clock: nothing moves, and only shutdown ends it early.
+        std::unique_lock<std::mutex> lock(mMailbox.mutex);
+        mMailbox.sleepUntil(lock,
+            std::chrono::steady_clock::now()
+                + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                    std::chrono::duration<double, std::milli>(stallMs)));
     }
     return latency;
 }
@@ -407,7 +458,14 @@ void IterationStep::respond(MicroBatch const& batch, IterationType iter)
     for (auto* r : mPool.finished)
     {
         r->stage = RequestStage::kGENERATION_COMPLETE;
-        mOutResponses.push_back(makeResponse(*r, true, iter));
+        if (r->error.empty())
+        {
+            mOutResponses.push_back(makeResponse(*r, true, iter));
+        }
+        else
+        {
+            mOutResponses.emplace_back(r->id, r->error, r->clientId);
+        }
     }
     if (!mPool.finished.empty())
     {
@@ -434,6 +492,7 @@ void IterationStep::publishEvents()
         return;
     }
     mKv.takeEvents(mEventScratch);
+    mFaults.appendKvEventBurst(mIter, mLimits.tokensPerBlock, mSim.vocabSize, mEventScratch);
     mEvents->publish(std::move(mEventScratch));
     mEventScratch.clear();
 }

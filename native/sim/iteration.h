@@ -5,6 +5,7 @@
 
 #include "sim/clock.h"
 #include "sim/config.h"
+#include "sim/faults.h"
 #include "sim/invariants.h"
 #include "sim/kv_cache_events.h"
 #include "sim/kv_cache_manager.h"
@@ -36,7 +37,7 @@ public:
     IterationStep(SimConfig const& sim, Limits const& limits, SimClock& clock, TimingModel const& timing,
         TokenSampler const& sampler, KvCacheManager& kv, Scheduler& scheduler, RequestPool& pool, Mailbox& mailbox,
         Pacing& pacing, StatsBuilder& stats, InvariantChecker& invariants, ResponseQueue& responses,
-        KVCacheEventManager* events);
+        KVCacheEventManager* events, FaultInjector const& faults);
 
     /// Runs one iteration over the requests and cancellations taken from the mailbox. With heldPass (the clock
     /// is held) it only takes arrivals and ends cancelled requests. Returns false when nothing happened (no
@@ -56,17 +57,23 @@ private:
         SizeType64 genDecoded{0};
     };
 
+    /// Every live request gets an error response with `message`; the executor starts over empty.
+    void terminateAll(std::string const& message);
+    /// Requests of the batch that reached their injected error position end with an error response.
+    void failInjected(MicroBatch const& batch);
     /// Returns whether any request arrived.
     bool arrive(TimePoint start, std::vector<std::unique_ptr<LlmRequest>>& incoming);
     void cancel(std::vector<IdType> const& cancels, TimePoint start);
     /// Ends cancelled and timed-out requests, queued or active.
     void terminateExpired(TimePoint now);
     MicroBatch schedule(bool heldPass);
-    Forward forward(MicroBatch const& batch);
+    /// Throws when an injected fatal fault hits iteration `iter` (before it changes anything).
+    Forward forward(MicroBatch const& batch, IterationType iter);
     /// Decodes up to maxNew tokens for r (stopping at the end id, a stop word or maxTokens).
     void produce(LlmRequest& r, SizeType32 maxNew);
     /// The modelled latency of the iteration; the real clock sleeps it, the virtual one advances by it.
-    TimingModel::Breakdown elapse(TimePoint start, MicroBatch const& batch, Forward const& forward);
+    /// Injected slow iterations scale it, and an injected stall hangs the thread for real time on top.
+    TimingModel::Breakdown elapse(TimePoint start, MicroBatch const& batch, Forward const& forward, IterationType iter);
     /// Stamps first-scheduled and token times; returns the admitted requests' summed queue latency (ms).
     double stamp(MicroBatch const& batch, TimePoint start, TimePoint end, IterationType iter);
     /// Streaming responses of running requests and final responses of those that ended; frees their blocks.
@@ -88,6 +95,7 @@ private:
     InvariantChecker& mInvariants;
     ResponseQueue& mResponses;
     KVCacheEventManager* const mEvents;
+    FaultInjector const& mFaults;
 
     IterationType mIter{0};
     /// Requests of the current static batch (STATIC_BATCH), for emptyGenSlots.

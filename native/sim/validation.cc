@@ -13,6 +13,38 @@ using common::TllmException;
 
 constexpr SizeType32 kMaxTokensPerBlock = 65536;
 
+namespace
+{
+
+template <typename Fail>
+void validateFaults(SimFaultConfig const& f, Fail const& fail)
+{
+    auto const probability = [&](double p, char const* name) {
+        if (!(p >= 0.0 && p <= 1.0))
+        {
+            fail(std::string("faults.") + name + " must be in [0, 1]");
+        }
+    };
+    probability(f.requestErrorProbability, "requestErrorProbability");
+    probability(f.stallProbability, "stallProbability");
+    probability(f.slowIterationProbability, "slowIterationProbability");
+    // A stall is one wait on the clock: bounded so that its deadline cannot overflow.
+    if (!(f.stallMs >= 0.0 && f.stallMs <= 3.6e6))
+    {
+        fail("faults.stallMs must be in [0, 3600000]");
+    }
+    if (!(f.slowIterationFactor > 0.0) || !std::isfinite(f.slowIterationFactor))
+    {
+        fail("faults.slowIterationFactor must be a positive finite number");
+    }
+    if (f.kvEventBurstSize < 0)
+    {
+        fail("faults.kvEventBurstSize must be >= 0");
+    }
+}
+
+} // namespace
+
 Limits validateConfig(SimConfig const& sim, ModelType modelType, ExecutorConfig const& cfg)
 {
     auto fail = [](std::string const& what) { throw TllmException("Invalid simulator configuration: " + what); };
@@ -61,6 +93,7 @@ Limits validateConfig(SimConfig const& sim, ModelType modelType, ExecutorConfig 
     {
         fail("specDraftMsPerToken and decodeMinMs must be >= 0");
     }
+    validateFaults(sim.faults, fail);
     Limits limits;
     limits.tokensPerBlock = sim.tokensPerBlock;
     auto const kv = cfg.getKvCacheConfig();

@@ -93,6 +93,7 @@ inline Napi::Value layouts(Napi::CallbackInfo const& info) {
     chunkFlags.Set("FINAL", num(bridge::kChunkFlagFinal));
     chunkFlags.Set("ERROR", num(bridge::kChunkFlagError));
     chunkFlags.Set("PERF", num(bridge::kChunkFlagPerf));
+    chunkFlags.Set("EXECUTOR_FAULT", num(bridge::kChunkFlagExecutorFault));
     chunk.Set("flags", chunkFlags);
     auto o = Napi::Object::New(env);
     o.Set("record", record);
