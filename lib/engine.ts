@@ -4,7 +4,7 @@
  * this class routes them to generate() streams, listeners, iterators and the getLatest*() buffers.
  */
 import { AsyncQueue } from './async-queue.js';
-import { BackendUnavailableError, EngineClosedError, ExecutorError, InvalidArgumentError, RequestFailedError, TrtllmMetricsError } from './errors.js';
+import { BackendUnavailableError, EngineClosedError, ExecutorError, ExecutorFailedError, InvalidArgumentError, RequestFailedError, TrtllmMetricsError } from './errors.js';
 import { validateEngineOptions, type EngineOptions } from './engine-options.js';
 import { validateGenerateRequest, type GenerateRequest } from './request-options.js';
 import {
@@ -126,8 +126,8 @@ export class Engine implements MetricsSource, AsyncDisposable {
   private statsIterator: AsyncQueue<IterationStats> | undefined;
   private eventsIterator: AsyncQueue<KvCacheEvent> | undefined;
   private state: EngineStatus = 'running';
-  private failureError: ExecutorError | null = null;
-  private readonly failureListeners = new Set<Listener<ExecutorError>>();
+  private failureError: ExecutorFailedError | null = null;
+  private readonly failureListeners = new Set<Listener<ExecutorFailedError>>();
   private progressAt = performance.now();
   private shutdownPromise: Promise<void> | undefined;
   private refd = false;
@@ -185,7 +185,7 @@ export class Engine implements MetricsSource, AsyncDisposable {
   }
 
   /** Why the executor failed, once it has (status `failed`, and afterwards); else null. */
-  get failure(): ExecutorError | null {
+  get failure(): ExecutorFailedError | null {
     return this.failureError;
   }
 
@@ -317,7 +317,7 @@ export class Engine implements MetricsSource, AsyncDisposable {
   }
 
   /** Called once, when the executor fails (status becomes `failed`), with the error in-flight requests got. */
-  onFailure(listener: Listener<ExecutorError>): () => void {
+  onFailure(listener: Listener<ExecutorFailedError>): () => void {
     this.failureListeners.add(listener);
     return () => this.failureListeners.delete(listener);
   }
@@ -509,7 +509,7 @@ export class Engine implements MetricsSource, AsyncDisposable {
    */
   private fail(message: string): void {
     this.state = 'failed';
-    this.failureError = new ExecutorError(`the executor failed: ${message}`);
+    this.failureError = new ExecutorFailedError(`the executor failed: ${message}`);
     for (const [id, stream] of [...this.streams]) {
       this.finishStream(id, stream);
       stream.queue.close(this.failedError());
@@ -522,9 +522,9 @@ export class Engine implements MetricsSource, AsyncDisposable {
     for (const l of this.failureListeners) safeCall(l, this.failureError);
   }
 
-  /** A fresh ExecutorError per caller (its stack is theirs), with the failure's message. */
-  private failedError(): ExecutorError {
-    return new ExecutorError(this.failureError!.message, { cause: this.failureError });
+  /** A fresh ExecutorFailedError per caller (its stack is theirs), with the failure's message. */
+  private failedError(): ExecutorFailedError {
+    return new ExecutorFailedError(this.failureError!.message, { cause: this.failureError });
   }
 
   private finishStream(id: number, stream: GenerationStream): void {

@@ -22,6 +22,8 @@ import type { OptionsOf, ResolvedOf } from './options/define.js';
 import { WORKER_OPTIONS } from './options/worker-table.js';
 import { checkTransports, KvEventPublisher } from './fleet/publisher.js';
 import { KvPublisherMetrics } from './metrics/kv-publisher-metrics.js';
+import { HealthMetrics } from './metrics/health-metrics.js';
+import { WorkerHealth, type FatalEvent } from './health/worker-health.js';
 
 /** The worker's options (lib/options/worker-table.ts); `tokenizer` is a folder or a loaded Tokenizer. */
 export type WorkerOptions = Omit<OptionsOf<typeof WORKER_OPTIONS>, 'tokenizer'> & { tokenizer?: string | Tokenizer };
@@ -86,6 +88,9 @@ export class Worker {
   /** The KV-event publisher (--kv-events-endpoint / --kv-events-nats), else null. */
   kvPublisher: KvEventPublisher | null = null;
   private kvPublisherMetrics: KvPublisherMetrics | null = null;
+  /** What /health reports (lib/health/worker-health.ts): failure, stalls, canaries. */
+  readonly health: WorkerHealth;
+  private readonly healthMetrics: HealthMetrics;
   private readonly runtime: RuntimeMetricsAdapter;
   /** How long in-flight requests get on shutdown, ms (options.shutdownGraceMs). */
   readonly graceMs: number;
@@ -126,13 +131,24 @@ export class Worker {
     this.collector = new MetricsCollector({ model_name: this.modelName }, { profile: o.metricsProfile });
     this.runtime = new RuntimeMetricsAdapter(this.collector, this.modelName);
     this.perfStore = new PerfMetricsStore(o.perfMetricsMaxRequests);
+    this.health = new WorkerHealth(
+      {
+        stallTimeoutMs: o.health.stallTimeoutMs,
+        exitOnStall: o.health.exitOnStall,
+        healthCheckIntervalMs: o.health.checkIntervalMs,
+        healthCheckTimeoutMs: o.health.checkTimeoutMs,
+      },
+      () => this.draining,
+    );
+    this.healthMetrics = new HealthMetrics(this.health, { registry: this.collector.registry, labels: this.collector.labels, prefix: this.collector.prefix });
     // The metrics port keeps its own small body limit (its routes take no body).
     const { maxBodyBytes, ...metricsLimits } = o.limits;
     this.metricsServer = new MetricsServer({
       registry: this.collector.registry,
       host: o.host,
       port: o.metricsPort,
-      ready: () => !this.draining && this.engine !== null && this.engine.ready,
+      ready: () => this.health.live,
+      health: () => this.health.report(),
       auth: o.auth,
       limits: metricsLimits,
       extraRoutes: createDashboardHandler({ collector: this.collector }),
@@ -146,8 +162,18 @@ export class Worker {
       perfStore: this.perfStore,
       auth: o.auth,
       limits: o.limits,
+      health: () => this.health.report(),
+      canary: () => this.health.canary,
       ...(maxBodyBytes !== undefined ? { maxBodyBytes } : {}),
     });
+  }
+
+  /**
+   * Told once per fatal event: the executor failed, or it stalled under exitOnStall. `serve` then shuts the worker
+   * down and exits with a distinct code (docs/worker.md, "Exit codes").
+   */
+  onFatal(listener: (event: FatalEvent) => void): () => void {
+    return this.health.onFatal(listener);
   }
 
   get metricsAddress(): BoundAddress | null {
@@ -177,6 +203,7 @@ export class Worker {
       worker.engine = engine;
       worker.collector.attach(engine);
       engine.onRequestFinished(worker.perfStore.onRecords);
+      worker.health.attach(engine, await worker.tokenizer.encode('hi', { addSpecialTokens: true }));
       await worker.startKvPublisher(engine);
       worker.apiServer.setEngine(engine);
     } catch (err) {
@@ -227,6 +254,7 @@ export class Worker {
 
   private async stopAll(): Promise<void> {
     this.draining = true;
+    this.health.stop();
     this.apiServer.close();
     await this.metricsServer.close();
     if (this.engine) await this.engine.shutdown();

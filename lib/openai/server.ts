@@ -4,7 +4,7 @@
  *   POST /v1/completions, POST /v1/chat/completions   (JSON or SSE)
  *   GET  /v1/models, GET /v1/models/{model}
  *   POST /tokenize, POST /detokenize                   (vLLM's; they work before the engine is loaded)
- *   GET  /stats, GET|POST /kv_cache_events, GET /perf_metrics, GET /health
+ *   GET  /stats, GET|POST /kv_cache_events, GET /perf_metrics, GET /health, GET /health_generate
  *
  * Every request is counted by the runtime metrics (under dynamo_endpoint `generate` for the two generation
  * routes, the route's name otherwise); every error response counts in trtllm_request_error_total{http_code}.
@@ -13,6 +13,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Engine } from '../engine.js';
+import type { Canary } from '../health/canary.js';
+import type { HealthReportLike } from '../server.js';
 import { applyLimits, Authenticator, resolveLimits, serverOptions, type HttpAuthOptions, type HttpLimits } from '../http-guard.js';
 import type { Tokenizer } from '../tokenizer.js';
 import { parseJson, readBody } from './body.js';
@@ -55,6 +57,10 @@ export interface ApiServerOptions {
   defaultMaxTokens?: { completion?: number; chat?: number };
   /** The context limit (prompt + max_tokens) requests are held to; null or absent for none. */
   maxModelLen?: number | null;
+  /** The worker's health: GET /health answers 503 with its reasons when unhealthy (default: readiness only). */
+  health?: () => HealthReportLike;
+  /** The canary GET /health_generate runs (null until the engine is loaded; absent: the route answers 404). */
+  canary?: () => Canary | null;
 }
 
 interface Ctx {
@@ -82,6 +88,8 @@ export class ApiServer {
   private readonly created = Math.floor(Date.now() / 1000);
   private readonly active = new Set<Ctx>();
   private draining = false;
+  private readonly healthFn: (() => HealthReportLike) | undefined;
+  private readonly canaryFn: (() => Canary | null) | undefined;
 
   constructor(options: ApiServerOptions) {
     this.engine = options.engine;
@@ -90,6 +98,8 @@ export class ApiServer {
     const limits = resolveLimits(options.limits, { maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, socketTimeoutMs: 0 });
     this.maxBodyBytes = options.maxBodyBytes ?? limits.maxBodyBytes;
     this.auth = new Authenticator(options.auth);
+    this.healthFn = options.health;
+    this.canaryFn = options.canary;
     this.deps = {
       tokenizer: options.tokenizer,
       modelName: options.modelName,
@@ -221,11 +231,12 @@ export class ApiServer {
   }
 
   private async dispatch(ctx: Ctx, method: string, path: string, route: Route): Promise<void> {
-    if (route.endpoint !== 'health' && !this.auth.check(ctx.req)) {
+    // The probes are called without credentials (as on the metrics port).
+    if (route.endpoint !== 'health' && route.endpoint !== 'health_generate' && !this.auth.check(ctx.req)) {
       ctx.res.setHeader('WWW-Authenticate', this.auth.challenge);
       throw unauthorized();
     }
-    if (route.endpoint === 'unknown') throw notFound(method, path);
+    if (route.endpoint === 'unknown' || (route.endpoint === 'health_generate' && this.canaryFn === undefined)) throw notFound(method, path);
     if (!route.methods.includes(method)) {
       ctx.res.setHeader('Allow', route.methods.join(', '));
       throw methodNotAllowed(method, path, route.methods);
@@ -258,10 +269,21 @@ export class ApiServer {
       case 'perf_metrics':
         ctx.req.resume();
         return this.sendJson(ctx, 200, this.perfStore ? this.perfStore.drain() : []);
-      case 'health':
+      case 'health': {
         ctx.req.resume();
         if (!engine!.ready) throw unavailable('The engine is not ready');
+        const report = this.healthFn?.();
+        if (report !== undefined && !report.healthy) throw unavailable(`The worker is unhealthy: ${report.reasons.join('; ')}`);
         return this.sendJson(ctx, 200, { status: 'ready' });
+      }
+      case 'health_generate': {
+        ctx.req.resume();
+        const canary = this.canaryFn!();
+        if (canary === null) throw unavailable('The engine is still loading');
+        const r = await canary.probe();
+        if (r.outcome !== 'ok') throw unavailable(`The health check ${r.outcome === 'timeout' ? 'timed out' : 'failed'}: ${r.error ?? ''}`.trim());
+        return this.sendJson(ctx, 200, { status: 'ok', seconds: Math.round(r.seconds * 1e6) / 1e6 });
+      }
     }
   }
 
@@ -322,7 +344,7 @@ function safeDecode(s: string): string {
 }
 
 interface Route {
-  endpoint: 'generate' | 'models' | 'tokenize' | 'detokenize' | 'stats' | 'kv_cache_events' | 'perf_metrics' | 'health' | 'unknown';
+  endpoint: 'generate' | 'models' | 'tokenize' | 'detokenize' | 'stats' | 'kv_cache_events' | 'perf_metrics' | 'health' | 'health_generate' | 'unknown';
   methods: readonly string[];
 }
 
@@ -345,6 +367,8 @@ function routeOf(path: string): Route {
       return { endpoint: 'perf_metrics', methods: ['GET'] };
     case '/health':
       return { endpoint: 'health', methods: ['GET'] };
+    case '/health_generate':
+      return { endpoint: 'health_generate', methods: ['GET'] };
   }
   if (path.startsWith('/v1/models/')) return { endpoint: 'models', methods: ['GET'] };
   return { endpoint: 'unknown', methods: [] };
