@@ -126,7 +126,7 @@ async function serve(args: readonly string[]): Promise<number> {
     let stopping = false;
     const stop = (code: number): void => {
       stopping = true;
-      worker.shutdown().then(
+      worker.shutdown({ afterFault: code !== EXIT_CODES.ok }).then(
         () => resolve(code),
         (err: unknown) => {
           process.stderr.write(`trtllm-metrics: error during shutdown: ${oneLine(String((err as Error)?.message ?? err))}\n`);

@@ -409,12 +409,15 @@ export class Engine implements MetricsSource, AsyncDisposable {
   /**
    * Stops accepting requests, cancels those in flight (they finish as 'cancelled' if the executor answers
    * within shutdownGraceMs, else they fail with EngineClosedError), delivers everything still queued and
-   * stops the executor. Idempotent.
+   * stops the executor. Idempotent (the first call's grace applies). `graceMs` overrides shutdownGraceMs, e.g. 0
+   * for an executor that has stalled or failed and will not answer the cancellations.
    */
-  shutdown(): Promise<void> {
+  shutdown(options: { graceMs?: number } = {}): Promise<void> {
     if (!this.shutdownPromise) {
       this.state = 'closing';
-      this.shutdownPromise = this.native.shutdown(this.shutdownGraceMs).then(() => this.finishClose());
+      const grace = options.graceMs ?? this.shutdownGraceMs;
+      if (!(Number.isInteger(grace) && grace >= 0)) throw new InvalidArgumentError(`shutdown({ graceMs }) must be an integer >= 0, got ${String(grace)}`);
+      this.shutdownPromise = this.native.shutdown(grace).then(() => this.finishClose());
     }
     return this.shutdownPromise;
   }

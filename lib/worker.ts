@@ -239,12 +239,15 @@ export class Worker {
   /**
    * Graceful stop: /health turns notready and the API stops accepting; in-flight requests get the grace
    * period to finish, then are cancelled; the engine shuts down; both servers close. Idempotent.
+   * `afterFault`: the executor failed or stalled, so once the grace period is over nothing waits for it to answer
+   * the cancellations (it cannot); the requests left end with an error instead.
    */
-  shutdown(): Promise<void> {
+  shutdown(options: { afterFault?: boolean } = {}): Promise<void> {
     this.shutdownPromise ??= (async () => {
       this.draining = true;
-      await this.apiServer.drain(this.graceMs);
-      if (this.engine) await this.engine.shutdown();
+      const afterFault = options.afterFault === true;
+      await this.apiServer.drain(this.graceMs, afterFault ? 0 : undefined);
+      if (this.engine) await this.engine.shutdown(afterFault ? { graceMs: 0 } : {});
       // After the engine: its last events were delivered to the publisher by shutdown().
       await this.kvPublisher?.close();
       await this.stopAll();
