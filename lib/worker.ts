@@ -90,7 +90,8 @@ export class Worker {
   private kvPublisherMetrics: KvPublisherMetrics | null = null;
   /** What /health reports (lib/health/worker-health.ts): failure, stalls, canaries. */
   readonly health: WorkerHealth;
-  private readonly healthMetrics: HealthMetrics;
+  /** The health metrics (full metrics profile only: basic serves exactly the five seed trtllm_ metrics). */
+  private readonly healthMetrics: HealthMetrics | null;
   private readonly runtime: RuntimeMetricsAdapter;
   /** How long in-flight requests get on shutdown, ms (options.shutdownGraceMs). */
   readonly graceMs: number;
@@ -140,7 +141,8 @@ export class Worker {
       },
       () => this.draining,
     );
-    this.healthMetrics = new HealthMetrics(this.health, { registry: this.collector.registry, labels: this.collector.labels, prefix: this.collector.prefix });
+    this.healthMetrics =
+      o.metricsProfile === 'full' ? new HealthMetrics(this.health, { registry: this.collector.registry, labels: this.collector.labels, prefix: this.collector.prefix }) : null;
     // The metrics port keeps its own small body limit (its routes take no body).
     const { maxBodyBytes, ...metricsLimits } = o.limits;
     this.metricsServer = new MetricsServer({
@@ -263,6 +265,7 @@ export class Worker {
     if (this.engine) await this.engine.shutdown();
     await this.kvPublisher?.close();
     this.kvPublisherMetrics?.close();
+    this.healthMetrics?.close();
   }
 }
 
