@@ -46,6 +46,7 @@ function usage(): string {
       ['HTTP limits', 'HTTP limits (both ports)'],
       ['Executor', 'Executor'],
       ['Simulator', 'Simulator (--backend sim)'],
+      ['Performance model', 'Performance model of the simulator (a model on a GPU)'],
       ['Simulator faults', 'Simulator faults (--backend sim; seeded, off by default; docs/reliability.md)'],
       ['Metrics', 'Metrics'],
       ['Health', 'Health (docs/reliability.md)'],

@@ -19,6 +19,7 @@ import {
   type NativeEngine,
   type NativeEngineInfo,
   type NativeSimClockState,
+  type NativeSimInfo,
 } from './native.js';
 import { REQUEST_RECORD_STRIDE, type RequestRecordBatch } from './records.js';
 import { perfMetricsFromRecord, type RequestPerfMetrics } from './request-timings.js';
@@ -61,6 +62,7 @@ export type EngineStatus = 'running' | 'failed' | 'closing' | 'closed';
 
 /** The simulator's clock and its hold (docs/simulator.md "Pacing"). Times: ns in the units of record timestamps. */
 export type SimClockState = NativeSimClockState;
+export type SimInfo = NativeSimInfo;
 
 /** The chunks of one request; iterate it with for-await. Leaving the loop early cancels the request. */
 export class GenerationStream implements AsyncIterable<GenerateChunk> {
@@ -364,6 +366,16 @@ export class Engine implements MetricsSource, AsyncDisposable {
   simClockState(): SimClockState {
     this.requireSimClock('simClockState');
     return this.callClock(() => this.native.simClockState());
+  }
+
+  /**
+   * What the simulator runs with: its timing model, per-rank KV blocks (GPU and host tier) and batch limits
+   * (trtllm-bench's heuristic with the performance model), the GPU and precisions, and the LoRA adapters
+   * resident in each rank's device cache. Simulator only.
+   */
+  simInfo(): SimInfo {
+    this.requireSimClock('simInfo');
+    return this.callClock(() => this.native.simInfo());
   }
 
   private requireSimClock(method: string): void {

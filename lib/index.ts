@@ -1,7 +1,7 @@
 /** trtllm-metrics: drive the TensorRT-LLM executor from Node.js and expose what it measures. */
 export { Engine, GenerationStream } from './engine.js';
 export { perfMetricsFromRecord } from './request-timings.js';
-export type { EngineStatus, FinishReason, GenerateChunk, GenerateResult, SimClockState } from './engine.js';
+export type { EngineStatus, FinishReason, GenerateChunk, GenerateResult, SimClockState, SimInfo } from './engine.js';
 export type { RequestPerfMetrics } from './request-timings.js';
 export type {
   EngineOptions,

@@ -68,6 +68,8 @@ export interface NativeRequest {
   allottedTimeMs?: number;
   /** Simulator only: scheduled arrival, steady ns relative to epochNs. */
   simArrivalTimeNs?: number;
+  /** The LoRA adapter (tensorrt_llm::executor::LoraConfig) by task id. */
+  loraConfig?: { taskId: number };
   samplingConfig?: SamplingOptions;
 }
 
@@ -98,6 +100,28 @@ export interface NativeSimClockState {
   scheduled: number;
 }
 
+/** What the simulator runs with (Executor::getEngineInfo); counts are per attention-DP rank. */
+export interface NativeSimInfo {
+  /** configured: REFERENCE.md section 5 latencies; perfModel: a model on a GPU (docs/simulator.md). */
+  timingModel: 'configured' | 'perfModel';
+  attentionDp: number;
+  numKvBlocks: number;
+  numHostKvBlocks: number;
+  tokensPerBlock: number;
+  maxBatchSize: number;
+  maxNumTokens: number;
+  /** GPU memory besides the KV cache, and of one KV block, on one GPU (bytes). */
+  modelSizeBytes: number;
+  kvBytesPerBlock: number;
+  /** Performance model only. */
+  gpu?: string;
+  tp?: number;
+  weightsPrecision?: string;
+  kvCachePrecision?: string;
+  /** LoRA adapters resident in each rank's device cache, most recently used first. */
+  loraAdapters: Array<{ rank: number; taskId: number }>;
+}
+
 /** An engine instance of one backend (SimEngine, TrtllmEngine). */
 export interface NativeEngine {
   /** Builds the executor off the JS thread and starts the pump threads. */
@@ -125,6 +149,8 @@ export interface NativeEngine {
   resumeSimClock(): void;
   /** Simulator only. */
   simClockState(): NativeSimClockState;
+  /** Simulator only (ERR_TRTLLM_UNSUPPORTED elsewhere); throws ERR_TRTLLM_ENGINE_CLOSED when not running. */
+  simInfo(): NativeSimInfo;
 }
 
 export type NativeEngineConstructor = new (options: object, onBatch: (batch: NativeBatch) => void) => NativeEngine;

@@ -40,11 +40,17 @@ export interface GenerateRequest {
    */
   simArrivalTimeNs?: number;
   samplingConfig?: SamplingOptions;
+  /**
+   * The LoRA adapter, by task id (TensorRT-LLM's LoraConfig). The adapter is part of the identity of the
+   * request's KV blocks; the simulator loads it into a bounded device cache on first use.
+   */
+  loraConfig?: { taskId: number };
   /** Aborting cancels the request (finish reason cancelled). */
   signal?: AbortSignal;
 }
 
-const REQUEST_KEYS = ['inputTokenIds', 'maxTokens', 'streaming', 'returnPerfMetrics', 'endId', 'padId', 'stopWords', 'clientId', 'priority', 'allottedTimeMs', 'simArrivalTimeNs', 'samplingConfig', 'signal'] as const;
+const REQUEST_KEYS = ['inputTokenIds', 'maxTokens', 'streaming', 'returnPerfMetrics', 'endId', 'padId', 'stopWords', 'clientId', 'priority', 'allottedTimeMs', 'simArrivalTimeNs', 'samplingConfig', 'loraConfig', 'signal'] as const;
+const LORA_KEYS = ['taskId'] as const;
 const SAMPLING_KEYS = ['beamWidth', 'temperature', 'topK', 'topP', 'seed', 'numReturnSequences'] as const;
 
 export function validateGenerateRequest(request: unknown): NativeRequest {
@@ -93,6 +99,11 @@ export function validateGenerateRequest(request: unknown): NativeRequest {
     const n = optInt(s.numReturnSequences, 'samplingConfig.numReturnSequences', 1, 1);
     if (n !== undefined) sc.numReturnSequences = n;
     out.samplingConfig = sc;
+  }
+  const lora = optObject(r.loraConfig, 'request.loraConfig', LORA_KEYS);
+  if (lora) {
+    if (lora.taskId === undefined) throw new InvalidArgumentError('request.loraConfig.taskId is required');
+    out.loraConfig = { taskId: optInt(lora.taskId, 'request.loraConfig.taskId', 0)! };
   }
   if (r.signal !== undefined && !(r.signal instanceof AbortSignal)) fail('request.signal', 'an AbortSignal', r.signal);
   return out;

@@ -50,6 +50,37 @@ export interface SpecDecodingStats {
   draftOverhead: number;
 }
 
+/**
+ * One window size's KV cache pools and what the iteration moved (TensorRT-LLM's kvCacheIterationStats; the
+ * simulator's has one window size). Primary = GPU, secondary = the host tier; iter* are this iteration's counts.
+ */
+export interface KvCacheIterationStats {
+  primaryMaxNumBlocks: number;
+  primaryFreeNumBlocks: number;
+  primaryUsedNumBlocks: number;
+  secondaryMaxNumBlocks: number;
+  secondaryFreeNumBlocks: number;
+  /** Host blocks holding an offloaded block. */
+  secondaryUsedNumBlocks: number;
+  iterAllocTotalBlocks: number;
+  iterAllocNewBlocks: number;
+  iterReusedBlocks: number;
+  iterFullReusedBlocks: number;
+  iterPartialReusedBlocks: number;
+  iterMissedBlocks: number;
+  /** iterReusedBlocks / (iterReusedBlocks + iterMissedBlocks), 0..1. */
+  iterCacheHitRate: number;
+  iterGenAllocBlocks: number;
+  /** Host -> GPU, blocks and bytes (per GPU). */
+  iterOnboardBlocks: number;
+  iterOnboardBytes: number;
+  /** GPU -> host, blocks and bytes (per GPU). */
+  iterOffloadBlocks: number;
+  iterOffloadBytes: number;
+  iterIntraDeviceCopyBlocks: number;
+  iterIntraDeviceCopyBytes: number;
+}
+
 /** One executor iteration (Executor::getLatestIterationStats). Memory in bytes, latencies in milliseconds. */
 export interface IterationStats {
   /** Iteration end, "MM-DD-YYYY HH:MM:SS" as the executor writes it. */
@@ -76,6 +107,10 @@ export interface IterationStats {
   staticBatchingStats?: StaticBatchingStats | null;
   inflightBatchingStats?: InflightBatchingStats | null;
   specDecodingStats?: SpecDecodingStats | null;
+  /** With attention data parallelism: the rank of these stats (one IterationStats per rank and iteration). */
+  attentionDpRank?: number;
+  /** By window size (as a decimal string), where the executor reports it. */
+  kvCacheIterationStats?: Record<string, KvCacheIterationStats>;
 }
 
 export interface UniqueToken {

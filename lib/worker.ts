@@ -9,6 +9,7 @@ import { validateEngineOptions } from './engine-options.js';
 import { MetricsCollector, type MetricsProfile } from './metrics/collector.js';
 import { RuntimeMetrics } from './metrics/runtime-metrics.js';
 import type { ApiMetrics, RequestHandle } from './openai/server.js';
+import { parseLoraModules } from './openai/lora.js';
 import { ApiServer } from './openai/server.js';
 import { PerfMetricsStore } from './openai/perf-store.js';
 import { MetricsServer, type BoundAddress } from './server.js';
@@ -160,6 +161,7 @@ export class Worker {
       tokenizer,
       maxModelLen: this.maxModelLen,
       modelName: this.modelName,
+      loraModules: o.loraModules === undefined ? new Map() : parseLoraModules(o.loraModules, 'options.loraModules (--lora-modules)'),
       metrics: this.runtime,
       perfStore: this.perfStore,
       auth: o.auth,

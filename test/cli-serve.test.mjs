@@ -71,6 +71,11 @@ test('bad flags and values: one line naming the problem, exit code 2', async () 
     expectUsageError(['serve', 'extra'], /unexpected argument "extra"/),
     expectUsageError(['frobnicate'], /unknown command "frobnicate" \(available: serve, bench, kv-events\)/),
     expectUsageError(['serve', '--enable-block-reuse', '--no-enable-block-reuse'], /contradict/),
+    expectUsageError(['serve', '--model-config', 'nope'], /--model-config: "nope" is neither a built-in model/),
+    expectUsageError(['serve', '--gpu', 'b200'], /--gpu needs --model-config/),
+    expectUsageError(['serve', '--model-config', 'llama-3.1-8b', '--quant', 'fp8', '--gpu', 'a100'], /a100 has no fp8 tensor cores/),
+    expectUsageError(['serve', '--lora-modules', 'sql'], /--lora-modules.*"sql" must be NAME=TASK_ID/),
+    expectUsageError(['serve', '--host-cache-size', '1000', '--no-enable-block-reuse'], /--host-cache-size needs block reuse/),
   ]);
 });
 

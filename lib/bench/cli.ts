@@ -118,6 +118,7 @@ export async function runBenchWithOptions(o: BenchOptions, io: RunBenchIo = {}):
 
   try {
     await target.start();
+    if (target instanceof EngineTarget && target.engineNote !== null) notes.push(target.engineNote);
   } catch (e) {
     await target.abort().catch(() => undefined);
     if (e instanceof TargetUnavailableError) {

@@ -7,7 +7,8 @@ import { UsageError } from '../errors.js';
 import type { EngineOptions } from '../engine-options.js';
 import { BENCH_OPTIONS } from '../options/bench-table.js';
 import { resolveTree } from '../options/check.js';
-import { helpText, parseCommandLine } from '../options/command-line.js';
+import { flagsOf, helpText, parseCommandLine } from '../options/command-line.js';
+import { validateEngineOptions } from '../engine-options.js';
 import { parseDistribution, type LengthDistribution } from './distributions.js';
 import { parsePrefixShare, type PrefixShare } from './workload.js';
 
@@ -54,6 +55,7 @@ export function usage(): string {
       ['Workload', 'Workload'],
       ['Target', 'Target (default: the in-process simulator)'],
       ['Simulator', 'Simulator (in-process)'],
+      ['Performance model', 'Performance model of the simulator (a model on a GPU)'],
       ['Executor', 'Executor (in-process)'],
       ['Output', 'Output'],
     ],
@@ -114,6 +116,13 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
   } else {
     for (const flag of URL_ONLY) if (given(flag)) throw new UsageError(`--${flag} applies with --url only`);
     o.stream = r.stream ?? !o.virtualClock;
+    // The rules joining engine options (e.g. --gpu needs --model-config), worded with flags.
+    const flagOf = new Map(flagsOf(BENCH_OPTIONS, 'bench').filter((f) => f.path[0] === 'engine').map((f) => [f.path.slice(1).join('.'), `--${f.flag}`]));
+    try {
+      validateEngineOptions(o.engine, 'bench', (path) => flagOf.get(path) ?? `engine option ${path}`);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
   }
   return o;
 }

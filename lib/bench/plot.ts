@@ -109,10 +109,14 @@ interface VegaLiteModule {
 
 /** Renders the figure to an SVG string. */
 export async function renderPlot(report: BenchReport, d: Distributions): Promise<string> {
-  const feature = 'bench --plot';
+  return renderSpec(plotSpec(report, d), 'bench --plot');
+}
+
+/** Renders a Vega-Lite spec to an SVG string (`feature` names what needs vega in the missing-package error). */
+export async function renderSpec(spec: Record<string, unknown>, feature: string): Promise<string> {
   const vega = await importOptional<VegaModule>('vega', PLOT_PACKAGES, feature);
   const vl = await importOptional<VegaLiteModule>('vega-lite', PLOT_PACKAGES, feature);
-  const compiled = vl.compile(plotSpec(report, d)).spec;
+  const compiled = vl.compile(spec).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
   try {
     return await view.toSVG();

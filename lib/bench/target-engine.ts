@@ -82,8 +82,14 @@ export class EngineTarget implements Target, SimPacing {
   engineOptions(): EngineOptions {
     const o = this.o;
     let longest = 0;
+    let inputTokens = 0;
+    let outputTokens = 0;
     const w = this.workload;
-    for (let i = 0; i < w.numRequests; i++) longest = Math.max(longest, w.inputLens[i]! + w.outputLens[i]!);
+    for (let i = 0; i < w.numRequests; i++) {
+      longest = Math.max(longest, w.inputLens[i]! + w.outputLens[i]!);
+      inputTokens += w.inputLens[i]!;
+      outputTokens += w.outputLens[i]!;
+    }
     const given = o.engine ?? {};
     const sim: NonNullable<EngineOptions['sim']> = {
       ...given.sim,
@@ -92,13 +98,32 @@ export class EngineTarget implements Target, SimPacing {
       seed: o.seed,
       maxSeqLen: Math.max(given.sim?.maxSeqLen ?? DEFAULT_SIM_MAX_SEQ_LEN, longest),
     };
+    if (given.sim?.perf?.modelConfig !== undefined) {
+      // trtllm-bench sizes its batch limits for the dataset's mean lengths; so does the performance model.
+      const n = Math.max(1, w.numRequests);
+      sim.perf = {
+        targetInputLen: Math.max(1, Math.round(inputTokens / n)),
+        targetOutputLen: Math.max(1, Math.round(outputTokens / n)),
+        ...given.sim.perf,
+      };
+    }
     if (this.lockstep) sim.lockstep = true;
     return { ...given, modelName: o.model, sim, shutdownGraceMs: 1000 };
   }
 
+  /** With the performance model: the limits it picked, for the report's notes (null otherwise). */
+  engineNote: string | null = null;
+
   async start(): Promise<void> {
     const engine = await Engine.create(this.engineOptions());
     this.engine = engine;
+    const info = engine.simInfo();
+    if (info.timingModel === 'perfModel') {
+      const dp = info.attentionDp > 1 ? `, ${info.attentionDp} attention-DP ranks` : '';
+      this.engineNote =
+        `performance model: ${this.o.engine?.sim?.perf?.modelConfig} ${info.weightsPrecision} (KV ${info.kvCachePrecision}) on ${info.tp}x ${info.gpu}${dp}: ` +
+        `maxBatchSize ${info.maxBatchSize}, maxNumTokens ${info.maxNumTokens}, ${info.numKvBlocks} KV blocks of ${info.tokensPerBlock} tokens`;
+    }
     this.collector = new MetricsCollector({ model_name: this.model });
     this.collector.attach(engine);
     engine.onRequestFinished(this.store.onRecords);

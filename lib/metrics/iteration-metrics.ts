@@ -7,6 +7,7 @@ import type { IterationStats } from '../types.js';
 import type { CollectorHistogramName } from './buckets.js';
 import { counterFamily, gaugeFamily, histogramFamily, type MetricsContext } from './context.js';
 import type { CounterChild, FastGauge, GaugeChild, HistogramChild } from './fast-metrics.js';
+import { combineRankStats } from './rank-stats.js';
 
 /** Gauges: name without prefix, HELP. */
 export const ITERATION_GAUGES = {
@@ -53,13 +54,22 @@ export const PREFILL_BATCH_TOKENS = ['prefill_batch_tokens', 'Histogram of total
 type GaugeKey = keyof typeof ITERATION_GAUGES;
 type CounterKey = keyof typeof ITERATION_COUNTERS;
 
+/** The previous cumulative values of one stream of cumulative counters. */
+interface Cumulative {
+  reused: number;
+  missed: number;
+}
+
 /**
  * The previous cumulative values of one engine's stats stream. Each attached source has its own, so that
- * two engines do not read as counter resets of each other.
+ * two engines do not read as counter resets of each other. With attention data parallelism each rank has its
+ * own counters, and the gauges combine each rank's latest stats (lib/metrics/rank-stats.ts).
  */
-export class CumulativeState {
+export class CumulativeState implements Cumulative {
   reused = 0;
   missed = 0;
+  readonly ranks = new Map<number, Cumulative>();
+  readonly latestByRank = new Map<number, IterationStats>();
 }
 
 /** The increment of a cumulative counter: the positive delta, or (after a decrease: a reset) the new value. */
@@ -127,6 +137,55 @@ export class IterationMetrics {
 
   private logOne(s: IterationStats, state: CumulativeState): void {
     if (s === null || typeof s !== 'object') throw new InvalidArgumentError('iteration stats must be an object');
+    const rank = s.attentionDpRank;
+    if (typeof rank !== 'number') {
+      this.logCounters(s, state);
+      this.logGauges(s);
+      return;
+    }
+    let cumulative = state.ranks.get(rank);
+    if (cumulative === undefined) {
+      cumulative = { reused: 0, missed: 0 };
+      state.ranks.set(rank, cumulative);
+    }
+    this.logCounters(s, cumulative);
+    state.latestByRank.set(rank, s);
+    this.logGauges(combineRankStats([...state.latestByRank.values()]));
+  }
+
+  /** Per-iteration counts and the deltas of the cumulative counters of one stats stream (an engine or a rank). */
+  private logCounters(s: IterationStats, state: Cumulative): void {
+    if (isNum(s.numCompletedRequests) && s.numCompletedRequests > 0) {
+      this.c.numRequestsCompleted.inc(s.numCompletedRequests);
+    }
+    const kv = s.kvCacheStats;
+    if (kv !== null && typeof kv === 'object') {
+      if (isNum(kv.reusedBlocks) && kv.reusedBlocks >= 0) {
+        const d = cumulativeDelta(state.reused, kv.reusedBlocks);
+        if (d > 0) this.c.kvCacheReusedBlocks.inc(d);
+        state.reused = kv.reusedBlocks;
+      }
+      if (isNum(kv.missedBlocks) && kv.missedBlocks >= 0) {
+        const d = cumulativeDelta(state.missed, kv.missedBlocks);
+        if (d > 0) this.c.kvCacheMissedBlocks.inc(d);
+        state.missed = kv.missedBlocks;
+      }
+    }
+    const ifb = s.inflightBatchingStats;
+    if (ifb !== null && typeof ifb === 'object' && isNum(ifb.numCtxTokens) && ifb.numCtxTokens > 0) {
+      this.prefillBatchTokens.observe(ifb.numCtxTokens);
+    }
+    const spec = s.specDecodingStats;
+    if (spec !== null && typeof spec === 'object') {
+      if (isNum(spec.numDraftTokens) && spec.numDraftTokens > 0) this.c.specDecodeNumDraftTokens.inc(spec.numDraftTokens);
+      if (isNum(spec.numAcceptedTokens) && spec.numAcceptedTokens > 0) {
+        this.c.specDecodeNumAcceptedTokens.inc(spec.numAcceptedTokens);
+      }
+    }
+  }
+
+  /** The gauges: the latest stats (of the engine, or every rank's combined). */
+  private logGauges(s: IterationStats): void {
     this.setGauge('numRequestsRunning', s.numActiveRequests);
     this.setGauge('numRequestsWaiting', s.numQueuedRequests);
     this.setGauge('maxNumActiveRequests', s.maxNumActiveRequests);
@@ -137,9 +196,6 @@ export class IterationMetrics {
     this.setGauge('maxBatchSizeStatic', s.maxBatchSizeStatic);
     this.setGauge('maxBatchSizeRuntime', s.maxBatchSizeRuntime);
     this.setGauge('maxNumTokensRuntime', s.maxNumTokensRuntime);
-    if (isNum(s.numCompletedRequests) && s.numCompletedRequests > 0) {
-      this.c.numRequestsCompleted.inc(s.numCompletedRequests);
-    }
 
     const kv = s.kvCacheStats;
     if (kv !== null && typeof kv === 'object') {
@@ -152,16 +208,6 @@ export class IterationMetrics {
       this.setGauge('kvCacheFreeBlocks', kv.freeNumBlocks);
       this.setGauge('kvCacheUsedBlocks', kv.usedNumBlocks);
       this.setGauge('kvCacheTokensPerBlock', kv.tokensPerBlock);
-      if (isNum(kv.reusedBlocks) && kv.reusedBlocks >= 0) {
-        const d = cumulativeDelta(state.reused, kv.reusedBlocks);
-        if (d > 0) this.c.kvCacheReusedBlocks.inc(d);
-        state.reused = kv.reusedBlocks;
-      }
-      if (isNum(kv.missedBlocks) && kv.missedBlocks >= 0) {
-        const d = cumulativeDelta(state.missed, kv.missedBlocks);
-        if (d > 0) this.c.kvCacheMissedBlocks.inc(d);
-        state.missed = kv.missedBlocks;
-      }
     }
 
     const ifb = s.inflightBatchingStats;
@@ -170,10 +216,7 @@ export class IterationMetrics {
       this.setGauge('numGenerationRequests', ifb.numGenRequests);
       this.setGauge('numPausedRequests', ifb.numPausedRequests);
       this.setGauge('numScheduledRequests', ifb.numScheduledRequests);
-      if (isNum(ifb.numCtxTokens)) {
-        this.g.totalContextTokens.set(ifb.numCtxTokens);
-        if (ifb.numCtxTokens > 0) this.prefillBatchTokens.observe(ifb.numCtxTokens);
-      }
+      if (isNum(ifb.numCtxTokens)) this.g.totalContextTokens.set(ifb.numCtxTokens);
       this.setGauge('avgDecodedTokensPerIter', ifb.avgNumDecodedTokensPerIter);
       if (isNum(ifb.numContextRequests) && isNum(s.maxNumActiveRequests) && s.maxNumActiveRequests > 0) {
         this.g.prefillBatchOccupancy.set(ifb.numContextRequests / s.maxNumActiveRequests);
@@ -182,10 +225,6 @@ export class IterationMetrics {
 
     const spec = s.specDecodingStats;
     if (spec !== null && typeof spec === 'object') {
-      if (isNum(spec.numDraftTokens) && spec.numDraftTokens > 0) this.c.specDecodeNumDraftTokens.inc(spec.numDraftTokens);
-      if (isNum(spec.numAcceptedTokens) && spec.numAcceptedTokens > 0) {
-        this.c.specDecodeNumAcceptedTokens.inc(spec.numAcceptedTokens);
-      }
       this.setGauge('specDecodeAcceptanceLength', spec.acceptanceLength);
       this.setGauge('specDecodeDraftOverhead', spec.draftOverhead);
     }

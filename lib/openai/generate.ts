@@ -10,6 +10,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Engine, FinishReason, GenerationStream } from '../engine.js';
 import type { GenerateRequest, SamplingOptions } from '../request-options.js';
+import type { LoraModules } from './lora.js';
 import type { DecodeOptions, Tokenizer } from '../tokenizer.js';
 import { fromEngineError, type ApiError } from './errors.js';
 import { OutputAssembler } from './output.js';
@@ -31,6 +32,8 @@ export interface GenerationDeps {
   engine: Pick<Engine, 'generate'>;
   tokenizer: Tokenizer;
   modelName: string;
+  /** LoRA adapters by name (serve --lora-modules); requests name them as their model. */
+  loraModules: LoraModules;
   /** max_tokens when the request has none: completions 16 (OpenAI's default), chat 1024 (both clamped to the context). */
   defaultMaxTokens: { completion: number; chat: number };
   /** The context limit: prompt + max_tokens beyond it is a 400; null for none. */
@@ -67,7 +70,7 @@ interface Choice {
 /** Runs one generation request. Throws ApiError for anything that must be answered as an error response. */
 export async function runGeneration(deps: GenerationDeps, kind: EndpointKind, body: unknown, io: GenerationIO): Promise<GenerationOutcome> {
   const { tokenizer } = deps;
-  const p = parseRequest(kind, body, deps.modelName);
+  const p = parseRequest(kind, body, deps.modelName, deps.loraModules);
   const prompts = await preparePrompts(tokenizer, p);
   const maxTokens = prompts.map((pr, i) =>
     maxTokensFor(pr.ids.length, p.maxTokens, deps.defaultMaxTokens[kind], deps.maxModelLen, kind === 'chat' ? 'messages' : promptParam(p, i)),
@@ -167,6 +170,7 @@ function engineRequest(
   if (p.topK !== undefined) sampling.topK = p.topK;
   if (p.seed !== undefined) sampling.seed = p.seed;
   if (Object.keys(sampling).length > 0) request.samplingConfig = sampling;
+  if (p.loraTaskId !== undefined) request.loraConfig = { taskId: p.loraTaskId };
   return request;
 }
 

@@ -21,6 +21,7 @@ import { parseJson, readBody } from './body.js';
 import { ApiError, internal, methodNotAllowed, modelNotFound, notFound, unauthorized, unavailable } from './errors.js';
 import { runGeneration, type GenerationDeps } from './generate.js';
 import type { PerfMetricsStore } from './perf-store.js';
+import { adapterModels, type LoraModules } from './lora.js';
 import { modelList } from './responses.js';
 import { detokenize, tokenize } from './tokenize.js';
 import { drainKvEvents, drainStats } from './trtllm-endpoints.js';
@@ -46,6 +47,8 @@ export interface ApiServerOptions {
   engine?: ApiEngine;
   tokenizer: Tokenizer;
   modelName: string;
+  /** LoRA adapters by name (serve --lora-modules): served as models whose parent is modelName. */
+  loraModules?: LoraModules;
   metrics?: ApiMetrics;
   perfStore?: PerfMetricsStore;
   /** Request bodies beyond this many bytes get 413 (default: limits.maxBodyBytes, else 1 MiB). */
@@ -103,6 +106,7 @@ export class ApiServer {
     this.deps = {
       tokenizer: options.tokenizer,
       modelName: options.modelName,
+      loraModules: options.loraModules ?? new Map(),
       defaultMaxTokens: { completion: options.defaultMaxTokens?.completion ?? 16, chat: options.defaultMaxTokens?.chat ?? 1024 },
       maxModelLen: options.maxModelLen ?? null,
     };
@@ -251,10 +255,12 @@ export class ApiServer {
       case 'models': {
         ctx.req.resume();
         const id = path.startsWith('/v1/models/') ? safeDecode(path.slice('/v1/models/'.length)) : undefined;
-        const list = modelList(this.deps.modelName, this.created, this.deps.maxModelLen) as { data: object[] };
+        const list = modelList(this.deps.modelName, this.created, this.deps.maxModelLen) as { data: Array<{ id: string }> };
+        list.data.push(...(adapterModels(this.deps.loraModules, this.deps.modelName, this.created) as Array<{ id: string }>));
         if (id === undefined) return this.sendJson(ctx, 200, list);
-        if (id !== this.deps.modelName) throw modelNotFound(id);
-        return this.sendJson(ctx, 200, list.data[0]);
+        const found = list.data.find((m) => m.id === id);
+        if (found === undefined) throw modelNotFound(id);
+        return this.sendJson(ctx, 200, found);
       }
       case 'tokenize':
         return this.sendJson(ctx, 200, await tokenize(this.deps, await this.readJson(ctx)));

@@ -8,6 +8,9 @@
  */
 import { RESERVED_TEMPLATE_VARIABLES } from '../tokenizer/chat-template.js';
 import { ApiError, invalidValue, missingField, modelNotFound, unknownField, unsupported } from './errors.js';
+import { loraTaskIdOf, type LoraModules } from './lora.js';
+
+const NO_ADAPTERS: LoraModules = new Map();
 
 export type EndpointKind = 'completion' | 'chat';
 
@@ -72,6 +75,8 @@ export interface ParsedRequest {
   includeStopStrInOutput: boolean;
   /** Token ids that end the request besides the end id (vLLM's stop_token_ids). */
   stopTokenIds: number[];
+  /** The LoRA task id: of the adapter `model` names, or lora_request's (lib/openai/lora.ts). */
+  loraTaskId?: number;
 }
 
 type Dict = Record<string, unknown>;
@@ -99,6 +104,7 @@ const COMMON = [
   'spaces_between_special_tokens',
   'include_stop_str_in_output',
   'stop_token_ids',
+  'lora_request',
 ];
 const COMPLETION_FIELDS = new Set([...COMMON, 'prompt']);
 const CHAT_TEMPLATE_FIELDS = ['messages', 'add_generation_prompt', 'continue_final_message', 'tools', 'documents', 'chat_template_kwargs'];
@@ -328,16 +334,16 @@ export function parseChatPromptFields(body: Dict): ChatPromptFields {
 }
 
 /**
- * Validates a parsed JSON body. `servedModel` is the one model this worker serves: any other `model` is 404
- * model_not_found (as OpenAI answers).
+ * Validates a parsed JSON body. `servedModel` is the model this worker serves, `adapters` its LoRA adapters by
+ * name: any other `model` is 404 model_not_found (as OpenAI answers).
  */
-export function parseRequest(kind: EndpointKind, body: unknown, servedModel: string): ParsedRequest {
+export function parseRequest(kind: EndpointKind, body: unknown, servedModel: string, adapters: LoraModules = NO_ADAPTERS): ParsedRequest {
   if (!isObject(body)) throw new ApiError(400, `The request body must be a JSON object, got ${describe(body)}`, 'invalid_request_error', null, 'invalid_json', 'deserialization');
   checkFields(body, kind);
   const model = body.model;
   if (model === undefined || model === null) throw missingField('model');
   if (typeof model !== 'string') throw expect('model', 'a string', model);
-  if (model !== servedModel) throw modelNotFound(model);
+  if (model !== servedModel && !adapters.has(model)) throw modelNotFound(model);
 
   const n = optInt(body, 'n', 1, INT32_MAX);
   if (n !== undefined && n !== 1) throw unsupported('n', `Only n=1 is supported, got ${n}`);
@@ -388,6 +394,8 @@ export function parseRequest(kind: EndpointKind, body: unknown, servedModel: str
   if (topK !== undefined) parsed.topK = topK;
   const seed = optInt(body, 'seed', 0, Number.MAX_SAFE_INTEGER);
   if (seed !== undefined) parsed.seed = seed;
+  const loraTaskId = loraTaskIdOf(model, body.lora_request, adapters);
+  if (loraTaskId !== undefined) parsed.loraTaskId = loraTaskId;
   if (kind === 'completion') parsed.prompts = parsePrompts(body);
   else {
     parsed.chat = parseChatPromptFields(body);

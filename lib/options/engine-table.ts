@@ -25,12 +25,22 @@ const kvCacheConfig = group('tensorrt_llm::executor::KvCacheConfig', {
     maps: 'KvCacheConfig::setMaxTokens',
   }),
   freeGpuMemoryFraction: opt(positive(1), {
-    help: 'share of free GPU memory for the KV cache (the simulator accepts and reports it)',
+    help: 'share of the GPU memory left after weights and activations that the KV cache takes (simulator: with the performance model; ignored otherwise)',
     default: 0.9,
     maps: 'KvCacheConfig::setFreeGpuMemoryFraction',
     flag: 'free-gpu-memory-fraction',
-    commands: SERVE,
+    commands: SERVE_BENCH,
     arg: 'F',
+    section: 'Executor',
+  }),
+  hostCacheSize: opt(int(0, Number.MAX_SAFE_INTEGER), {
+    help: 'host (CPU) memory for a second KV tier: evicted reusable blocks are offloaded there and onboarded again when reused; 0 = none',
+    unit: 'bytes',
+    default: 0,
+    maps: 'KvCacheConfig::setHostCacheSize',
+    flag: 'host-cache-size',
+    commands: SERVE_BENCH,
+    arg: 'BYTES',
     section: 'Executor',
   }),
   eventBufferMaxSize: opt(int(0), {
@@ -47,18 +57,18 @@ const kvCacheConfig = group('tensorrt_llm::executor::KvCacheConfig', {
 
 const executorConfig = group('tensorrt_llm::executor::ExecutorConfig', {
   maxBatchSize: opt(int(1), {
-    help: 'requests in one iteration',
+    help: 'requests in one iteration (per attention-DP rank)',
     unit: 'requests',
-    defaultText: "256 on the simulator, the engine's on TensorRT-LLM",
+    defaultText: "256 on the simulator (with --model-config: trtllm-bench's heuristic), the engine's on TensorRT-LLM",
     maps: 'ExecutorConfig::setMaxBatchSize',
     flag: 'max-batch-size',
     commands: SERVE_BENCH,
     section: 'Executor',
   }),
   maxNumTokens: opt(int(1), {
-    help: 'token budget of one iteration (context + generation tokens)',
+    help: 'token budget of one iteration (context + generation tokens, per attention-DP rank)',
     unit: 'tokens',
-    defaultText: "8192 on the simulator, the engine's on TensorRT-LLM",
+    defaultText: "8192 on the simulator (with --model-config: trtllm-bench's heuristic), the engine's on TensorRT-LLM",
     maps: 'ExecutorConfig::setMaxNumTokens',
     flag: 'max-num-tokens',
     commands: SERVE_BENCH,
@@ -113,6 +123,99 @@ const timing = group('the simulator\'s timing model (REFERENCE.md section 5), ms
   decodeD1: opt(num(-1e12, 1e12), { help: 'decode: D1', default: 54.01, maps: 'SimConfig::decodeD1' }),
   decodeD0: opt(num(-1e12, 1e12), { help: 'decode: D0', unit: 'ms', default: 5.74, maps: 'SimConfig::decodeD0' }),
   decodeMinMs: opt(num(0, 1e12), { help: 'decode: the floor', unit: 'ms', default: 1, maps: 'SimConfig::decodeMinMs' }),
+  hostTransferBytesPerS: opt(positive(1e15), {
+    help: 'speed of host <-> GPU copies of KV blocks (the host tier; the performance model uses the GPU\'s PCIe link)',
+    unit: 'bytes/s',
+    default: 50e9,
+    maps: 'SimConfig::hostTransferBytesPerS',
+  }),
+  loraLoadMs: opt(num(0, 1e9), {
+    help: 'time to load one LoRA adapter into the device cache (the performance model uses its size over PCIe)',
+    unit: 'ms',
+    default: 2,
+    maps: 'SimConfig::loraLoadMs',
+  }),
+});
+
+const SIM_GPUS = ['h100', 'h200', 'b200', 'a100', 'l40s'] as const;
+
+const perf = group('the performance model: iteration times and KV capacity of a model on a GPU (docs/simulator.md "Performance model")', {
+  modelConfig: opt(nonEmpty(), {
+    help: 'turns the performance model on for this model: llama-3.1-8b, llama-3.1-70b, llama-3.1-405b, or a Hugging Face config.json',
+    maps: 'SimConfig::perfModel (the file is read in JS)',
+    flag: 'model-config',
+    commands: SERVE_BENCH,
+    arg: 'NAME|FILE',
+    section: 'Performance model',
+  }),
+  gpu: opt(oneOf(...SIM_GPUS), {
+    help: 'the GPU (memory, bandwidth, FLOP/s per precision, links: docs/simulator.md "GPUs")',
+    default: 'h100',
+    maps: 'PerfModelConfig::gpu',
+    flag: 'gpu',
+    commands: SERVE_BENCH,
+    arg: SIM_GPUS.join('|'),
+    section: 'Performance model',
+  }),
+  quant: opt(oneOf('bf16', 'fp16', 'fp8', 'fp4'), {
+    help: 'precision of the weights (fp8 and fp4 as in NVIDIA\'s ModelOpt checkpoints: embeddings stay 16-bit)',
+    default: 'bf16',
+    maps: 'PerfModelConfig::weights',
+    flag: 'quant',
+    commands: SERVE_BENCH,
+    arg: 'bf16|fp16|fp8|fp4',
+    section: 'Performance model',
+  }),
+  kvCacheDtype: opt(oneOf('auto', 'bf16', 'fp16', 'fp8'), {
+    help: 'precision of the KV cache; auto: fp8 with fp8 or fp4 weights, else the weights\'',
+    default: 'auto',
+    maps: 'PerfModelConfig::kvCache',
+    flag: 'kv-cache-dtype',
+    commands: SERVE_BENCH,
+    arg: 'auto|bf16|fp16|fp8',
+    section: 'Performance model',
+  }),
+  tp: opt(int(1, 64), {
+    help: 'tensor-parallel size: GPUs the engine spans',
+    unit: 'GPUs',
+    default: 1,
+    maps: 'PerfModelConfig::tp',
+    flag: 'tp',
+    commands: SERVE_BENCH,
+    section: 'Performance model',
+  }),
+  targetInputLen: opt(int(1), {
+    help: "prompt length trtllm-bench's maxBatchSize / maxNumTokens heuristic sizes the engine for (bench: the workload's mean)",
+    unit: 'tokens',
+    default: 1024,
+    maps: 'PerfModelConfig::targetInputLen',
+  }),
+  targetOutputLen: opt(int(1), {
+    help: "output length of that heuristic (bench: the workload's mean)",
+    unit: 'tokens',
+    default: 1024,
+    maps: 'PerfModelConfig::targetOutputLen',
+  }),
+});
+
+const lora = group('LoRA adapters (docs/simulator.md "LoRA adapters")', {
+  maxAdapters: opt(int(1, 65536), {
+    help: 'LoRA adapters the device cache of each rank holds; a request whose adapter cannot be loaded waits',
+    unit: 'adapters',
+    default: 4,
+    maps: 'SimConfig::loraMaxAdapters',
+    flag: 'max-loras',
+    commands: SERVE_BENCH,
+    section: 'Simulator',
+  }),
+  rank: opt(int(1, 4096), {
+    help: 'rank of the adapters (their size, hence their load time with the performance model)',
+    default: 16,
+    maps: 'SimConfig::loraRank',
+    flag: 'max-lora-rank',
+    commands: SERVE_BENCH,
+    section: 'Simulator',
+  }),
 });
 
 // Injected faults (docs/simulator.md "Faults", docs/reliability.md): seeded and deterministic, all off by default.
@@ -296,7 +399,18 @@ const sim = group(
       default: 0.7,
       maps: 'SimConfig::specAcceptanceProbability',
     }),
+    attentionDp: opt(int(1, 1024), {
+      help: 'attention data-parallel ranks, each with its own KV pool, scheduler and batch; requests go to the least loaded rank',
+      unit: 'ranks',
+      default: 1,
+      maps: 'SimConfig::attentionDp',
+      flag: 'attention-dp',
+      commands: SERVE_BENCH,
+      section: 'Simulator',
+    }),
     timing,
+    perf,
+    lora,
     faults,
   },
   { backend: 'sim' },

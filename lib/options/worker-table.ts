@@ -7,6 +7,7 @@ import { ENGINE_OPTIONS } from './engine-table.js';
 import { group, HOUR_MS, int, nonEmpty, oneOf, opt } from './define.js';
 import { HTTP_AUTH, HTTP_LIMITS, METRICS_SERVER_OPTIONS } from './server-table.js';
 import { KV_EVENT_TRANSPORT_OPTIONS } from './fleet-table.js';
+import { checkLoraModules } from '../openai/lora.js';
 
 const SERVE = ['serve'] as const;
 
@@ -78,6 +79,14 @@ export const WORKER_OPTIONS = {
     flag: 'perf-metrics-max-requests',
     commands: SERVE,
     section: 'Server',
+  }),
+  loraModules: opt(nonEmpty(), {
+    help: 'LoRA adapters served as models: NAME=TASK_ID,... (a request naming NAME as its model runs with that adapter; /v1/models lists them)',
+    flag: 'lora-modules',
+    commands: SERVE,
+    arg: 'NAME=ID,...',
+    section: 'Server',
+    check: checkLoraModules,
   }),
   metricsProfile: opt(oneOf('full', 'basic'), {
     help: 'full: the extended trtllm_ set; basic: the five seed metrics',

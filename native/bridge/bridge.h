@@ -186,6 +186,9 @@ public:
     // The executor's clock now, relative steady ns (the real steady clock for TensorRT-LLM).
     double clockNs() const { return toRelativeNs(Api::now(*mExecutor)); }
 
+    // The executor, for what only some backends have (its public methods are thread-safe).
+    Executor const& executor() const { return *mExecutor; }
+
     // Scheduled arrivals and the clock hold (simulator only; the others throw BridgeUnsupportedError).
     Pacing& pacing() { return mPacing; }
     Pacing const& pacing() const { return mPacing; }

@@ -64,10 +64,24 @@ template <typename T>
 struct HasNumDroppedEvents<T, std::void_t<decltype(std::declval<T const&>().getNumDroppedEvents())>>
     : std::true_type {};
 
-// Read `obj.attentionDpRank` when the release has it.
-template <typename Event>
-std::optional<int> attentionDpRank(Event const& e) {
-    if constexpr (HasAttentionDpRank<Event>::value) {
+// Per-iteration KV cache stats per window size (pools and onboard/offload traffic), in newer releases.
+template <typename T, typename = void>
+struct HasKvCacheIterationStats : std::false_type {};
+template <typename T>
+struct HasKvCacheIterationStats<T, std::void_t<decltype(std::declval<T const&>().kvCacheIterationStats)>>
+    : std::true_type {};
+
+// The simulator's description of itself (Executor::getEngineInfo, getLoraAdapters); TensorRT-LLM has none.
+template <typename T, typename = void>
+struct HasEngineInfo : std::false_type {};
+template <typename T>
+struct HasEngineInfo<T, std::void_t<decltype(std::declval<T const&>().getEngineInfo()),
+                                    decltype(std::declval<T const&>().getLoraAdapters())>> : std::true_type {};
+
+// Read `obj.attentionDpRank` (a KV event's or, in newer releases, an IterationStats') when the release has it.
+template <typename T>
+std::optional<int> attentionDpRank(T const& e) {
+    if constexpr (HasAttentionDpRank<T>::value) {
         if (e.attentionDpRank) return static_cast<int>(*e.attentionDpRank);
     }
     return std::nullopt;

@@ -47,6 +47,7 @@ typename Api::ExecutorConfig executorConfigFrom(Napi::Object options) {
     if (auto v = optInt32(kv, "maxTokens")) kvConfig.setMaxTokens(*v);
     if (auto v = optFloat(kv, "freeGpuMemoryFraction")) kvConfig.setFreeGpuMemoryFraction(*v);
     if (auto v = eventBufferMaxSizeFrom(options)) kvConfig.setEventBufferMaxSize(*v);
+    if (auto v = optSize(kv, "hostCacheSize")) kvConfig.setHostCacheSize(static_cast<std::size_t>(*v));
     config.setKvCacheConfig(kvConfig);
     return config;
 }
@@ -98,6 +99,8 @@ typename Api::Request requestFrom(Napi::Object o, bridge::RequestMeta& meta) {
     if (auto v = optSize(o, "clientId")) request.setClientId(*v);
     if (auto v = optFloat(o, "priority")) request.setPriority(*v);
     if (auto v = optSize(o, "allottedTimeMs")) request.setAllottedTimeMs(std::chrono::milliseconds(*v));
+    Napi::Object lora = objectOr(o, "loraConfig");
+    if (auto v = optSize(lora, "taskId")) request.setLoraConfig(typename Api::LoraConfig(*v));
     // Applied by the backend's pacing in Bridge::enqueue (simulator only).
     if (auto v = optNumber(o, "simArrivalTimeNs")) {
         if (!isRelativeNs(*v)) throw Napi::RangeError::New(env, "simArrivalTimeNs must be within +-2^53 ns");

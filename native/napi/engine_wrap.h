@@ -43,6 +43,7 @@ public:
                                            EngineWrap::InstanceMethod("holdSimClock", &EngineWrap::holdSimClock),
                                            EngineWrap::InstanceMethod("resumeSimClock", &EngineWrap::resumeSimClock),
                                            EngineWrap::InstanceMethod("simClockState", &EngineWrap::simClockState),
+                                           EngineWrap::InstanceMethod("simInfo", &EngineWrap::simInfo),
                                        });
     }
 
@@ -161,6 +162,18 @@ private:
             o.Set("scheduled", num(env, c.scheduled));
             return o;
         });
+    }
+
+    // simInfo(): the simulator's limits and model, and its resident LoRA adapters (simulator only).
+    Napi::Value simInfo(Napi::CallbackInfo const& info) {
+        Napi::Env env = info.Env();
+        requireRunning(env);
+        using Executor = typename Api::Executor;
+        if constexpr (bridge::detect::HasEngineInfo<Executor>::value) {
+            return callConverting(env, [&]() -> Napi::Value { return engineInfoToJs(env, mBridge->executor()); });
+        } else {
+            throw errorWithCode(env, "simInfo is simulator-only: this executor does not describe itself", "ERR_TRTLLM_UNSUPPORTED");
+        }
     }
 
     Napi::Value cancel(Napi::CallbackInfo const& info) {

@@ -5,6 +5,7 @@
 #include <napi.h>
 
 #include <optional>
+#include <string>
 #include <type_traits>
 #include <variant>
 #include <vector>
@@ -38,6 +39,33 @@ Napi::Object kvCacheStatsToJs(Napi::Env env, KvStats const& s) {
     o.Set("reusedBlocks", num(env, s.reusedBlocks));
     if constexpr (bridge::detect::HasMissedBlocks<KvStats>::value) o.Set("missedBlocks", num(env, s.missedBlocks));
     if constexpr (bridge::detect::HasCacheHitRate<KvStats>::value) o.Set("cacheHitRate", num(env, s.cacheHitRate));
+    return o;
+}
+
+// One window size's kvCacheIterationStats (newer releases), with the JSON keys of its serialization.
+template <typename KvIterStats>
+Napi::Object kvCacheIterationStatsToJs(Napi::Env env, KvIterStats const& k) {
+    auto o = Napi::Object::New(env);
+    o.Set("primaryMaxNumBlocks", num(env, k.primaryMaxNumBlocks));
+    o.Set("primaryFreeNumBlocks", num(env, k.primaryFreeNumBlocks));
+    o.Set("primaryUsedNumBlocks", num(env, k.primaryUsedNumBlocks));
+    o.Set("secondaryMaxNumBlocks", num(env, k.secondaryMaxNumBlocks));
+    o.Set("secondaryFreeNumBlocks", num(env, k.secondaryFreeNumBlocks));
+    o.Set("secondaryUsedNumBlocks", num(env, k.secondaryUsedNumBlocks));
+    o.Set("iterAllocTotalBlocks", num(env, k.iterAllocTotalBlocks));
+    o.Set("iterAllocNewBlocks", num(env, k.iterAllocNewBlocks));
+    o.Set("iterReusedBlocks", num(env, k.iterReusedBlocks));
+    o.Set("iterFullReusedBlocks", num(env, k.iterFullReusedBlocks));
+    o.Set("iterPartialReusedBlocks", num(env, k.iterPartialReusedBlocks));
+    o.Set("iterMissedBlocks", num(env, k.iterMissedBlocks));
+    o.Set("iterCacheHitRate", num(env, k.iterCacheHitRate));
+    o.Set("iterGenAllocBlocks", num(env, k.iterGenAllocBlocks));
+    o.Set("iterOnboardBlocks", num(env, k.iterOnboardBlocks));
+    o.Set("iterOnboardBytes", num(env, k.iterOnboardBytes));
+    o.Set("iterOffloadBlocks", num(env, k.iterOffloadBlocks));
+    o.Set("iterOffloadBytes", num(env, k.iterOffloadBytes));
+    o.Set("iterIntraDeviceCopyBlocks", num(env, k.iterIntraDeviceCopyBlocks));
+    o.Set("iterIntraDeviceCopyBytes", num(env, k.iterIntraDeviceCopyBytes));
     return o;
 }
 
@@ -111,6 +139,42 @@ Napi::Object iterationStatsToJs(Napi::Env env, Stats const& s) {
             o.Set("specDecodingStats", env.Null());
         }
     }
+    if (auto rank = bridge::detect::attentionDpRank(s)) o.Set("attentionDpRank", num(env, *rank));
+    if constexpr (bridge::detect::HasKvCacheIterationStats<Stats>::value) {
+        auto byWindow = Napi::Object::New(env);
+        for (auto const& [window, k] : s.kvCacheIterationStats)
+            byWindow.Set(std::to_string(window), kvCacheIterationStatsToJs(env, k));
+        o.Set("kvCacheIterationStats", byWindow);
+    }
+    return o;
+}
+
+// The simulator's Executor::getEngineInfo() and getLoraAdapters() (engine.simInfo()).
+template <typename Executor>
+Napi::Object engineInfoToJs(Napi::Env env, Executor const& executor) {
+    auto const i = executor.getEngineInfo();
+    auto o = Napi::Object::New(env);
+    o.Set("timingModel", Napi::String::New(env, i.timingModel));
+    o.Set("attentionDp", num(env, i.attentionDp));
+    o.Set("numKvBlocks", num(env, i.numKvBlocks));
+    o.Set("numHostKvBlocks", num(env, i.numHostKvBlocks));
+    o.Set("tokensPerBlock", num(env, i.tokensPerBlock));
+    o.Set("maxBatchSize", num(env, i.maxBatchSize));
+    o.Set("maxNumTokens", num(env, i.maxNumTokens));
+    o.Set("modelSizeBytes", num(env, i.modelSizeBytes));
+    o.Set("kvBytesPerBlock", num(env, i.kvBytesPerBlock));
+    if (!i.gpu.empty()) {
+        o.Set("gpu", Napi::String::New(env, i.gpu));
+        o.Set("tp", num(env, i.tp));
+        o.Set("weightsPrecision", Napi::String::New(env, i.weightsPrecision));
+        o.Set("kvCachePrecision", Napi::String::New(env, i.kvCachePrecision));
+    }
+    o.Set("loraAdapters", arrayToJs(env, executor.getLoraAdapters(), [&](auto const& a) {
+        auto ao = Napi::Object::New(env);
+        ao.Set("rank", num(env, a.rank));
+        ao.Set("taskId", num(env, a.taskId));
+        return ao;
+    }));
     return o;
 }
 

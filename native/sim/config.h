@@ -2,6 +2,7 @@
 // tensorrt_llm::executor; SimConfig holds what the simulator models instead of a real engine.
 #pragma once
 
+#include "sim/perf_model_config.h"
 #include "sim/types.h"
 
 #include <cstddef>
@@ -24,17 +25,26 @@ public:
     [[nodiscard]] std::optional<FloatType> getFreeGpuMemoryFraction() const { return mFreeGpuMemoryFraction; }
     /// 0 disables KV cache events (getKVCacheEventManager returns std::nullopt).
     [[nodiscard]] std::size_t getEventBufferMaxSize() const { return mEventBufferMaxSize; }
+    /// Bytes of host (CPU) memory for a secondary KV block pool; unset or 0: no host tier. Evicted reusable
+    /// blocks are offloaded there and onboarded again when reused (docs/simulator.md "Host KV tier").
+    [[nodiscard]] std::optional<std::size_t> getHostCacheSize() const { return mHostCacheSize; }
+    /// Whether blocks offloaded to the host are brought back (onboarded) for reuse (default true).
+    [[nodiscard]] bool getOnboardBlocks() const { return mOnboardBlocks; }
 
     void setEnableBlockReuse(bool enableBlockReuse) { mEnableBlockReuse = enableBlockReuse; }
     void setMaxTokens(std::optional<SizeType32> const& maxTokens) { mMaxTokens = maxTokens; }
     void setFreeGpuMemoryFraction(std::optional<FloatType> const& fraction) { mFreeGpuMemoryFraction = fraction; }
     void setEventBufferMaxSize(std::size_t eventBufferMaxSize) { mEventBufferMaxSize = eventBufferMaxSize; }
+    void setHostCacheSize(std::size_t hostCacheSize) { mHostCacheSize = hostCacheSize; }
+    void setOnboardBlocks(bool onboardBlocks) { mOnboardBlocks = onboardBlocks; }
 
 private:
     bool mEnableBlockReuse{true};
     std::optional<SizeType32> mMaxTokens;
     std::optional<FloatType> mFreeGpuMemoryFraction{0.9f};
     std::size_t mEventBufferMaxSize{0};
+    std::optional<std::size_t> mHostCacheSize;
+    bool mOnboardBlocks{true};
 };
 
 class SchedulerConfig
@@ -57,7 +67,8 @@ class ExecutorConfig
 public:
     static constexpr SizeType32 kDefaultIterStatsMaxIterations = 1000;
     static constexpr SizeType32 kDefaultRequestStatsMaxIterations = 0;
-    /// Simulator defaults for the limits the real executor takes from the engine.
+    /// Simulator defaults for the limits the real executor takes from the engine (when unset and no performance
+    /// model picks them).
     static constexpr SizeType32 kSimDefaultMaxBatchSize = 256;
     static constexpr SizeType32 kSimDefaultMaxNumTokens = 8192;
 
@@ -97,8 +108,8 @@ private:
     SizeType32 mIterStatsMaxIterations{kDefaultIterStatsMaxIterations};
     SizeType32 mRequestStatsMaxIterations{kDefaultRequestStatsMaxIterations};
     BatchingType mBatchingType{BatchingType::kINFLIGHT};
-    std::optional<SizeType32> mMaxBatchSize{kSimDefaultMaxBatchSize};
-    std::optional<SizeType32> mMaxNumTokens{kSimDefaultMaxNumTokens};
+    std::optional<SizeType32> mMaxBatchSize;
+    std::optional<SizeType32> mMaxNumTokens;
     std::optional<SizeType32> mMaxQueueSize;
 };
 
@@ -158,6 +169,14 @@ struct SimConfig
     /// Base seed; a request without SamplingConfig::seed uses this one.
     std::uint64_t seed{0};
 
+    // --- performance model (perf_model.h): when set, iteration times, the KV capacity, the reported memory and
+    // (when ExecutorConfig leaves them unset) maxBatchSize / maxNumTokens come from a model on a GPU, and the
+    // configured latencies below are not used ---
+    std::optional<PerfModelConfig> perfModel;
+
+    // --- attention data parallelism: ranks with their own KV pool, scheduler and batch (docs/simulator.md) ---
+    SizeType32 attentionDp{1};
+
     // --- timing model (REFERENCE.md section 5) ---
     /// prefill ms = prefillA * N^2 + prefillB * N + prefillC for N new (uncached) tokens in the iteration.
     double prefillA{4.209989e-07};
@@ -168,6 +187,10 @@ struct SimConfig
     double decodeD1{54.01};
     double decodeD0{5.74};
     double decodeMinMs{1.0};
+    /// Configured latencies: bytes per second of host <-> GPU copies (KV onboard / offload).
+    double hostTransferBytesPerS{50e9};
+    /// Configured latencies: ms to load one LoRA adapter into the device cache.
+    double loraLoadMs{2.0};
     /// Modelled time is divided by this (> 0).
     double speedupRatio{1.0};
     /// true: the clock jumps by the modelled latency without sleeping; false: the executor thread sleeps
@@ -194,10 +217,18 @@ struct SimConfig
 
     // --- injected faults (off by default) ---
     SimFaultConfig faults;
+    // --- LoRA adapters (Request::setLoraConfig) ---
+    /// Adapters the device cache of each rank holds; a request whose adapter cannot be loaded (every cached
+    /// adapter is in use) waits.
+    SizeType32 loraMaxAdapters{4};
+    /// Rank of the adapters (their size, for the performance model's load time).
+    SizeType32 loraRank{16};
 
     // --- self-checks (tests) ---
     /// Verify the cache and scheduler invariants at every iteration (Executor::getInvariantViolations).
     bool checkInvariants{false};
+    /// Keep every iteration's work (Executor::takeRecordedWork), for the performance model's calibration.
+    bool recordWork{false};
 };
 
 } // namespace trtllm_sim::executor

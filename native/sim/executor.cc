@@ -3,7 +3,9 @@
 //   validation.h      configuration limits (validateConfig) and request validation / intake
 //   mailbox.h         what callers hand the executor thread (requests, cancellations, shutdown)
 //   pacing.h          scheduled arrivals, the clock hold, lockstep, the wait for the next iteration
+//   rank.h            an attention-DP rank: KV pool, scheduler, LoRA cache, queue and batch (one without DP)
 //   iteration.h       one iteration: admit, schedule, forward, time, stamp, respond
+//   timing_model.h    configured latencies, or the performance model (perf_model.h) of a model on a GPU
 //   stats_builder.h   IterationStats / KvCacheStats / RequestStats and their rings
 //   invariants.h      the invariant checks (SimConfig::checkInvariants)
 //   faults.h          injected faults (SimConfig::faults): failing requests, stalls, a fatal error, KV bursts
@@ -14,9 +16,9 @@
 #include "sim/faults.h"
 #include "sim/invariants.h"
 #include "sim/iteration.h"
-#include "sim/kv_cache_manager.h"
 #include "sim/mailbox.h"
 #include "sim/pacing.h"
+#include "sim/rank.h"
 #include "sim/request_pool.h"
 #include "sim/response_queue.h"
 #include "sim/scheduler.h"
@@ -24,6 +26,7 @@
 #include "sim/timing_model.h"
 #include "sim/token_sampler.h"
 #include "sim/validation.h"
+#include "sim/work_log.h"
 
 #include <atomic>
 #include <mutex>
@@ -38,7 +41,7 @@ namespace
 
 using common::TllmException;
 
-/// The event manager (with its KVCacheCreatedData event), or null when eventBufferMaxSize is 0.
+/// The event manager (with a KVCacheCreatedData event per rank), or null when eventBufferMaxSize is 0.
 std::shared_ptr<KVCacheEventManager> makeEventManager(SimConfig const& sim, ExecutorConfig const& config, Limits const& limits)
 {
     std::size_t const capacity = config.getKvCacheConfig().getEventBufferMaxSize();
@@ -46,11 +49,30 @@ std::shared_ptr<KVCacheEventManager> makeEventManager(SimConfig const& sim, Exec
     {
         return nullptr;
     }
-    auto manager = std::make_shared<KVCacheEventManager>(capacity, sim.maxSeqLen);
-    std::vector<KVCacheEventData> created;
-    created.emplace_back(KVCacheCreatedData{{limits.numBlocks, 0}});
-    manager->publish(std::move(created));
+    auto manager = std::make_shared<KVCacheEventManager>(capacity, sim.maxSeqLen, limits.attentionDp);
+    for (SizeType32 rank = 0; rank < limits.attentionDp; ++rank)
+    {
+        std::vector<KVCacheEventData> created;
+        created.emplace_back(KVCacheCreatedData{{limits.numBlocks, limits.numHostBlocks}});
+        manager->publish(std::move(created), rank);
+    }
     return manager;
+}
+
+Ranks makeRanks(SimConfig const& sim, ExecutorConfig const& config, Limits const& limits)
+{
+    auto const& kv = config.getKvCacheConfig();
+    Scheduler::Limits const scheduling{limits.policy, limits.maxBatchSize, limits.maxNumTokens,
+        config.getEnableChunkedContext(), limits.tokensPerBlock, sim.specDraftLength};
+    Ranks ranks;
+    for (SizeType32 i = 0; i < limits.attentionDp; ++i)
+    {
+        ranks.push_back(std::make_unique<Rank>(i,
+            KvCacheManager(limits.numBlocks, limits.tokensPerBlock, kv.getEnableBlockReuse(),
+                kv.getEventBufferMaxSize() > 0, limits.numHostBlocks),
+            scheduling, sim.loraMaxAdapters));
+    }
+    return ranks;
 }
 
 } // namespace
@@ -61,22 +83,20 @@ public:
     Impl(SimConfig const& simConfig, ModelType modelType, ExecutorConfig const& executorConfig)
         : mSim(simConfig)
         , mConfig(executorConfig)
-        , mLimits(validateConfig(simConfig, modelType, executorConfig))
+        , mPerf(makePerfModel(simConfig))
+        , mLimits(validateConfig(simConfig, modelType, executorConfig, mPerf ? &*mPerf : nullptr))
         , mClock(simConfig.virtualClock)
-        , mTiming(simConfig)
+        , mTiming(simConfig, mPerf ? &*mPerf : nullptr, mLimits.kvBytesPerBlock, mLimits.adapterBytes)
         , mSampler(simConfig.vocabSize, simConfig.seed)
-        , mKv(mLimits.numBlocks, mLimits.tokensPerBlock, executorConfig.getKvCacheConfig().getEnableBlockReuse(),
-              executorConfig.getKvCacheConfig().getEventBufferMaxSize() > 0)
-        , mScheduler(Scheduler::Limits{mLimits.policy, mLimits.maxBatchSize, mLimits.maxNumTokens,
-              executorConfig.getEnableChunkedContext(), mLimits.tokensPerBlock, simConfig.specDraftLength})
-        , mIntake(mSim, mConfig, mLimits, mSampler, mClock, mKv.getEnableBlockReuse())
-        , mStats(mSim, mConfig, mLimits, mClock, mKv, mPool)
-        , mInvariants(mLimits, mKv, mPool)
-        , mPacing(mClock, mMailbox, mPool, mLimits, simConfig.lockstep)
+        , mRanks(makeRanks(mSim, mConfig, mLimits))
+        , mIntake(mSim, mConfig, mLimits, mSampler, mClock, executorConfig.getKvCacheConfig().getEnableBlockReuse())
+        , mStats(mSim, mConfig, mLimits, mClock, mRanks)
+        , mInvariants(mLimits, mRanks)
+        , mPacing(mClock, mMailbox, mPool, mRanks, mLimits, simConfig.lockstep)
         , mEventManager(makeEventManager(mSim, mConfig, mLimits))
         , mFaults(simConfig.faults)
-        , mStep(mSim, mLimits, mClock, mTiming, mSampler, mKv, mScheduler, mPool, mMailbox, mPacing, mStats, mInvariants,
-              mResponses, mEventManager.get(), mFaults)
+        , mStep(mSim, mLimits, mClock, mTiming, mSampler, mRanks, mPool, mMailbox, mPacing, mStats, mInvariants,
+              mResponses, mEventManager.get(), mSim.recordWork ? &mWorkLog : nullptr, mFaults)
     {
         mThread = std::thread([this] { threadMain(); });
     }
@@ -251,6 +271,38 @@ public:
         return mInvariants.violations();
     }
 
+    SimEngineInfo getEngineInfo() const
+    {
+        SimEngineInfo info;
+        info.timingModel = mPerf ? "perfModel" : "configured";
+        info.attentionDp = mLimits.attentionDp;
+        info.numKvBlocks = mLimits.numBlocks;
+        info.numHostKvBlocks = mLimits.numHostBlocks;
+        info.tokensPerBlock = mLimits.tokensPerBlock;
+        info.maxBatchSize = mLimits.maxBatchSize;
+        info.maxNumTokens = mLimits.maxNumTokens;
+        info.modelSizeBytes = mLimits.modelSizeBytes;
+        info.kvBytesPerBlock = mLimits.kvBytesPerBlock;
+        if (mPerf)
+        {
+            info.gpu = mPerf->gpu().name;
+            info.tp = mPerf->config().tp;
+            info.weightsPrecision = precisionName(mPerf->config().weights);
+            info.kvCachePrecision = precisionName(mPerf->kvPrecision());
+        }
+        return info;
+    }
+
+    std::vector<SimLoraAdapter> getLoraAdapters() const
+    {
+        return mStats.loraAdapters();
+    }
+
+    std::vector<std::vector<IterationWork>> takeRecordedWork()
+    {
+        return mWorkLog.take();
+    }
+
     RequestPerfMetrics::TimePoint holdClock(std::optional<RequestPerfMetrics::TimePoint> const& until, bool unlessBacklogged)
     {
         checkAlive("holdClock");
@@ -312,14 +364,14 @@ private:
     // Configuration and models (read-only once built).
     SimConfig const mSim;
     ExecutorConfig const mConfig;
+    std::optional<PerfModel> const mPerf;
     Limits const mLimits;
     SimClock mClock;
     TimingModel const mTiming;
     TokenSampler const mSampler;
 
-    // Executor thread only (mKv's reuse flag is also read by the intake; it is const).
-    KvCacheManager mKv;
-    Scheduler mScheduler;
+    // Executor thread only.
+    Ranks mRanks;
     RequestPool mPool;
 
     // The parts; each documents its own threading.
@@ -330,6 +382,7 @@ private:
     InvariantChecker mInvariants;
     Pacing mPacing;
     std::shared_ptr<KVCacheEventManager> mEventManager;
+    WorkLog mWorkLog;
     FaultInjector const mFaults;
     IterationStep mStep;
 
@@ -440,6 +493,21 @@ SizeType32 Executor::getMaxNumBlocks() const
 std::vector<std::string> Executor::getInvariantViolations() const
 {
     return mImpl->getInvariantViolations();
+}
+
+SimEngineInfo Executor::getEngineInfo() const
+{
+    return mImpl->getEngineInfo();
+}
+
+std::vector<SimLoraAdapter> Executor::getLoraAdapters() const
+{
+    return mImpl->getLoraAdapters();
+}
+
+std::vector<std::vector<IterationWork>> Executor::takeRecordedWork()
+{
+    return mImpl->takeRecordedWork();
 }
 
 RequestPerfMetrics::TimePoint Executor::holdClock(

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "sim/config.h"
+#include "sim/iteration_work.h"
 #include "sim/kv_cache_events.h"
 #include "sim/request.h"
 #include "sim/response.h"
@@ -42,6 +43,35 @@ struct SimClockState
     std::uint64_t numResumes{0};
     /// Requests with a scheduled arrival (Request::setSimArrivalTime) that have not entered the queue yet.
     std::size_t numScheduled{0};
+};
+
+/// What the simulated engine is (Executor::getEngineInfo, simulator-only): the limits it runs with and, with the
+/// performance model, the GPU and precisions behind them. Counts are per attention-DP rank.
+struct SimEngineInfo
+{
+    /// "configured" (REFERENCE.md section 5 latencies) or "perfModel".
+    std::string timingModel;
+    SizeType32 attentionDp{1};
+    SizeType32 numKvBlocks{0};
+    SizeType32 numHostKvBlocks{0};
+    SizeType32 tokensPerBlock{0};
+    SizeType32 maxBatchSize{0};
+    SizeType32 maxNumTokens{0};
+    /// GPU memory besides the KV cache, and of one KV block, on one GPU.
+    double modelSizeBytes{0};
+    double kvBytesPerBlock{0};
+    // Performance model only (empty / 0 otherwise).
+    std::string gpu;
+    SizeType32 tp{0};
+    std::string weightsPrecision;
+    std::string kvCachePrecision;
+};
+
+/// A LoRA adapter resident in a rank's device cache (Executor::getLoraAdapters, simulator-only).
+struct SimLoraAdapter
+{
+    SizeType32 rank{0};
+    IdType taskId{0};
 };
 
 class Executor
@@ -106,6 +136,12 @@ public:
     /// When SimConfig::checkInvariants is set, the invariant violations the executor thread detected
     /// (block accounting, GUARANTEED_NO_EVICT reservations, event consistency); empty when all held.
     [[nodiscard]] std::vector<std::string> getInvariantViolations() const;
+    /// The limits and model the executor runs with (works after shutdown).
+    [[nodiscard]] SimEngineInfo getEngineInfo() const;
+    /// The LoRA adapters in the ranks' device caches as of the latest iteration, most recently used first.
+    [[nodiscard]] std::vector<SimLoraAdapter> getLoraAdapters() const;
+    /// With SimConfig::recordWork: the work of every iteration since the last call (one entry per rank).
+    [[nodiscard]] std::vector<std::vector<IterationWork>> takeRecordedWork();
 
     // ---- simulator-only pacing (docs/simulator.md "Pacing"): virtual clock only ----
     /// Holds the clock: the executor finishes the iteration in progress and starts no iteration at or after

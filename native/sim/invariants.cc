@@ -5,32 +5,50 @@
 namespace trtllm_sim::executor
 {
 
-InvariantChecker::InvariantChecker(Limits const& limits, KvCacheManager const& kv, RequestPool const& pool)
+InvariantChecker::InvariantChecker(Limits const& limits, Ranks const& ranks)
     : mLimits(limits)
-    , mKv(kv)
-    , mPool(pool)
+    , mRanks(ranks)
 {
 }
 
 void InvariantChecker::check(IterationType iter)
 {
-    if (auto err = mKv.checkConsistency(); !err.empty())
+    for (auto const& rank : mRanks)
     {
-        record(iter, std::move(err));
-    }
-    if (mLimits.policy != CapacitySchedulerPolicy::kMAX_UTILIZATION)
-    {
-        SizeType64 const reserved = Scheduler::reservedBlocks(mPool.active, mKv);
-        if (reserved > mKv.getMaxNumBlocks())
+        std::string const where = mRanks.size() > 1 ? "rank " + std::to_string(rank->index) + ": " : "";
+        auto const& kv = rank->kv;
+        if (auto err = kv.checkConsistency(); !err.empty())
         {
-            record(iter,
-                "reserved blocks " + std::to_string(reserved) + " exceed the " + std::to_string(mKv.getMaxNumBlocks())
-                    + " blocks of the cache");
+            record(iter, where + err);
         }
-    }
-    if (static_cast<SizeType32>(mPool.active.size()) > mLimits.maxBatchSize)
-    {
-        record(iter, "more active requests than maxBatchSize");
+        if (mLimits.policy != CapacitySchedulerPolicy::kMAX_UTILIZATION)
+        {
+            SizeType64 const reserved = Scheduler::reservedBlocks(rank->active, kv);
+            if (reserved > kv.getMaxNumBlocks())
+            {
+                record(iter,
+                    where + "reserved blocks " + std::to_string(reserved) + " exceed the "
+                        + std::to_string(kv.getMaxNumBlocks()) + " blocks of the cache");
+            }
+        }
+        if (static_cast<SizeType32>(rank->active.size()) > mLimits.maxBatchSize)
+        {
+            record(iter, where + "more active requests than maxBatchSize");
+        }
+        SizeType32 pinned = 0;
+        for (auto const& adapter : rank->lora.adapters())
+        {
+            pinned += adapter.pins;
+        }
+        SizeType32 withAdapter = 0;
+        for (auto const* r : rank->active)
+        {
+            withAdapter += r->loraPinned ? 1 : 0;
+        }
+        if (pinned != withAdapter)
+        {
+            record(iter, where + "LoRA adapter pins differ from the running requests that use an adapter");
+        }
     }
 }
 

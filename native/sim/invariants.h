@@ -1,11 +1,10 @@
 // Invariant checks (SimConfig::checkInvariants, for tests; docs/simulator.md "Invariants"). After every
-// iteration that did something: the KV cache's own accounting (KvCacheManager::checkConsistency), the
-// GUARANTEED_NO_EVICT / STATIC_BATCH reservations and the batch bound. What broke is kept (at most 100
+// iteration that did something, for every rank: the KV cache's own accounting (KvCacheManager::checkConsistency),
+// the GUARANTEED_NO_EVICT / STATIC_BATCH reservations, the batch bound and the LoRA adapter pins. What broke is kept (at most 100
 // entries) for Executor::getInvariantViolations(), with the simulator errors the executor thread caught.
 #pragma once
 
-#include "sim/kv_cache_manager.h"
-#include "sim/request_pool.h"
+#include "sim/rank.h"
 #include "sim/types.h"
 #include "sim/validation.h"
 
@@ -20,7 +19,7 @@ class InvariantChecker
 {
 public:
     /// Every argument must outlive the checker (they are members of the executor that owns it).
-    InvariantChecker(Limits const& limits, KvCacheManager const& kv, RequestPool const& pool);
+    InvariantChecker(Limits const& limits, Ranks const& ranks);
 
     /// Executor thread: re-verifies the invariants at the end of iteration `iter`.
     void check(IterationType iter);
@@ -34,8 +33,7 @@ private:
     static constexpr std::size_t kMaxViolations = 100;
 
     Limits const& mLimits;
-    KvCacheManager const& mKv;
-    RequestPool const& mPool;
+    Ranks const& mRanks;
 
     mutable std::mutex mMutex;
     std::vector<std::string> mViolations;

@@ -72,16 +72,15 @@ Response makeResponse(LlmRequest& r, bool isFinal, IterationType iter)
 } // namespace
 
 IterationStep::IterationStep(SimConfig const& sim, Limits const& limits, SimClock& clock, TimingModel const& timing,
-    TokenSampler const& sampler, KvCacheManager& kv, Scheduler& scheduler, RequestPool& pool, Mailbox& mailbox,
-    Pacing& pacing, StatsBuilder& stats, InvariantChecker& invariants, ResponseQueue& responses,
-    KVCacheEventManager* events, FaultInjector const& faults)
+    TokenSampler const& sampler, Ranks& ranks, RequestPool& pool, Mailbox& mailbox, Pacing& pacing,
+    StatsBuilder& stats, InvariantChecker& invariants, ResponseQueue& responses, KVCacheEventManager* events,
+    WorkLog* workLog, FaultInjector const& faults)
     : mSim(sim)
     , mLimits(limits)
     , mClock(clock)
     , mTiming(timing)
     , mSampler(sampler)
-    , mKv(kv)
-    , mScheduler(scheduler)
+    , mRanks(ranks)
     , mPool(pool)
     , mMailbox(mailbox)
     , mPacing(pacing)
@@ -89,6 +88,7 @@ IterationStep::IterationStep(SimConfig const& sim, Limits const& limits, SimCloc
     , mInvariants(invariants)
     , mResponses(responses)
     , mEvents(events)
+    , mWorkLog(workLog)
     , mFaults(faults)
 {
 }
@@ -98,24 +98,34 @@ bool IterationStep::run(
 {
     TimePoint const start = mClock.now();
     IterationType const iter = mIter;
-    mPool.finished.clear();
-    mPool.admitted.clear();
-    mPool.paused.clear();
+    for (auto& rank : mRanks)
+    {
+        rank->beginIteration();
+    }
 
     bool const hadArrivals = arrive(start, incoming);
     cancel(cancels, start);
-    MicroBatch batch = schedule(heldPass);
+    for (auto& rank : mRanks)
+    {
+        schedule(*rank, heldPass);
+    }
     {
         std::lock_guard<std::mutex> lock(mMailbox.mutex);
-        mMailbox.numWaiting = static_cast<SizeType64>(mPool.waiting.size());
+        SizeType64 waiting = 0;
+        for (auto const& rank : mRanks)
+        {
+            waiting += static_cast<SizeType64>(rank->waiting.size());
+        }
+        mMailbox.numWaiting = waiting;
         mPacing.syncScheduledLocked();
     }
-    auto const numActive = static_cast<SizeType32>(mPool.active.size());
-
-    Forward fwd;
     try
     {
-        fwd = forward(batch, iter);
+        for (auto& rank : mRanks)
+        {
+            rank->numActive = static_cast<SizeType32>(rank->active.size());
+            forward(*rank, iter);
+        }
     }
     catch (std::exception const& e)
     {
@@ -124,34 +134,49 @@ bool IterationStep::run(
         terminateAll(std::string(FaultInjector::kForwardErrorPrefix) + e.what());
         return false;
     }
-    failInjected(batch);
-    TimingModel::Breakdown const latency = elapse(start, batch, fwd, iter);
-    TimePoint const end = mClock.now();
-    double const queueLatencyMs = stamp(batch, start, end, iter);
-    respond(batch, iter);
+    for (auto& rank : mRanks)
+    {
+        failInjected(*rank);
+    }
 
-    bool const anyWork = !batch.generation.empty() || !batch.context.empty();
-    bool const didSomething = anyWork || hadArrivals || !mPool.finished.empty() || !mPool.admitted.empty()
-        || !mPool.paused.empty();
+    TimingModel::Breakdown const latency = elapse(start, iter);
+    TimePoint const end = mClock.now();
+    bool didSomething = hadArrivals;
+    bool anyFinished = false;
+    for (auto& rank : mRanks)
+    {
+        stamp(*rank, start, end, iter);
+        respond(*rank, iter);
+        bool const anyWork = !rank->batch.generation.empty() || !rank->batch.context.empty();
+        didSomething = didSomething || anyWork || !rank->finished.empty() || !rank->admitted.empty()
+            || !rank->paused.empty();
+        anyFinished = anyFinished || !rank->finished.empty();
+    }
     if (didSomething)
     {
         if (mSim.checkInvariants)
         {
             mInvariants.check(iter);
         }
-        publishStats(IterationSummary{
-            iter, start, end, &batch, numActive, 0, queueLatencyMs, fwd.genDecoded, mStaticBatchSize, fwd.spec, latency});
+        publishStats(IterationSummary{iter, start, end, 0, latency});
         publishEvents();
+        if (mWorkLog != nullptr)
+        {
+            mWorkLog->record(mWork);
+        }
         ++mIter;
     }
-    mPacing.holdAfterIteration(end, !mPool.finished.empty());
+    mPacing.holdAfterIteration(end, anyFinished);
     mResponses.publish(mOutResponses);
 
-    for (auto* r : mPool.finished)
+    for (auto& rank : mRanks)
     {
-        mPool.retire(r);
+        for (auto* r : rank->finished)
+        {
+            mPool.retire(r);
+        }
+        rank->finished.clear();
     }
-    mPool.finished.clear();
     return didSomething;
 }
 
@@ -166,10 +191,19 @@ void IterationStep::terminateAll(std::string const& message)
     std::vector<Response> out;
     for (auto& [id, r] : mPool.requests)
     {
-        mKv.release(r->kv);
+        if (r->rank >= 0)
+        {
+            mRanks[static_cast<std::size_t>(r->rank)]->releaseResources(*r);
+        }
         out.emplace_back(id, message, r->clientId);
     }
     mPool.clear();
+    for (auto& rank : mRanks)
+    {
+        rank->waiting.clear();
+        rank->active.clear();
+        rank->beginIteration();
+    }
     mPacing.clearSchedule();
     mOutResponses.clear();
     {
@@ -180,16 +214,36 @@ void IterationStep::terminateAll(std::string const& message)
     mResponses.publish(out);
 }
 
+void IterationStep::assignRank(LlmRequest* r)
+{
+    std::size_t best = 0;
+    for (std::size_t i = 1; i < mRanks.size(); ++i)
+    {
+        if (mRanks[i]->load() < mRanks[best]->load())
+        {
+            best = i;
+        }
+    }
+    r->rank = static_cast<SizeType32>(best);
+    mRanks[best]->insertWaiting(r);
+}
+
 bool IterationStep::arrive(TimePoint start, std::vector<std::unique_ptr<LlmRequest>>& incoming)
 {
     // Scheduled arrivals whose time has come, before the requests enqueued without one (whose arrival, this
     // iteration's start, is later or equal).
-    bool const scheduled = mPacing.admitDueArrivals(start);
+    mArrived.clear();
+    mPacing.takeDueArrivals(start, mArrived);
+    bool const scheduled = !mArrived.empty();
+    for (auto* r : mArrived)
+    {
+        assignRank(r);
+    }
     for (auto& owned : incoming)
     {
         LlmRequest* r = owned.get();
         r->perf.timingMetrics.arrivalTime = start;
-        mPool.insertWaiting(r);
+        assignRank(r);
         mPool.adopt(std::move(owned));
     }
     return scheduled || !incoming.empty();
@@ -208,9 +262,9 @@ void IterationStep::cancel(std::vector<IdType> const& cancels, TimePoint start)
         LlmRequest* r = it->second.get();
         if (mPacing.cancelBeforeArrival(*r))
         {
-            // Cancelled before its scheduled arrival: it ends now without ever entering the queue.
+            // Cancelled before its scheduled arrival: it ends now without ever entering a queue.
             r->finishReason = FinishReason::kCANCELLED;
-            mPool.finished.push_back(r);
+            mRanks.front()->finished.push_back(r);
         }
         else
         {
@@ -226,56 +280,57 @@ void IterationStep::cancel(std::vector<IdType> const& cancels, TimePoint start)
 
 void IterationStep::terminateExpired(TimePoint now)
 {
-    auto expired = [&](LlmRequest* r) {
-        if (r->cancelRequested)
-        {
-            r->finishReason = FinishReason::kCANCELLED;
-        }
-        else if (r->deadline && now >= *r->deadline)
-        {
-            r->finishReason = FinishReason::kTIMED_OUT;
-        }
-        else
-        {
-            return false;
-        }
-        mPool.finished.push_back(r);
-        return true;
-    };
-    auto& waiting = mPool.waiting;
-    waiting.erase(std::remove_if(waiting.begin(), waiting.end(), expired), waiting.end());
-    auto& active = mPool.active;
-    auto const activeEnd = std::remove_if(active.begin(), active.end(), [&](LlmRequest* r) {
-        if (!expired(r))
-        {
-            return false;
-        }
-        mKv.release(r->kv);
-        return true;
-    });
-    active.erase(activeEnd, active.end());
+    for (auto& rank : mRanks)
+    {
+        auto expired = [&](LlmRequest* r) {
+            if (r->cancelRequested)
+            {
+                r->finishReason = FinishReason::kCANCELLED;
+            }
+            else if (r->deadline && now >= *r->deadline)
+            {
+                r->finishReason = FinishReason::kTIMED_OUT;
+            }
+            else
+            {
+                return false;
+            }
+            rank->finished.push_back(r);
+            return true;
+        };
+        auto& waiting = rank->waiting;
+        waiting.erase(std::remove_if(waiting.begin(), waiting.end(), expired), waiting.end());
+        auto& active = rank->active;
+        auto const activeEnd = std::remove_if(active.begin(), active.end(), [&](LlmRequest* r) {
+            if (!expired(r))
+            {
+                return false;
+            }
+            rank->releaseResources(*r);
+            return true;
+        });
+        active.erase(activeEnd, active.end());
+    }
 }
 
-MicroBatch IterationStep::schedule(bool heldPass)
+void IterationStep::schedule(Rank& rank, bool heldPass)
 {
-    MicroBatch batch;
     if (heldPass)
     {
-        return batch;
+        return;
     }
-    mScheduler.admit(mPool.waiting, mPool.active, mKv, mPool.admitted);
-    if (mLimits.policy == CapacitySchedulerPolicy::kSTATIC_BATCH && !mPool.admitted.empty())
+    rank.work.loraLoads += rank.scheduler.admit(rank.waiting, rank.active, rank.kv, rank.lora, rank.admitted);
+    if (mLimits.policy == CapacitySchedulerPolicy::kSTATIC_BATCH && !rank.admitted.empty())
     {
-        mStaticBatchSize = static_cast<SizeType32>(mPool.active.size());
+        rank.staticBatchSize = static_cast<SizeType32>(rank.active.size());
     }
-    batch = mScheduler.formMicroBatch(mPool.active);
-    mScheduler.fitBlocks(batch, mPool.active, mPool.waiting, mKv, mPool.paused);
-    return batch;
+    rank.batch = rank.scheduler.formMicroBatch(rank.active);
+    rank.scheduler.fitBlocks(rank.batch, rank.active, rank.waiting, rank.kv, rank.lora, rank.paused);
 }
 
-void IterationStep::failInjected(MicroBatch const& batch)
+void IterationStep::failInjected(Rank& rank)
 {
-    for (auto const* list : {&batch.context, &batch.generation})
+    for (auto const* list : {&rank.batch.context, &rank.batch.generation})
     {
         for (auto* r : *list)
         {
@@ -287,31 +342,40 @@ void IterationStep::failInjected(MicroBatch const& batch)
     }
 }
 
-IterationStep::Forward IterationStep::forward(MicroBatch const& batch, IterationType iter)
+void IterationStep::forward(Rank& rank, IterationType iter)
 {
+    MicroBatch const& batch = rank.batch;
     if ((!batch.context.empty() || !batch.generation.empty()) && mFaults.fatalAt(iter))
     {
         throw std::runtime_error(mFaults.fatalMessage());
     }
+    IterationWork& work = rank.work;
+    auto& kv = rank.kv;
     for (auto* r : batch.context)
     {
         r->decodedThisIter = 0;
     }
     for (auto* r : batch.context)
     {
+        // Causal attention: each new token attends to the tokens before it in the context.
+        double const chunk = r->chunk;
+        work.ctxAttentionPairs += chunk * (static_cast<double>(r->prefillPos) + (chunk + 1.0) / 2.0);
         r->prefillPos += r->chunk;
-        mKv.extend(r->kv, r->prefillPos, r->tokens.data());
+        kv.extend(r->kv, r->prefillPos, r->tokens.data());
         if (r->prefillPos >= r->contextLen)
         {
             r->stage = RequestStage::kGENERATION_IN_PROGRESS;
             produce(*r, 1);
+            ++work.logitTokens;
         }
     }
-    Forward out;
+    work.ctxTokens = batch.numCtxTokens;
+    work.ctxRequests = static_cast<SizeType64>(batch.context.size());
     bool const specOn = mSim.specDraftLength > 0;
     for (auto* r : batch.generation)
     {
         r->decodedThisIter = 0;
+        work.kvReadTokens += r->numKvTokens();
         SizeType32 draft = 0;
         SizeType32 accepted = 0;
         if (specOn)
@@ -321,19 +385,22 @@ IterationStep::Forward IterationStep::forward(MicroBatch const& batch, Iteration
                 = mSampler.acceptedDraftTokens(r->sequenceSeed, r->numGenerated(), draft, mSim.specAcceptanceProbability);
         }
         produce(*r, 1 + accepted);
-        mKv.extend(r->kv, static_cast<SizeType32>(r->tokens.size()) - 1, r->tokens.data());
-        out.genDecoded += r->decodedThisIter;
+        kv.extend(r->kv, static_cast<SizeType32>(r->tokens.size()) - 1, r->tokens.data(), true);
+        rank.genDecoded += r->decodedThisIter;
         if (draft > 0)
         {
             SizeType32 const acceptedKept = std::min(accepted, std::max<SizeType32>(0, r->decodedThisIter - 1));
             r->totalDraftTokens += draft;
             r->totalAcceptedDraftTokens += acceptedKept;
-            out.spec.numDraftTokens += draft;
-            out.spec.numAcceptedTokens += acceptedKept;
-            ++out.spec.numRequestsWithDraftTokens;
+            rank.spec.numDraftTokens += draft;
+            rank.spec.numAcceptedTokens += acceptedKept;
+            ++rank.spec.numRequestsWithDraftTokens;
         }
     }
-    return out;
+    work.genRequests = static_cast<SizeType64>(batch.generation.size());
+    work.genTokens = batch.numGenTokens;
+    work.logitTokens += batch.numGenTokens;
+    work.anyDraft = rank.spec.numRequestsWithDraftTokens > 0;
 }
 
 void IterationStep::produce(LlmRequest& r, SizeType32 maxNew)
@@ -362,18 +429,26 @@ void IterationStep::produce(LlmRequest& r, SizeType32 maxNew)
     }
 }
 
-TimingModel::Breakdown IterationStep::elapse(
-    TimePoint start, MicroBatch const& batch, Forward const& forward, IterationType iter)
+TimingModel::Breakdown IterationStep::elapse(TimePoint start, IterationType iter)
 {
-    bool const anyGen = !batch.generation.empty();
+    mWork.clear();
+    bool anyWork = false;
+    for (auto& rank : mRanks)
+    {
+        auto const& kv = rank->kv;
+        auto const& now = kv.getCounters();
+        IterationWork& work = rank->work;
+        work.onboardBlocks = now.onboardedBlocks - rank->countersAtStart.onboardedBlocks;
+        work.offloadBlocks = now.offloadedBlocks - rank->countersAtStart.offloadedBlocks;
+        work.kvUtilization = static_cast<double>(kv.getNumUsedBlocks()) / static_cast<double>(kv.getMaxNumBlocks());
+        anyWork = anyWork || !rank->batch.generation.empty() || !rank->batch.context.empty();
+        mWork.push_back(work);
+    }
     TimingModel::Breakdown latency;
     double stallMs = 0.0;
-    if (anyGen || !batch.context.empty())
+    if (anyWork)
     {
-        double const utilization
-            = static_cast<double>(mKv.getNumUsedBlocks()) / static_cast<double>(mKv.getMaxNumBlocks());
-        latency = mTiming.iteration(
-            batch.numCtxTokens, anyGen, utilization, forward.spec.numRequestsWithDraftTokens > 0);
+        latency = mTiming.iteration(mWork);
         latency.totalMs *= mFaults.slowFactorAt(iter);
         stallMs = mFaults.stallMsAt(iter);
     }
@@ -401,12 +476,11 @@ TimingModel::Breakdown IterationStep::elapse(
     return latency;
 }
 
-double IterationStep::stamp(MicroBatch const& batch, TimePoint start, TimePoint end, IterationType iter)
+void IterationStep::stamp(Rank& rank, TimePoint start, TimePoint end, IterationType iter)
 {
-    double queueLatencyMs = 0.0;
-    for (auto const* r : mPool.admitted)
+    for (auto const* r : rank.admitted)
     {
-        queueLatencyMs += SimClock::toMs(start - r->enqueueTime);
+        rank.queueLatencyMs += SimClock::toMs(start - r->enqueueTime);
     }
     auto stampOne = [&](LlmRequest* r) {
         auto& timing = r->perf.timingMetrics;
@@ -427,27 +501,26 @@ double IterationStep::stamp(MicroBatch const& batch, TimePoint start, TimePoint 
             r->numDecoded += r->decodedThisIter;
         }
     };
-    for (auto* r : batch.context)
+    for (auto* r : rank.batch.context)
     {
         stampOne(r);
     }
-    for (auto* r : batch.generation)
+    for (auto* r : rank.batch.generation)
     {
         stampOne(r);
     }
-    return queueLatencyMs;
 }
 
-void IterationStep::respond(MicroBatch const& batch, IterationType iter)
+void IterationStep::respond(Rank& rank, IterationType iter)
 {
-    for (auto* list : {&batch.generation, &batch.context})
+    for (auto* list : {&rank.batch.generation, &rank.batch.context})
     {
         for (auto* r : *list)
         {
             if (r->isFinished())
             {
-                mPool.finished.push_back(r);
-                mKv.release(r->kv);
+                rank.finished.push_back(r);
+                rank.releaseResources(*r);
             }
             else if (r->streaming && r->decodedThisIter > 0)
             {
@@ -455,7 +528,7 @@ void IterationStep::respond(MicroBatch const& batch, IterationType iter)
             }
         }
     }
-    for (auto* r : mPool.finished)
+    for (auto* r : rank.finished)
     {
         r->stage = RequestStage::kGENERATION_COMPLETE;
         if (r->error.empty())
@@ -467,9 +540,9 @@ void IterationStep::respond(MicroBatch const& batch, IterationType iter)
             mOutResponses.emplace_back(r->id, r->error, r->clientId);
         }
     }
-    if (!mPool.finished.empty())
+    if (!rank.finished.empty())
     {
-        auto& active = mPool.active;
+        auto& active = rank.active;
         active.erase(
             std::remove_if(active.begin(), active.end(), [](LlmRequest* r) { return r->isFinished(); }), active.end());
     }
@@ -480,7 +553,7 @@ void IterationStep::publishStats(IterationSummary summary)
     if (mStats.keepsIterationStats())
     {
         std::lock_guard<std::mutex> lock(mMailbox.mutex);
-        summary.numQueued = static_cast<SizeType32>(mPool.waiting.size() + mMailbox.incoming.size());
+        summary.numUnassigned = static_cast<SizeType32>(mMailbox.incoming.size());
     }
     mStats.publish(summary);
 }
@@ -491,10 +564,16 @@ void IterationStep::publishEvents()
     {
         return;
     }
-    mKv.takeEvents(mEventScratch);
-    mFaults.appendKvEventBurst(mIter, mLimits.tokensPerBlock, mSim.vocabSize, mEventScratch);
-    mEvents->publish(std::move(mEventScratch));
-    mEventScratch.clear();
+    for (auto& rank : mRanks)
+    {
+        rank->kv.takeEvents(mEventScratch);
+        if (rank->index == 0)
+        {
+            mFaults.appendKvEventBurst(mIter, mLimits.tokensPerBlock, mSim.vocabSize, mEventScratch);
+        }
+        mEvents->publish(std::move(mEventScratch), rank->index);
+        mEventScratch.clear();
+    }
 }
 
 } // namespace trtllm_sim::executor

@@ -1,6 +1,7 @@
-// One iteration of the executor thread (docs/simulator.md "One iteration"): arrivals and cancellations,
-// capacity and micro-batch scheduling, the forward step (prefill chunks, decoding, KV growth, finish reasons),
-// the modelled time, the timestamps, and what it publishes: statistics and KV events, then the responses.
+// One iteration of the executor thread (docs/simulator.md "One iteration"): arrivals (assigned to the least
+// loaded attention-DP rank) and cancellations, then for every rank capacity and micro-batch scheduling and the
+// forward step (prefill chunks, decoding, KV growth, finish reasons); the modelled time of all ranks together,
+// the timestamps, and what it publishes: statistics and KV events, then the responses.
 #pragma once
 
 #include "sim/clock.h"
@@ -8,13 +9,13 @@
 #include "sim/faults.h"
 #include "sim/invariants.h"
 #include "sim/kv_cache_events.h"
-#include "sim/kv_cache_manager.h"
 #include "sim/llm_request.h"
 #include "sim/mailbox.h"
 #include "sim/pacing.h"
+#include "sim/rank.h"
 #include "sim/request_pool.h"
 #include "sim/response_queue.h"
-#include "sim/scheduler.h"
+#include "sim/work_log.h"
 #include "sim/stats_builder.h"
 #include "sim/timing_model.h"
 #include "sim/token_sampler.h"
@@ -32,12 +33,12 @@ class IterationStep
 public:
     using TimePoint = SimClock::TimePoint;
 
-    /// Every argument must outlive the step (they are members of the executor that owns it); `events` may be
-    /// null (KV events off).
+    /// Every argument must outlive the step (they are members of the executor that owns it); `events` and
+    /// `workLog` may be null (KV events off, work not recorded).
     IterationStep(SimConfig const& sim, Limits const& limits, SimClock& clock, TimingModel const& timing,
-        TokenSampler const& sampler, KvCacheManager& kv, Scheduler& scheduler, RequestPool& pool, Mailbox& mailbox,
-        Pacing& pacing, StatsBuilder& stats, InvariantChecker& invariants, ResponseQueue& responses,
-        KVCacheEventManager* events, FaultInjector const& faults);
+        TokenSampler const& sampler, Ranks& ranks, RequestPool& pool, Mailbox& mailbox, Pacing& pacing,
+        StatsBuilder& stats, InvariantChecker& invariants, ResponseQueue& responses, KVCacheEventManager* events,
+        WorkLog* workLog, FaultInjector const& faults);
 
     /// Runs one iteration over the requests and cancellations taken from the mailbox. With heldPass (the clock
     /// is held) it only takes arrivals and ends cancelled requests. Returns false when nothing happened (no
@@ -49,35 +50,29 @@ public:
     void failAll(std::string const& message);
 
 private:
-    /// What the forward step computed.
-    struct Forward
-    {
-        SpecDecodingStats spec;
-        /// Tokens decoded by generation requests.
-        SizeType64 genDecoded{0};
-    };
-
     /// Every live request gets an error response with `message`; the executor starts over empty.
     void terminateAll(std::string const& message);
-    /// Requests of the batch that reached their injected error position end with an error response.
-    void failInjected(MicroBatch const& batch);
+    /// Requests of the rank's batch that reached their injected error position end with an error response.
+    void failInjected(Rank& rank);
     /// Returns whether any request arrived.
     bool arrive(TimePoint start, std::vector<std::unique_ptr<LlmRequest>>& incoming);
+    /// Queues an arrived request on the rank with the fewest waiting and running requests.
+    void assignRank(LlmRequest* r);
     void cancel(std::vector<IdType> const& cancels, TimePoint start);
     /// Ends cancelled and timed-out requests, queued or active.
     void terminateExpired(TimePoint now);
-    MicroBatch schedule(bool heldPass);
-    /// Throws when an injected fatal fault hits iteration `iter` (before it changes anything).
-    Forward forward(MicroBatch const& batch, IterationType iter);
+    void schedule(Rank& rank, bool heldPass);
+    /// Throws when an injected fatal fault hits iteration `iter` (before it changes the rank).
+    void forward(Rank& rank, IterationType iter);
     /// Decodes up to maxNew tokens for r (stopping at the end id, a stop word or maxTokens).
     void produce(LlmRequest& r, SizeType32 maxNew);
     /// The modelled latency of the iteration; the real clock sleeps it, the virtual one advances by it.
     /// Injected slow iterations scale it, and an injected stall hangs the thread for real time on top.
-    TimingModel::Breakdown elapse(TimePoint start, MicroBatch const& batch, Forward const& forward, IterationType iter);
-    /// Stamps first-scheduled and token times; returns the admitted requests' summed queue latency (ms).
-    double stamp(MicroBatch const& batch, TimePoint start, TimePoint end, IterationType iter);
+    TimingModel::Breakdown elapse(TimePoint start, IterationType iter);
+    /// Stamps first-scheduled and token times; sums the admitted requests' queue latency (ms) into the rank.
+    void stamp(Rank& rank, TimePoint start, TimePoint end, IterationType iter);
     /// Streaming responses of running requests and final responses of those that ended; frees their blocks.
-    void respond(MicroBatch const& batch, IterationType iter);
+    void respond(Rank& rank, IterationType iter);
     void publishStats(IterationSummary summary);
     void publishEvents();
 
@@ -86,8 +81,7 @@ private:
     SimClock& mClock;
     TimingModel const& mTiming;
     TokenSampler const& mSampler;
-    KvCacheManager& mKv;
-    Scheduler& mScheduler;
+    Ranks& mRanks;
     RequestPool& mPool;
     Mailbox& mMailbox;
     Pacing& mPacing;
@@ -95,13 +89,14 @@ private:
     InvariantChecker& mInvariants;
     ResponseQueue& mResponses;
     KVCacheEventManager* const mEvents;
+    WorkLog* const mWorkLog;
     FaultInjector const& mFaults;
 
     IterationType mIter{0};
-    /// Requests of the current static batch (STATIC_BATCH), for emptyGenSlots.
-    SizeType32 mStaticBatchSize{0};
     std::vector<Response> mOutResponses;
     std::vector<KVCacheEventData> mEventScratch;
+    std::vector<LlmRequest*> mArrived;
+    std::vector<IterationWork> mWork;
 };
 
 } // namespace trtllm_sim::executor

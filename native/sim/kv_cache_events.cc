@@ -1,11 +1,14 @@
 #include "sim/kv_cache_events.h"
 
+#include <algorithm>
+
 namespace trtllm_sim::executor
 {
 
-KVCacheEventManager::KVCacheEventManager(std::size_t bufferCapacity, SizeType32 windowSize)
-    : mCapacity(bufferCapacity)
+KVCacheEventManager::KVCacheEventManager(std::size_t bufferCapacity, SizeType32 windowSize, SizeType32 numRanks)
+    : mCapacity(bufferCapacity * static_cast<std::size_t>(std::max<SizeType32>(1, numRanks)))
     , mWindowSize(windowSize)
+    , mNextEventIds(static_cast<std::size_t>(std::max<SizeType32>(1, numRanks)), 0)
 {
 }
 
@@ -32,7 +35,7 @@ std::uint64_t KVCacheEventManager::getNumDroppedEvents() const
     return mDropped;
 }
 
-void KVCacheEventManager::publish(std::vector<KVCacheEventData>&& events)
+void KVCacheEventManager::publish(std::vector<KVCacheEventData>&& events, SizeType32 rank)
 {
     if (events.empty())
     {
@@ -42,7 +45,7 @@ void KVCacheEventManager::publish(std::vector<KVCacheEventData>&& events)
         std::lock_guard<std::mutex> lock(mMutex);
         for (auto& data : events)
         {
-            IdType const id = mNextEventId++;
+            IdType const id = mNextEventIds[static_cast<std::size_t>(rank)]++;
             if (mCapacity == 0)
             {
                 ++mDropped;
@@ -53,7 +56,12 @@ void KVCacheEventManager::publish(std::vector<KVCacheEventData>&& events)
                 mBuffer.pop_front();
                 ++mDropped;
             }
-            mBuffer.emplace_back(id, std::move(data), mWindowSize);
+            std::optional<SizeType32> dpRank;
+            if (mNextEventIds.size() > 1)
+            {
+                dpRank = rank;
+            }
+            mBuffer.emplace_back(id, std::move(data), mWindowSize, dpRank);
         }
     }
     events.clear();

@@ -106,13 +106,15 @@ struct KVCacheEvent
 };
 
 /// Bounded buffer of KV cache events between the executor thread (producer) and one consumer.
-/// Event ids are assigned here, consecutively from 0; when the buffer holds bufferCapacity events, the
-/// oldest is dropped to make room (the ids of dropped events are never delivered) and counted.
+/// Event ids are assigned here, consecutively from 0 per attention-DP rank (as each of TensorRT-LLM's ranks
+/// numbers its own events before rank 0 gathers them); with several ranks every event carries its
+/// attentionDpRank and the buffer holds bufferCapacity events per rank. When the buffer is full, the oldest
+/// event is dropped to make room (the ids of dropped events are never delivered) and counted.
 /// The producer never blocks on the consumer.
 class KVCacheEventManager
 {
 public:
-    KVCacheEventManager(std::size_t bufferCapacity, SizeType32 windowSize);
+    KVCacheEventManager(std::size_t bufferCapacity, SizeType32 windowSize, SizeType32 numRanks = 1);
 
     KVCacheEventManager(KVCacheEventManager const&) = delete;
     KVCacheEventManager& operator=(KVCacheEventManager const&) = delete;
@@ -127,8 +129,8 @@ public:
     [[nodiscard]] std::size_t getBufferCapacity() const { return mCapacity; }
 
     // --- used by the executor ---
-    /// Appends events in order, giving them the next ids; drops the oldest beyond capacity.
-    void publish(std::vector<KVCacheEventData>&& events);
+    /// Appends the events of `rank` in order, giving them that rank's next ids; drops the oldest beyond capacity.
+    void publish(std::vector<KVCacheEventData>&& events, SizeType32 rank = 0);
     /// Wakes every waiter; later getLatestEvents calls return immediately.
     void shutdown();
 
@@ -138,7 +140,8 @@ private:
     mutable std::mutex mMutex;
     std::condition_variable mCv;
     std::deque<KVCacheEvent> mBuffer;
-    IdType mNextEventId{0};
+    /// The next event id of each rank.
+    std::vector<IdType> mNextEventIds;
     std::uint64_t mDropped{0};
     bool mShutdown{false};
 };

@@ -12,6 +12,7 @@ namespace
 
 constexpr std::uint64_t kGolden = 0x9e3779b97f4a7c15ull;
 constexpr std::uint64_t kRootHash = 0x6a09e667f3bcc909ull;
+constexpr std::uint64_t kLoraSalt = 0xbb67ae8584caa73bull;
 
 inline std::uint64_t mix64(std::uint64_t x) noexcept
 {
@@ -25,34 +26,47 @@ inline std::uint64_t mix64(std::uint64_t x) noexcept
 
 } // namespace
 
-KvCacheManager::KvCacheManager(SizeType32 numBlocks, SizeType32 tokensPerBlock, bool enableBlockReuse, bool emitEvents)
+KvCacheManager::KvCacheManager(
+    SizeType32 numBlocks, SizeType32 tokensPerBlock, bool enableBlockReuse, bool emitEvents, SizeType32 numHostBlocks)
     : mNumBlocks(numBlocks)
     , mTokensPerBlock(tokensPerBlock)
     , mEnableReuse(enableBlockReuse)
     , mEmitEvents(emitEvents)
-    , mBlocks(static_cast<std::size_t>(numBlocks))
-    , mEvictor(numBlocks, kNumPriorities)
+    , mNumHostBlocks(enableBlockReuse ? std::max<SizeType32>(0, numHostBlocks) : 0)
+    , mBlocks(static_cast<std::size_t>(numBlocks) + static_cast<std::size_t>(mNumHostBlocks))
+    , mEvictor(static_cast<SizeType32>(mBlocks.size()), kNumPriorities)
+    , mHostEvictor(mNumHostBlocks > 0 ? static_cast<SizeType32>(mBlocks.size()) : 0, kNumPriorities)
 {
     if (numBlocks < 1 || tokensPerBlock < 1)
     {
         throw std::invalid_argument("KvCacheManager needs at least one block of at least one token");
     }
-    mFreeUncached.reserve(mBlocks.size());
+    mFreeUncached.reserve(static_cast<std::size_t>(numBlocks));
     // Pop order hands out block 0 first.
     for (BlockId id = numBlocks - 1; id >= 0; --id)
     {
         mFreeUncached.push_back(id);
     }
+    mFreeHost.reserve(static_cast<std::size_t>(mNumHostBlocks));
+    for (BlockId id = numBlocks + mNumHostBlocks - 1; id >= numBlocks; --id)
+    {
+        mFreeHost.push_back(id);
+    }
     mHashToBlock.reserve(mBlocks.size() * 2);
 }
 
-std::uint64_t KvCacheManager::hashBlock(
-    std::optional<std::uint64_t> parentHash, TokenIdType const* tokens, SizeType32 numTokens) noexcept
+std::uint64_t KvCacheManager::hashBlock(std::optional<std::uint64_t> parentHash, TokenIdType const* tokens,
+    SizeType32 numTokens, std::optional<std::uint64_t> loraId) noexcept
 {
     std::uint64_t h = parentHash ? mix64(*parentHash ^ kGolden) : kRootHash;
     for (SizeType32 i = 0; i < numTokens; ++i)
     {
         h = mix64(h + kGolden + static_cast<std::uint32_t>(tokens[i]));
+    }
+    if (loraId)
+    {
+        // The same tokens under two adapters are two blocks (their KV differs).
+        h = mix64(h ^ mix64(*loraId + kLoraSalt));
     }
     return mix64(h ^ static_cast<std::uint64_t>(numTokens));
 }
@@ -69,7 +83,7 @@ void KvCacheManager::computeBlockHashes(
         {
             parent = seq.blockHashes[i - 1];
         }
-        seq.blockHashes.push_back(hashBlock(parent, tokens + i * tokensPerBlock, tokensPerBlock));
+        seq.blockHashes.push_back(hashBlock(parent, tokens + i * tokensPerBlock, tokensPerBlock, seq.loraId));
     }
 }
 
@@ -135,6 +149,20 @@ void KvCacheManager::acquire(BlockId id)
     ++block.refCount;
 }
 
+void KvCacheManager::setPriority(BlockId id, RetentionPriority wanted)
+{
+    Block& block = mBlocks[static_cast<std::size_t>(id)];
+    if (block.priority == wanted)
+    {
+        return;
+    }
+    if (mEmitEvents)
+    {
+        mEvents.emplace_back(KVCacheUpdatedData(block.hash).priorityUpdated(block.priority, wanted));
+    }
+    block.priority = wanted;
+}
+
 void KvCacheManager::admit(KvSequence& seq, std::vector<BlockId> const& matched, SizeType32 contextLen)
 {
     if (!seq.blocks.empty())
@@ -142,21 +170,38 @@ void KvCacheManager::admit(KvSequence& seq, std::vector<BlockId> const& matched,
         throw std::logic_error("KvCacheManager::admit: the sequence already holds blocks");
     }
     auto const numMatched = static_cast<SizeType32>(matched.size());
+    // GPU blocks first: once referenced they cannot be evicted by the onboarding below. The host blocks leave
+    // the host eviction order so that onboarding one cannot drop another.
+    bool anyOnHost = false;
     for (SizeType32 i = 0; i < numMatched; ++i)
     {
         BlockId const id = matched[static_cast<std::size_t>(i)];
-        acquire(id);
-        Block& block = mBlocks[static_cast<std::size_t>(id)];
-        RetentionPriority const wanted = priorityOf(seq, i);
-        if (block.priority != wanted)
+        if (onHost(id))
         {
-            if (mEmitEvents)
-            {
-                mEvents.emplace_back(KVCacheUpdatedData(block.hash).priorityUpdated(block.priority, wanted));
-            }
-            block.priority = wanted;
+            mHostEvictor.remove(id);
+            seq.blocks.push_back(Evictor::kNone);
+            anyOnHost = true;
+            continue;
         }
+        acquire(id);
+        setPriority(id, priorityOf(seq, i));
         seq.blocks.push_back(id);
+    }
+    if (anyOnHost)
+    {
+        for (SizeType32 i = 0; i < numMatched; ++i)
+        {
+            BlockId const host = matched[static_cast<std::size_t>(i)];
+            if (!onHost(host))
+            {
+                continue;
+            }
+            BlockId const gpu = allocateBlock();
+            moveToGpu(host, gpu);
+            ++mCounters.onboardedBlocks;
+            setPriority(gpu, priorityOf(seq, i));
+            seq.blocks[static_cast<std::size_t>(i)] = gpu;
+        }
     }
     seq.numFullBlocks = numMatched;
     SizeType32 const contextBlocks = (contextLen + mTokensPerBlock - 1) / mTokensPerBlock;
@@ -176,6 +221,62 @@ SizeType32 KvCacheManager::blocksNeeded(KvSequence const& seq, SizeType32 numTok
     return want > have ? want - have : 0;
 }
 
+void KvCacheManager::unregister(BlockId id)
+{
+    Block& block = mBlocks[static_cast<std::size_t>(id)];
+    mHashToBlock.erase(block.hash);
+    block.registered = false;
+    emitRemoved(block.hash);
+}
+
+BlockId KvCacheManager::takeHostBlock()
+{
+    if (!mFreeHost.empty())
+    {
+        BlockId const id = mFreeHost.back();
+        mFreeHost.pop_back();
+        return id;
+    }
+    BlockId const id = mHostEvictor.victim();
+    if (id == Evictor::kNone)
+    {
+        throw std::logic_error("KvCacheManager: no host block to offload to");
+    }
+    // The host tier is full: its least valuable block is dropped for good.
+    mHostEvictor.remove(id);
+    unregister(id);
+    return id;
+}
+
+void KvCacheManager::moveRegistration(BlockId from, BlockId to)
+{
+    Block& source = mBlocks[static_cast<std::size_t>(from)];
+    Block& target = mBlocks[static_cast<std::size_t>(to)];
+    target.hash = source.hash;
+    target.priority = source.priority;
+    target.registered = true;
+    source.registered = false;
+    mHashToBlock[target.hash] = to;
+    if (mEmitEvents)
+    {
+        mEvents.emplace_back(KVCacheUpdatedData(target.hash).cacheLevelUpdated(onHost(from) ? 1 : 0, onHost(to) ? 1 : 0));
+    }
+}
+
+void KvCacheManager::offload(BlockId gpu)
+{
+    BlockId const host = takeHostBlock();
+    moveRegistration(gpu, host);
+    mHostEvictor.add(host, mBlocks[static_cast<std::size_t>(host)].priority);
+    ++mCounters.offloadedBlocks;
+}
+
+void KvCacheManager::moveToGpu(BlockId host, BlockId gpu)
+{
+    moveRegistration(host, gpu);
+    mFreeHost.push_back(host);
+}
+
 BlockId KvCacheManager::allocateBlock()
 {
     BlockId id = Evictor::kNone;
@@ -192,12 +293,17 @@ BlockId KvCacheManager::allocateBlock()
             throw std::logic_error("KvCacheManager: no free KV block (used " + std::to_string(mNumUsed) + " of "
                 + std::to_string(mNumBlocks) + ")");
         }
-        // Evict the least valuable cached block: it is no longer reusable.
+        // Evict the least valuable cached block: offloaded to the host tier when it has room (a free block, or
+        // one it may drop; not while every host block is being onboarded), else no longer reusable.
         mEvictor.remove(id);
-        Block& victim = mBlocks[static_cast<std::size_t>(id)];
-        mHashToBlock.erase(victim.hash);
-        victim.registered = false;
-        emitRemoved(victim.hash);
+        if (!mFreeHost.empty() || mHostEvictor.size() > 0)
+        {
+            offload(id);
+        }
+        else
+        {
+            unregister(id);
+        }
     }
     Block& block = mBlocks[static_cast<std::size_t>(id)];
     block.hash = 0;
@@ -207,7 +313,7 @@ BlockId KvCacheManager::allocateBlock()
     return id;
 }
 
-void KvCacheManager::extend(KvSequence& seq, SizeType32 numKvTokens, TokenIdType const* tokens)
+void KvCacheManager::extend(KvSequence& seq, SizeType32 numKvTokens, TokenIdType const* tokens, bool generating)
 {
     SizeType32 const wantBlocks = (numKvTokens + mTokensPerBlock - 1) / mTokensPerBlock;
     while (static_cast<SizeType32>(seq.blocks.size()) < wantBlocks)
@@ -217,6 +323,10 @@ void KvCacheManager::extend(KvSequence& seq, SizeType32 numKvTokens, TokenIdType
         ++seq.totalAllocatedBlocks;
         ++mCounters.allocNewBlocks;
         ++mCounters.allocTotalBlocks;
+        if (generating)
+        {
+            ++mCounters.genAllocBlocks;
+        }
     }
     SizeType32 const full = numKvTokens / mTokensPerBlock;
     if (!mEnableReuse)
@@ -235,10 +345,20 @@ void KvCacheManager::extend(KvSequence& seq, SizeType32 numKvTokens, TokenIdType
         TokenIdType const* blockTokens = tokens + idx * static_cast<std::size_t>(mTokensPerBlock);
         if (seq.blockHashes.size() <= idx)
         {
-            seq.blockHashes.push_back(hashBlock(parent, blockTokens, mTokensPerBlock));
+            seq.blockHashes.push_back(hashBlock(parent, blockTokens, mTokensPerBlock, seq.loraId));
         }
         std::uint64_t const hash = seq.blockHashes[idx];
         BlockId const id = seq.blocks[idx];
+        if (auto const found = mHashToBlock.find(hash); found != mHashToBlock.end() && onHost(found->second))
+        {
+            // An offloaded copy on the host: this freshly computed GPU block takes its place (it is back on the
+            // GPU without a copy), so the hash stays stored once.
+            BlockId const host = found->second;
+            mHostEvictor.remove(host);
+            moveToGpu(host, id);
+            setPriority(id, priorityOf(seq, i));
+            continue;
+        }
         if (auto const found = mHashToBlock.find(hash); found != mHashToBlock.end())
         {
             // Another block already caches these tokens (another sequence computed the same prefix at the
@@ -246,16 +366,7 @@ void KvCacheManager::extend(KvSequence& seq, SizeType32 numKvTokens, TokenIdType
             // parent of every later Stored block stays cached while this sequence runs.
             BlockId const cached = found->second;
             acquire(cached);
-            Block& shared = mBlocks[static_cast<std::size_t>(cached)];
-            RetentionPriority const wanted = priorityOf(seq, i);
-            if (shared.priority != wanted)
-            {
-                if (mEmitEvents)
-                {
-                    mEvents.emplace_back(KVCacheUpdatedData(hash).priorityUpdated(shared.priority, wanted));
-                }
-                shared.priority = wanted;
-            }
+            setPriority(cached, priorityOf(seq, i));
             Block& copy = mBlocks[static_cast<std::size_t>(id)];
             if (--copy.refCount == 0)
             {
@@ -270,7 +381,7 @@ void KvCacheManager::extend(KvSequence& seq, SizeType32 numKvTokens, TokenIdType
         block.registered = true;
         block.priority = priorityOf(seq, i);
         mHashToBlock.emplace(hash, id);
-        emitStored(parent, hash, blockTokens, block.priority);
+        emitStored(parent, hash, blockTokens, block.priority, seq.loraId);
     }
     if (full > seq.numFullBlocks)
     {
@@ -303,8 +414,8 @@ void KvCacheManager::release(KvSequence& seq)
     seq.numFullBlocks = 0;
 }
 
-void KvCacheManager::emitStored(
-    std::optional<std::uint64_t> parent, std::uint64_t hash, TokenIdType const* tokens, RetentionPriority priority)
+void KvCacheManager::emitStored(std::optional<std::uint64_t> parent, std::uint64_t hash, TokenIdType const* tokens,
+    RetentionPriority priority, std::optional<std::uint64_t> loraId)
 {
     if (!mEmitEvents)
     {
@@ -315,7 +426,7 @@ void KvCacheManager::emitStored(
     {
         unique[static_cast<std::size_t>(i)] = runtime::UniqueToken{tokens[i], 0};
     }
-    KVCacheStoredBlockData blockData(hash, std::move(unique), std::nullopt, 0, priority);
+    KVCacheStoredBlockData blockData(hash, std::move(unique), loraId, 0, priority);
     if (!mEvents.empty() && parent)
     {
         if (auto* stored = std::get_if<KVCacheStoredData>(&mEvents.back());
@@ -348,17 +459,29 @@ void KvCacheManager::emitRemoved(std::uint64_t hash)
     mEvents.emplace_back(KVCacheRemovedData{{hash}});
 }
 
+SizeType32 KvCacheManager::cacheLevelOf(std::uint64_t hash) const
+{
+    auto const it = mHashToBlock.find(hash);
+    if (it == mHashToBlock.end())
+    {
+        return -1;
+    }
+    return onHost(it->second) ? 1 : 0;
+}
+
 std::string KvCacheManager::checkConsistency() const
 {
     SizeType32 used = 0;
     SizeType32 cachedFree = 0;
     SizeType32 registered = 0;
+    SizeType32 hostRegistered = 0;
     for (std::size_t i = 0; i < mBlocks.size(); ++i)
     {
         Block const& b = mBlocks[i];
-        if (b.refCount < 0)
+        bool const host = onHost(static_cast<BlockId>(i));
+        if (b.refCount < 0 || (host && b.refCount != 0))
         {
-            return "block " + std::to_string(i) + " has a negative reference count";
+            return "block " + std::to_string(i) + " has a bad reference count";
         }
         if (b.refCount > 0)
         {
@@ -367,12 +490,13 @@ std::string KvCacheManager::checkConsistency() const
         if (b.registered)
         {
             ++registered;
+            hostRegistered += host ? 1 : 0;
             auto const it = mHashToBlock.find(b.hash);
             if (it == mHashToBlock.end() || it->second != static_cast<BlockId>(i))
             {
                 return "registered block " + std::to_string(i) + " is missing from the hash table";
             }
-            if (b.refCount == 0)
+            if (!host && b.refCount == 0)
             {
                 ++cachedFree;
             }
@@ -382,11 +506,20 @@ std::string KvCacheManager::checkConsistency() const
     std::string badList;
     mEvictor.forEach([&](BlockId id, RetentionPriority p) {
         Block const& b = mBlocks[static_cast<std::size_t>(id)];
-        if (badList.empty() && (b.refCount != 0 || !b.registered || b.priority != p))
+        if (badList.empty() && (onHost(id) || b.refCount != 0 || !b.registered || b.priority != p))
         {
             badList = "eviction list " + std::to_string(p) + " holds a block that is not cached and free";
         }
         ++listed;
+    });
+    SizeType32 hostListed = 0;
+    mHostEvictor.forEach([&](BlockId id, RetentionPriority p) {
+        Block const& b = mBlocks[static_cast<std::size_t>(id)];
+        if (badList.empty() && (!onHost(id) || !b.registered || b.priority != p))
+        {
+            badList = "host eviction list " + std::to_string(p) + " holds a block that is not an offloaded block";
+        }
+        ++hostListed;
     });
     if (!badList.empty())
     {
@@ -401,6 +534,15 @@ std::string KvCacheManager::checkConsistency() const
     {
         return "cached free blocks " + std::to_string(numCachedFree) + " but counted " + std::to_string(cachedFree)
             + " (listed " + std::to_string(listed) + ")";
+    }
+    if (hostRegistered != mHostEvictor.size() || hostListed != hostRegistered)
+    {
+        return "offloaded host blocks " + std::to_string(mHostEvictor.size()) + " but counted "
+            + std::to_string(hostRegistered) + " (listed " + std::to_string(hostListed) + ")";
+    }
+    if (static_cast<SizeType32>(mFreeHost.size()) + hostRegistered != mNumHostBlocks)
+    {
+        return "free host + offloaded host blocks != host blocks";
     }
     if (static_cast<std::size_t>(registered) != mHashToBlock.size())
     {

@@ -32,6 +32,8 @@ struct LlmRequest
     PriorityType priority{Request::kDefaultPriority};
     std::vector<VecTokens> stopWords;
     std::optional<KvCacheRetentionConfig> retention;
+    /// The LoRA adapter (Request::getLoraConfig), also kv.loraId.
+    std::optional<std::uint64_t> loraTaskId;
     /// Seed of the deterministic token stream.
     std::uint64_t sequenceSeed{0};
     /// Generated tokens before the end id is drawn (-1: the end id is never drawn).
@@ -48,6 +50,10 @@ struct LlmRequest
     std::int64_t injectedErrorAt{-1};
 
     // --- progress ---
+    /// The attention-DP rank serving the request, assigned when it arrives (-1 before).
+    SizeType32 rank{-1};
+    /// The adapter is pinned in the rank's LoRA cache (while the request is in the batch).
+    bool loraPinned{false};
     /// Prompt followed by the generated tokens.
     VecTokens tokens;
     RequestStage stage{RequestStage::kQUEUED};

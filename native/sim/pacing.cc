@@ -7,10 +7,12 @@ namespace trtllm_sim::executor
 
 using common::TllmException;
 
-Pacing::Pacing(SimClock& clock, Mailbox& mailbox, RequestPool& pool, Limits const& limits, bool lockstep)
+Pacing::Pacing(
+    SimClock& clock, Mailbox& mailbox, RequestPool& pool, Ranks const& ranks, Limits const& limits, bool lockstep)
     : mClock(clock)
     , mMailbox(mailbox)
     , mPool(pool)
+    , mRanks(ranks)
     , mLimits(limits)
     , mLockstep(lockstep)
 {
@@ -115,11 +117,17 @@ void Pacing::setPausedLocked(bool paused)
 
 bool Pacing::backloggedLocked(TimePoint now) const
 {
-    bool const staticBusy = mLimits.policy == CapacitySchedulerPolicy::kSTATIC_BATCH && !mPool.active.empty();
-    std::size_t const active = mPool.active.size();
+    // Summed over the ranks: a request not sent yet could join whichever rank has room.
     std::size_t const maxBatch = static_cast<std::size_t>(mLimits.maxBatchSize);
-    std::size_t const freeSlots = staticBusy || active >= maxBatch ? 0 : maxBatch - active;
-    std::size_t queued = mPool.waiting.size() + mMailbox.incoming.size();
+    std::size_t freeSlots = 0;
+    std::size_t queued = mMailbox.incoming.size();
+    for (auto const& rank : mRanks)
+    {
+        bool const staticBusy = mLimits.policy == CapacitySchedulerPolicy::kSTATIC_BATCH && !rank->active.empty();
+        std::size_t const active = rank->active.size();
+        freeSlots += staticBusy || active >= maxBatch ? 0 : maxBatch - active;
+        queued += rank->waiting.size();
+    }
     for (auto it = mSchedule.begin(); queued <= freeSlots && it != mSchedule.end() && it->first.first <= now; ++it)
     {
         ++queued;
@@ -137,7 +145,11 @@ bool Pacing::waitForIteration(std::unique_lock<std::mutex>& lock, bool stalled, 
             return false;
         }
         takeScheduledLocked();
-        bool const work = !mPool.waiting.empty() || !mPool.active.empty() || !mMailbox.incoming.empty();
+        bool work = !mMailbox.incoming.empty();
+        for (auto const& rank : mRanks)
+        {
+            work = work || !rank->waiting.empty() || !rank->active.empty();
+        }
         bool const hasNext = !mSchedule.empty();
         TimePoint const next = hasNext ? mSchedule.begin()->first.first : TimePoint{};
         bool const held = mHold.has_value();
@@ -206,19 +218,16 @@ bool Pacing::waitForIteration(std::unique_lock<std::mutex>& lock, bool stalled, 
     }
 }
 
-bool Pacing::admitDueArrivals(TimePoint start)
+void Pacing::takeDueArrivals(TimePoint start, std::vector<LlmRequest*>& arrived)
 {
-    bool any = false;
     while (!mSchedule.empty() && mSchedule.begin()->first.first <= start)
     {
         LlmRequest* r = mSchedule.begin()->second;
         mSchedule.erase(mSchedule.begin());
         r->pendingArrival = false;
         r->perf.timingMetrics.arrivalTime = *r->simArrival;
-        mPool.insertWaiting(r);
-        any = true;
+        arrived.push_back(r);
     }
-    return any;
 }
 
 bool Pacing::cancelBeforeArrival(LlmRequest& r)

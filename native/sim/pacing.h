@@ -9,6 +9,7 @@
 #include "sim/executor.h"
 #include "sim/llm_request.h"
 #include "sim/mailbox.h"
+#include "sim/rank.h"
 #include "sim/request_pool.h"
 #include "sim/validation.h"
 
@@ -28,7 +29,7 @@ public:
     using TimePoint = SimClock::TimePoint;
 
     /// Every argument must outlive the pacing (they are members of the executor that owns it).
-    Pacing(SimClock& clock, Mailbox& mailbox, RequestPool& pool, Limits const& limits, bool lockstep);
+    Pacing(SimClock& clock, Mailbox& mailbox, RequestPool& pool, Ranks const& ranks, Limits const& limits, bool lockstep);
 
     // ---- any thread (each takes the mailbox lock)
     /// Executor::holdClock: throws TllmException on a real clock or after shutdown.
@@ -49,9 +50,9 @@ public:
     /// requests (no scheduling, no forward step, no time).
     bool waitForIteration(std::unique_lock<std::mutex>& lock, bool stalled, bool& heldPass);
 
-    /// Scheduled arrivals whose time has come at `start` join the waiting queue, in arrival order (FCFS among
-    /// equal times), with that time as their arrivalTime. Returns whether any arrived.
-    bool admitDueArrivals(TimePoint start);
+    /// Scheduled arrivals whose time has come at `start` leave the schedule, in arrival order (FCFS among equal
+    /// times), with that time as their arrivalTime; they are appended to `arrived` (the caller queues them).
+    void takeDueArrivals(TimePoint start, std::vector<LlmRequest*>& arrived);
 
     /// A request cancelled before its scheduled arrival leaves the schedule (true); false if it has arrived.
     bool cancelBeforeArrival(LlmRequest& r);
@@ -79,6 +80,7 @@ private:
     SimClock& mClock;
     Mailbox& mMailbox;
     RequestPool& mPool;
+    Ranks const& mRanks;
     Limits const& mLimits;
     bool const mLockstep;
 

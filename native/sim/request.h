@@ -117,6 +117,22 @@ private:
 
 using TokenRangeRetentionConfig = KvCacheRetentionConfig::TokenRangeRetentionConfig;
 
+/// The LoRA adapter of a request, by task id (TensorRT-LLM's LoraConfig also carries the adapter's weights and
+/// config tensors for its first use; the simulator models only the identity, the load time and the cache).
+class LoraConfig
+{
+public:
+    explicit LoraConfig(IdType taskId)
+        : mTaskId(taskId)
+    {
+    }
+
+    [[nodiscard]] IdType getTaskId() const { return mTaskId; }
+
+private:
+    IdType mTaskId;
+};
+
 /// One generation request.
 class Request
 {
@@ -153,6 +169,7 @@ public:
     {
         return mKvCacheRetentionConfig;
     }
+    [[nodiscard]] std::optional<LoraConfig> getLoraConfig() const { return mLoraConfig; }
 
     void setStreaming(bool streaming) { mStreaming = streaming; }
     void setSamplingConfig(SamplingConfig const& config) { mSamplingConfig = config; }
@@ -164,6 +181,7 @@ public:
     void setPriority(PriorityType priority) { mPriority = priority; }
     void setAllottedTimeMs(MillisecondsType const& allottedTimeMs) { mAllottedTimeMs = allottedTimeMs; }
     void setKvCacheRetentionConfig(KvCacheRetentionConfig const& config) { mKvCacheRetentionConfig = config; }
+    void setLoraConfig(LoraConfig const& loraConfig) { mLoraConfig = loraConfig; }
 
     // ---- simulator-only (tensorrt_llm::executor::Request has no such member; docs/simulator.md "Pacing") ----
     /// Scheduled arrival on the simulator's clock (Executor::now()): the request enters the waiting queue at
@@ -185,6 +203,7 @@ private:
     PriorityType mPriority{kDefaultPriority};
     std::optional<MillisecondsType> mAllottedTimeMs;
     std::optional<KvCacheRetentionConfig> mKvCacheRetentionConfig;
+    std::optional<LoraConfig> mLoraConfig;
     std::optional<TimePoint> mSimArrivalTime;
 };
 

@@ -37,18 +37,19 @@ SizeType64 Scheduler::reservedBlocks(std::vector<LlmRequest*> const& active, KvC
     return reserved;
 }
 
-void Scheduler::admit(std::deque<LlmRequest*>& waiting, std::vector<LlmRequest*>& active, KvCacheManager& kv,
-    std::vector<LlmRequest*>& admitted)
+SizeType32 Scheduler::admit(std::deque<LlmRequest*>& waiting, std::vector<LlmRequest*>& active, KvCacheManager& kv,
+    LoraCache& lora, std::vector<LlmRequest*>& admitted)
 {
+    SizeType32 loads = 0;
     if (waiting.empty())
     {
-        return;
+        return loads;
     }
     bool const maxUtilization = mLimits.policy == CapacitySchedulerPolicy::kMAX_UTILIZATION;
     if (mLimits.policy == CapacitySchedulerPolicy::kSTATIC_BATCH && !active.empty())
     {
         // Static batching: a new batch starts only when the previous one has drained.
-        return;
+        return loads;
     }
 
     // Blocks still available to newcomers after what admitted requests may claim.
@@ -82,9 +83,14 @@ void Scheduler::admit(std::deque<LlmRequest*>& waiting, std::vector<LlmRequest*>
         // (reused cached blocks that nobody references leave the free pool too).
         SizeType32 const blocksWanted = maxUtilization ? (r->contextLen + tpb - 1) / tpb : r->maxBlocks;
         SizeType64 const need = blocksWanted - inUse;
-        if (need > available)
+        if (need > available || (r->loraTaskId && !lora.canAcquire(*r->loraTaskId)))
         {
             break; // FCFS: the head of the queue blocks the ones behind it
+        }
+        if (r->loraTaskId)
+        {
+            loads += lora.acquire(*r->loraTaskId) ? 1 : 0;
+            r->loraPinned = true;
         }
         kv.admit(r->kv, mMatched, r->contextLen);
         r->prefillPos = static_cast<SizeType32>(mMatched.size()) * tpb;
@@ -95,6 +101,7 @@ void Scheduler::admit(std::deque<LlmRequest*>& waiting, std::vector<LlmRequest*>
         active.push_back(r);
         admitted.push_back(r);
     }
+    return loads;
 }
 
 MicroBatch Scheduler::formMicroBatch(std::vector<LlmRequest*> const& active) const
@@ -173,7 +180,7 @@ MicroBatch Scheduler::formMicroBatch(std::vector<LlmRequest*> const& active) con
 }
 
 void Scheduler::fitBlocks(MicroBatch& batch, std::vector<LlmRequest*>& active, std::deque<LlmRequest*>& waiting,
-    KvCacheManager& kv, std::vector<LlmRequest*>& paused) const
+    KvCacheManager& kv, LoraCache& lora, std::vector<LlmRequest*>& paused) const
 {
     if (mLimits.policy != CapacitySchedulerPolicy::kMAX_UTILIZATION)
     {
@@ -209,6 +216,11 @@ void Scheduler::fitBlocks(MicroBatch& batch, std::vector<LlmRequest*>& active, s
             }
         }
         kv.release(victim->kv);
+        if (victim->loraPinned)
+        {
+            lora.release(*victim->loraTaskId);
+            victim->loraPinned = false;
+        }
         // Recompute everything so far when it resumes: its context becomes prompt + generated tokens.
         victim->stage = RequestStage::kQUEUED;
         victim->contextLen = static_cast<SizeType32>(victim->tokens.size());

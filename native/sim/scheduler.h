@@ -6,6 +6,7 @@
 #include "sim/config.h"
 #include "sim/kv_cache_manager.h"
 #include "sim/llm_request.h"
+#include "sim/lora_cache.h"
 
 #include <deque>
 #include <vector>
@@ -41,10 +42,12 @@ public:
     explicit Scheduler(Limits const& limits);
 
     /// Capacity scheduling: moves requests from the front of `waiting` to the back of `active` while the
-    /// batch has room and the policy's KV blocks are available; a request that does not fit blocks the
-    /// ones behind it. Reused blocks are attached on admission. Appends the admitted ones to `admitted`.
-    void admit(std::deque<LlmRequest*>& waiting, std::vector<LlmRequest*>& active, KvCacheManager& kv,
-        std::vector<LlmRequest*>& admitted);
+    /// batch has room, the policy's KV blocks are available and the request's LoRA adapter can be loaded; a
+    /// request that does not fit blocks the ones behind it. Reused blocks are attached (onboarded from the host
+    /// tier if need be) and adapters pinned on admission. Appends the admitted ones to `admitted`; returns the
+    /// adapters loaded.
+    SizeType32 admit(std::deque<LlmRequest*>& waiting, std::vector<LlmRequest*>& active, KvCacheManager& kv,
+        LoraCache& lora, std::vector<LlmRequest*>& admitted);
 
     /// Picks this iteration's requests: every generation request (budget permitting), then context
     /// chunks from what is left of maxNumTokens.
@@ -54,7 +57,7 @@ public:
     /// most recently admitted active request (releases its blocks, puts it at the front of `waiting` to
     /// recompute later). Appends the paused ones to `paused`.
     void fitBlocks(MicroBatch& batch, std::vector<LlmRequest*>& active, std::deque<LlmRequest*>& waiting,
-        KvCacheManager& kv, std::vector<LlmRequest*>& paused) const;
+        KvCacheManager& kv, LoraCache& lora, std::vector<LlmRequest*>& paused) const;
 
     /// GUARANTEED_NO_EVICT bookkeeping: used blocks plus the blocks active requests may still allocate.
     [[nodiscard]] static SizeType64 reservedBlocks(std::vector<LlmRequest*> const& active, KvCacheManager const& kv);

@@ -4,6 +4,7 @@
 #include "sim/types.h"
 
 #include <cstddef>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,6 +25,36 @@ struct KvCacheStats
     SizeType32 reusedBlocks{0};
     SizeType32 missedBlocks{0};
     float cacheHitRate{0.f};
+};
+
+/// One window size's KV cache pools and what the iteration moved in them (TensorRT-LLM's per-iteration
+/// kvCacheIterationStats; its JSON keys are these member names). Primary = GPU, secondary = host tier.
+struct KvCacheIterationStats
+{
+    SizeType32 primaryMaxNumBlocks{0};
+    SizeType32 primaryFreeNumBlocks{0};
+    SizeType32 primaryUsedNumBlocks{0};
+    SizeType32 secondaryMaxNumBlocks{0};
+    SizeType32 secondaryFreeNumBlocks{0};
+    /// Host blocks holding an offloaded block.
+    SizeType32 secondaryUsedNumBlocks{0};
+    // This iteration's counts (not cumulative).
+    SizeType64 iterAllocTotalBlocks{0};
+    SizeType64 iterAllocNewBlocks{0};
+    SizeType64 iterReusedBlocks{0};
+    /// Reuse is of whole blocks: every reused block is fully reused.
+    SizeType64 iterFullReusedBlocks{0};
+    SizeType64 iterPartialReusedBlocks{0};
+    SizeType64 iterMissedBlocks{0};
+    /// iterReusedBlocks / (iterReusedBlocks + iterMissedBlocks), 0 when neither.
+    double iterCacheHitRate{0.0};
+    SizeType64 iterGenAllocBlocks{0};
+    SizeType64 iterOnboardBlocks{0};
+    SizeType64 iterOnboardBytes{0};
+    SizeType64 iterOffloadBlocks{0};
+    SizeType64 iterOffloadBytes{0};
+    SizeType64 iterIntraDeviceCopyBlocks{0};
+    SizeType64 iterIntraDeviceCopyBytes{0};
 };
 
 struct StaticBatchingStats
@@ -82,6 +113,11 @@ struct IterationStats
     std::optional<StaticBatchingStats> staticBatchingStats;
     std::optional<InflightBatchingStats> inflightBatchingStats;
     std::optional<SpecDecodingStats> specDecodingStats;
+    /// The attention-DP rank these stats are of (one IterationStats per rank and iteration); unset without
+    /// attention DP.
+    std::optional<SizeType32> attentionDpRank;
+    /// Per window size (the simulator has one: maxSeqLen).
+    std::map<SizeType32, KvCacheIterationStats> kvCacheIterationStats;
 };
 
 enum class RequestStage

@@ -55,13 +55,12 @@ void pushBounded(std::deque<T>& ring, T&& value, SizeType32 max)
 
 } // namespace
 
-StatsBuilder::StatsBuilder(SimConfig const& sim, ExecutorConfig const& config, Limits const& limits,
-    SimClock const& clock, KvCacheManager const& kv, RequestPool const& pool)
+StatsBuilder::StatsBuilder(
+    SimConfig const& sim, ExecutorConfig const& config, Limits const& limits, SimClock const& clock, Ranks const& ranks)
     : mSim(sim)
     , mLimits(limits)
     , mClock(clock)
-    , mKv(kv)
-    , mPool(pool)
+    , mRanks(ranks)
     , mIterStatsMax(config.getIterStatsMaxIterations())
     , mRequestStatsMax(config.getRequestStatsMaxIterations())
 {
@@ -69,14 +68,38 @@ StatsBuilder::StatsBuilder(SimConfig const& sim, ExecutorConfig const& config, L
 
 void StatsBuilder::publish(IterationSummary const& summary)
 {
+    // The snapshot changes only when a request pins an adapter (a load, or a hit that reorders the cache).
+    SizeType64 loads = 0;
+    for (auto const& rank : mRanks)
+    {
+        loads += rank->lora.numAcquires();
+    }
+    if (loads != mLoraLoadsSeen)
+    {
+        mLoraLoadsSeen = loads;
+        std::vector<SimLoraAdapter> adapters;
+        for (auto const& rank : mRanks)
+        {
+            for (auto const& a : rank->lora.adapters())
+            {
+                adapters.push_back(SimLoraAdapter{rank->index, a.taskId});
+            }
+        }
+        std::lock_guard<std::mutex> lock(mMutex);
+        mLoraAdapters = std::move(adapters);
+    }
     if (mIterStatsMax <= 0 && mRequestStatsMax <= 0)
     {
         return;
     }
-    std::optional<IterationStats> stats;
+    std::vector<IterationStats> stats;
     if (mIterStatsMax > 0)
     {
-        stats = iterationStats(summary);
+        stats.reserve(mRanks.size());
+        for (auto const& rank : mRanks)
+        {
+            stats.push_back(iterationStats(summary, *rank));
+        }
     }
     std::optional<RequestStatsPerIteration> perRequest;
     if (mRequestStatsMax > 0)
@@ -84,9 +107,10 @@ void StatsBuilder::publish(IterationSummary const& summary)
         perRequest = requestStats(summary.iter);
     }
     std::lock_guard<std::mutex> lock(mMutex);
-    if (stats)
+    for (auto& s : stats)
     {
-        pushBounded(mIterStats, std::move(*stats), mIterStatsMax);
+        // The ring holds iterStatsMaxIterations iterations of every rank.
+        pushBounded(mIterStats, std::move(s), mIterStatsMax * static_cast<SizeType32>(mRanks.size()));
     }
     if (perRequest)
     {
@@ -110,19 +134,19 @@ std::deque<RequestStatsPerIteration> StatsBuilder::takeRequestStats()
     return out;
 }
 
-IterationStats StatsBuilder::iterationStats(IterationSummary const& summary) const
+IterationStats StatsBuilder::iterationStats(IterationSummary const& summary, Rank const& rank) const
 {
-    MicroBatch const& batch = *summary.batch;
+    MicroBatch const& batch = rank.batch;
     IterationStats s;
     s.timestamp = formatTimestamp(mClock.toSystem(summary.end));
     s.iter = summary.iter;
     s.iterLatencyMS = SimClock::toMs(summary.end - summary.start);
-    s.numNewActiveRequests = static_cast<SizeType32>(mPool.admitted.size());
+    s.numNewActiveRequests = static_cast<SizeType32>(rank.admitted.size());
     s.newActiveRequestsQueueLatencyMS
-        = mPool.admitted.empty() ? 0.0 : summary.queueLatencyMs / static_cast<double>(mPool.admitted.size());
-    s.numActiveRequests = summary.numActive;
-    s.numQueuedRequests = summary.numQueued;
-    s.numCompletedRequests = static_cast<SizeType32>(mPool.finished.size());
+        = rank.admitted.empty() ? 0.0 : rank.queueLatencyMs / static_cast<double>(rank.admitted.size());
+    s.numActiveRequests = rank.numActive;
+    s.numQueuedRequests = static_cast<SizeType32>(rank.waiting.size()) + (rank.index == 0 ? summary.numUnassigned : 0);
+    s.numCompletedRequests = static_cast<SizeType32>(rank.finished.size());
     s.maxNumActiveRequests = mLimits.maxBatchSize;
     s.maxBatchSizeStatic = mLimits.maxBatchSize;
     s.maxBatchSizeTunerRecommended = mLimits.maxBatchSize;
@@ -130,10 +154,18 @@ IterationStats StatsBuilder::iterationStats(IterationSummary const& summary) con
     s.maxNumTokensStatic = mLimits.maxNumTokens;
     s.maxNumTokensTunerRecommended = mLimits.maxNumTokens;
     s.maxNumTokensRuntime = mLimits.maxNumTokens;
-    s.gpuMemUsage = mSim.modelSizeBytes + static_cast<std::size_t>(mKv.getNumUsedBlocks()) * mSim.kvBytesPerBlock;
+    auto const& kv = rank.kv;
+    s.gpuMemUsage = static_cast<std::size_t>(mLimits.modelSizeBytes + kv.getNumUsedBlocks() * mLimits.kvBytesPerBlock);
     s.cpuMemUsage = mSim.cpuMemUsageBytes;
-    s.pinnedMemUsage = mSim.pinnedMemUsageBytes;
-    s.kvCacheStats = kvCacheStats();
+    // The host tier is pinned memory.
+    s.pinnedMemUsage
+        = mSim.pinnedMemUsageBytes + static_cast<std::size_t>(kv.getNumHostBlocks() * mLimits.kvBytesPerBlock);
+    s.kvCacheStats = kvCacheStats(kv);
+    s.kvCacheIterationStats.emplace(mSim.maxSeqLen, kvCacheIterationStats(rank));
+    if (mLimits.attentionDp > 1)
+    {
+        s.attentionDpRank = rank.index;
+    }
     auto const numCtx = static_cast<SizeType32>(batch.context.size());
     auto const numGen = static_cast<SizeType32>(batch.generation.size());
     if (mLimits.staticBatching)
@@ -142,8 +174,8 @@ IterationStats StatsBuilder::iterationStats(IterationSummary const& summary) con
         sb.numScheduledRequests = numCtx + numGen;
         sb.numContextRequests = numCtx;
         sb.numCtxTokens = batch.numCtxTokens;
-        sb.numGenTokens = static_cast<SizeType32>(summary.genDecoded);
-        sb.emptyGenSlots = numGen > 0 ? std::max<SizeType32>(0, summary.staticBatchSize - numGen) : 0;
+        sb.numGenTokens = static_cast<SizeType32>(rank.genDecoded);
+        sb.emptyGenSlots = numGen > 0 ? std::max<SizeType32>(0, rank.staticBatchSize - numGen) : 0;
     }
     else
     {
@@ -151,13 +183,13 @@ IterationStats StatsBuilder::iterationStats(IterationSummary const& summary) con
         ib.numScheduledRequests = numCtx + numGen;
         ib.numContextRequests = numCtx;
         ib.numGenRequests = numGen;
-        ib.numPausedRequests = static_cast<SizeType32>(mPool.paused.size());
+        ib.numPausedRequests = static_cast<SizeType32>(rank.paused.size());
         ib.numCtxTokens = batch.numCtxTokens;
         ib.microBatchId = 0;
         if (mSim.specDraftLength > 0)
         {
             ib.avgNumDecodedTokensPerIter
-                = numGen > 0 ? static_cast<float>(static_cast<double>(summary.genDecoded) / numGen) : 0.f;
+                = numGen > 0 ? static_cast<float>(static_cast<double>(rank.genDecoded) / numGen) : 0.f;
         }
         else
         {
@@ -166,48 +198,59 @@ IterationStats StatsBuilder::iterationStats(IterationSummary const& summary) con
     }
     if (mSim.specDraftLength > 0)
     {
-        SpecDecodingStats spec = summary.spec;
+        SpecDecodingStats spec = rank.spec;
         spec.acceptanceLength = spec.numRequestsWithDraftTokens > 0
             ? static_cast<double>(spec.numAcceptedTokens + spec.numRequestsWithDraftTokens)
                 / static_cast<double>(spec.numRequestsWithDraftTokens)
             : 0.0;
         spec.iterLatencyMS = s.iterLatencyMS;
         auto const& latency = summary.latency;
-        double const modelled = latency.prefillMs + latency.decodeMs + latency.draftMs;
+        double const modelled = latency.modelledMs();
         spec.draftOverhead = modelled > 0.0 ? latency.draftMs / modelled : 0.0;
         s.specDecodingStats = spec;
     }
     return s;
 }
 
+std::vector<SimLoraAdapter> StatsBuilder::loraAdapters() const
+{
+    std::lock_guard<std::mutex> lock(mMutex);
+    return mLoraAdapters;
+}
+
 RequestStatsPerIteration StatsBuilder::requestStats(IterationType iter) const
 {
     RequestStatsPerIteration rs;
     rs.iter = iter;
-    rs.requestStats.reserve(mPool.waiting.size() + mPool.active.size() + mPool.finished.size());
-    for (auto const* r : mPool.active)
+    for (auto const& rank : mRanks)
     {
-        rs.requestStats.push_back(requestStatsOf(*r, r->stage));
+        for (auto const* r : rank->active)
+        {
+            rs.requestStats.push_back(requestStatsOf(*r, r->stage));
+        }
+        for (auto const* r : rank->finished)
+        {
+            rs.requestStats.push_back(requestStatsOf(*r, RequestStage::kGENERATION_COMPLETE));
+        }
     }
-    for (auto const* r : mPool.finished)
+    for (auto const& rank : mRanks)
     {
-        rs.requestStats.push_back(requestStatsOf(*r, RequestStage::kGENERATION_COMPLETE));
-    }
-    for (auto const* r : mPool.waiting)
-    {
-        rs.requestStats.push_back(requestStatsOf(*r, RequestStage::kQUEUED));
+        for (auto const* r : rank->waiting)
+        {
+            rs.requestStats.push_back(requestStatsOf(*r, RequestStage::kQUEUED));
+        }
     }
     return rs;
 }
 
-KvCacheStats StatsBuilder::kvCacheStats() const
+KvCacheStats StatsBuilder::kvCacheStats(KvCacheManager const& kv) const
 {
     KvCacheStats s;
-    s.maxNumBlocks = mKv.getMaxNumBlocks();
-    s.usedNumBlocks = mKv.getNumUsedBlocks();
-    s.freeNumBlocks = mKv.getNumFreeBlocks();
-    s.tokensPerBlock = mKv.getTokensPerBlock();
-    auto const& c = mKv.getCounters();
+    s.maxNumBlocks = kv.getMaxNumBlocks();
+    s.usedNumBlocks = kv.getNumUsedBlocks();
+    s.freeNumBlocks = kv.getNumFreeBlocks();
+    s.tokensPerBlock = kv.getTokensPerBlock();
+    auto const& c = kv.getCounters();
     // The real counters are SizeType32; after 2^31 blocks they wrap around instead of overflowing.
     auto const wrap = [](SizeType64 v) { return static_cast<SizeType32>(static_cast<std::uint32_t>(v)); };
     s.allocTotalBlocks = wrap(c.allocTotalBlocks);
@@ -217,6 +260,33 @@ KvCacheStats StatsBuilder::kvCacheStats() const
     SizeType64 const lookups = c.reusedBlocks + c.missedBlocks;
     s.cacheHitRate
         = lookups > 0 ? static_cast<float>(static_cast<double>(c.reusedBlocks) / static_cast<double>(lookups)) : 0.f;
+    return s;
+}
+
+KvCacheIterationStats StatsBuilder::kvCacheIterationStats(Rank const& rank) const
+{
+    auto const& kv = rank.kv;
+    auto const& now = kv.getCounters();
+    auto const& then = rank.countersAtStart;
+    KvCacheIterationStats s;
+    s.primaryMaxNumBlocks = kv.getMaxNumBlocks();
+    s.primaryUsedNumBlocks = kv.getNumUsedBlocks();
+    s.primaryFreeNumBlocks = kv.getNumFreeBlocks();
+    s.secondaryMaxNumBlocks = kv.getNumHostBlocks();
+    s.secondaryUsedNumBlocks = kv.getNumHostUsedBlocks();
+    s.secondaryFreeNumBlocks = kv.getNumHostBlocks() - kv.getNumHostUsedBlocks();
+    s.iterAllocTotalBlocks = now.allocTotalBlocks - then.allocTotalBlocks;
+    s.iterAllocNewBlocks = now.allocNewBlocks - then.allocNewBlocks;
+    s.iterReusedBlocks = now.reusedBlocks - then.reusedBlocks;
+    s.iterFullReusedBlocks = s.iterReusedBlocks;
+    s.iterMissedBlocks = now.missedBlocks - then.missedBlocks;
+    SizeType64 const lookups = s.iterReusedBlocks + s.iterMissedBlocks;
+    s.iterCacheHitRate = lookups > 0 ? static_cast<double>(s.iterReusedBlocks) / static_cast<double>(lookups) : 0.0;
+    s.iterGenAllocBlocks = now.genAllocBlocks - then.genAllocBlocks;
+    s.iterOnboardBlocks = now.onboardedBlocks - then.onboardedBlocks;
+    s.iterOffloadBlocks = now.offloadedBlocks - then.offloadedBlocks;
+    s.iterOnboardBytes = static_cast<SizeType64>(static_cast<double>(s.iterOnboardBlocks) * mLimits.kvBytesPerBlock);
+    s.iterOffloadBytes = static_cast<SizeType64>(static_cast<double>(s.iterOffloadBlocks) * mLimits.kvBytesPerBlock);
     return s;
 }
 

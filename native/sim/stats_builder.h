@@ -5,9 +5,8 @@
 
 #include "sim/clock.h"
 #include "sim/config.h"
-#include "sim/kv_cache_manager.h"
-#include "sim/request_pool.h"
-#include "sim/scheduler.h"
+#include "sim/executor.h"
+#include "sim/rank.h"
 #include "sim/stats.h"
 #include "sim/timing_model.h"
 #include "sim/validation.h"
@@ -18,24 +17,15 @@
 namespace trtllm_sim::executor
 {
 
-/// What one iteration did, as the statistics report it (the request lists are read from the pool).
+/// What one iteration did, as the statistics report it (each rank's lists and counts are read from the ranks).
 struct IterationSummary
 {
     IterationType iter{0};
     SimClock::TimePoint start;
     SimClock::TimePoint end;
-    MicroBatch const* batch{nullptr};
-    /// Requests in the batch this iteration (those that ended in it included).
-    SizeType32 numActive{0};
-    /// Accepted but not admitted, including those enqueued since the iteration started.
-    SizeType32 numQueued{0};
-    /// Sum over the admitted requests of their time from enqueue to admission.
-    double queueLatencyMs{0.0};
-    /// Tokens decoded by generation requests.
-    SizeType64 genDecoded{0};
-    /// Requests of the current static batch (STATIC_BATCH).
-    SizeType32 staticBatchSize{0};
-    SpecDecodingStats spec;
+    /// Accepted requests not assigned to a rank yet (enqueued since the iteration started): rank 0 counts them as
+    /// queued.
+    SizeType32 numUnassigned{0};
     TimingModel::Breakdown latency;
 };
 
@@ -44,34 +34,40 @@ class StatsBuilder
 public:
     /// Every argument must outlive the builder (they are members of the executor that owns it).
     StatsBuilder(SimConfig const& sim, ExecutorConfig const& config, Limits const& limits, SimClock const& clock,
-        KvCacheManager const& kv, RequestPool const& pool);
+        Ranks const& ranks);
 
-    /// Iteration stats are kept (iterStatsMaxIterations > 0): only then is IterationSummary::numQueued read.
+    /// Iteration stats are kept (iterStatsMaxIterations > 0): only then is IterationSummary::numUnassigned read.
     [[nodiscard]] bool keepsIterationStats() const { return mIterStatsMax > 0; }
 
-    /// Executor thread: builds the iteration's stats and pushes them into the rings.
+    /// Executor thread: builds the iteration's stats (one IterationStats per rank) and pushes them into the rings.
     void publish(IterationSummary const& summary);
 
     /// Any thread: drains the rings.
     std::deque<IterationStats> takeIterationStats();
     std::deque<RequestStatsPerIteration> takeRequestStats();
+    /// Any thread: the ranks' cached LoRA adapters as of the latest published iteration.
+    std::vector<SimLoraAdapter> loraAdapters() const;
 
 private:
-    [[nodiscard]] IterationStats iterationStats(IterationSummary const& summary) const;
+    [[nodiscard]] IterationStats iterationStats(IterationSummary const& summary, Rank const& rank) const;
     [[nodiscard]] RequestStatsPerIteration requestStats(IterationType iter) const;
-    [[nodiscard]] KvCacheStats kvCacheStats() const;
+    [[nodiscard]] KvCacheStats kvCacheStats(KvCacheManager const& kv) const;
+    [[nodiscard]] KvCacheIterationStats kvCacheIterationStats(Rank const& rank) const;
 
     SimConfig const& mSim;
     Limits const& mLimits;
     SimClock const& mClock;
-    KvCacheManager const& mKv;
-    RequestPool const& mPool;
+    Ranks const& mRanks;
     SizeType32 const mIterStatsMax;
     SizeType32 const mRequestStatsMax;
+
+    /// Executor thread: the ranks' LoraCache::numAcquires() when the adapter snapshot was taken.
+    SizeType64 mLoraLoadsSeen{0};
 
     mutable std::mutex mMutex;
     std::deque<IterationStats> mIterStats;
     std::deque<RequestStatsPerIteration> mRequestStats;
+    std::vector<SimLoraAdapter> mLoraAdapters;
 };
 
 } // namespace trtllm_sim::executor

@@ -16,8 +16,12 @@ constexpr SizeType32 kMaxTokensPerBlock = 65536;
 namespace
 {
 
-template <typename Fail>
-void validateFaults(SimFaultConfig const& f, Fail const& fail)
+[[noreturn]] void fail(std::string const& what)
+{
+    throw TllmException("Invalid simulator configuration: " + what);
+}
+
+void validateFaults(SimFaultConfig const& f)
 {
     auto const probability = [&](double p, char const* name) {
         if (!(p >= 0.0 && p <= 1.0))
@@ -45,9 +49,24 @@ void validateFaults(SimFaultConfig const& f, Fail const& fail)
 
 } // namespace
 
-Limits validateConfig(SimConfig const& sim, ModelType modelType, ExecutorConfig const& cfg)
+std::optional<PerfModel> makePerfModel(SimConfig const& sim)
 {
-    auto fail = [](std::string const& what) { throw TllmException("Invalid simulator configuration: " + what); };
+    if (!sim.perfModel)
+    {
+        return std::nullopt;
+    }
+    try
+    {
+        return PerfModel(*sim.perfModel, std::max<SizeType32>(1, sim.attentionDp));
+    }
+    catch (std::invalid_argument const& e)
+    {
+        fail(e.what());
+    }
+}
+
+Limits validateConfig(SimConfig const& sim, ModelType modelType, ExecutorConfig const& cfg, PerfModel const* perf)
+{
     if (modelType != ModelType::kDECODER_ONLY)
     {
         fail("only ModelType::kDECODER_ONLY is simulated");
@@ -93,10 +112,54 @@ Limits validateConfig(SimConfig const& sim, ModelType modelType, ExecutorConfig 
     {
         fail("specDraftMsPerToken and decodeMinMs must be >= 0");
     }
-    validateFaults(sim.faults, fail);
+    if (sim.attentionDp < 1)
+    {
+        fail("attentionDp must be >= 1");
+    }
+    if (!(sim.hostTransferBytesPerS > 0.0) || !(sim.loraLoadMs >= 0.0))
+    {
+        fail("hostTransferBytesPerS must be > 0 and loraLoadMs >= 0");
+    }
+    if (sim.loraMaxAdapters < 1 || sim.loraRank < 1)
+    {
+        fail("loraMaxAdapters and loraRank must be >= 1");
+    }
+    validateFaults(sim.faults);
     Limits limits;
     limits.tokensPerBlock = sim.tokensPerBlock;
+    limits.attentionDp = sim.attentionDp;
     auto const kv = cfg.getKvCacheConfig();
+    auto const fraction = kv.getFreeGpuMemoryFraction();
+    if (fraction && !(*fraction > 0.f && *fraction <= 1.f))
+    {
+        fail("freeGpuMemoryFraction must be in (0, 1]");
+    }
+    std::optional<PerfModel::Memory> memory;
+    if (perf != nullptr)
+    {
+        double const f = fraction.value_or(0.9f);
+        auto const heuristic = perf->benchHeuristic(f);
+        limits.maxBatchSize = cfg.getMaxBatchSize().value_or(heuristic.maxBatchSize);
+        limits.maxNumTokens = cfg.getMaxNumTokens().value_or(heuristic.maxNumTokens);
+        try
+        {
+            memory = perf->memory(sim.tokensPerBlock, f, limits.maxBatchSize, limits.maxNumTokens);
+        }
+        catch (std::invalid_argument const& e)
+        {
+            fail(e.what());
+        }
+        limits.modelSizeBytes = memory->weightBytes + memory->reservedBytes;
+        limits.kvBytesPerBlock = memory->kvBytesPerBlock;
+        limits.adapterBytes = perf->adapterBytes(sim.loraRank);
+    }
+    else
+    {
+        limits.maxBatchSize = cfg.getMaxBatchSize().value_or(ExecutorConfig::kSimDefaultMaxBatchSize);
+        limits.maxNumTokens = cfg.getMaxNumTokens().value_or(ExecutorConfig::kSimDefaultMaxNumTokens);
+        limits.modelSizeBytes = static_cast<double>(sim.modelSizeBytes);
+        limits.kvBytesPerBlock = static_cast<double>(sim.kvBytesPerBlock);
+    }
     if (kv.getMaxTokens())
     {
         if (*kv.getMaxTokens() < 0)
@@ -107,18 +170,26 @@ Limits validateConfig(SimConfig const& sim, ModelType modelType, ExecutorConfig 
     }
     else
     {
-        limits.numBlocks = sim.numKvBlocks;
+        limits.numBlocks = memory ? memory->kvBlocks : sim.numKvBlocks;
     }
     if (limits.numBlocks < 1)
     {
-        fail("the KV cache has no blocks (numKvBlocks or KvCacheConfig maxTokens / tokensPerBlock is 0)");
+        fail(memory ? "the KV cache has no blocks (the memory the weights and activations leave holds less than one)"
+                    : "the KV cache has no blocks (numKvBlocks or KvCacheConfig maxTokens / tokensPerBlock is 0)");
     }
-    if (auto const f = kv.getFreeGpuMemoryFraction(); f && !(*f > 0.f && *f <= 1.f))
+    if (auto const host = kv.getHostCacheSize(); host && *host > 0 && kv.getOnboardBlocks())
     {
-        fail("freeGpuMemoryFraction must be in (0, 1]");
+        if (!kv.getEnableBlockReuse())
+        {
+            fail("hostCacheSize needs enableBlockReuse (the host tier keeps reusable blocks)");
+        }
+        if (!(limits.kvBytesPerBlock > 0.0))
+        {
+            fail("hostCacheSize needs kvBytesPerBlock > 0 (the size of one block)");
+        }
+        double const blocks = std::floor(static_cast<double>(*host) / limits.kvBytesPerBlock);
+        limits.numHostBlocks = static_cast<SizeType32>(std::min(blocks, 2147483647.0));
     }
-    limits.maxBatchSize = cfg.getMaxBatchSize().value_or(ExecutorConfig::kSimDefaultMaxBatchSize);
-    limits.maxNumTokens = cfg.getMaxNumTokens().value_or(ExecutorConfig::kSimDefaultMaxNumTokens);
     if (limits.maxBatchSize < 1)
     {
         fail("maxBatchSize must be >= 1");
@@ -321,6 +392,11 @@ std::unique_ptr<LlmRequest> RequestIntake::makeLlmRequest(Request const& request
         }
     }
     r->retention = request.getKvCacheRetentionConfig();
+    if (auto const lora = request.getLoraConfig())
+    {
+        r->loraTaskId = lora->getTaskId();
+        r->kv.loraId = r->loraTaskId;
+    }
     r->kv.promptLen = r->promptLen;
     r->kv.retention = r->retention ? &*r->retention : nullptr;
     r->tokens.reserve(input.size() + static_cast<std::size_t>(r->maxTokens));

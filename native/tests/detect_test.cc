@@ -48,6 +48,10 @@ TEST(Detect, OlderReleaseMirrorsLackTheVersionedMembers) {
     EXPECT_FALSE(detect::HasKvCacheMetrics<old_release::RequestPerfMetrics>::value);
     EXPECT_FALSE(detect::HasSpeculativeDecoding<old_release::RequestPerfMetrics>::value);
     EXPECT_FALSE(detect::HasNumDroppedEvents<old_release::KVCacheEventManager>::value);
+    EXPECT_FALSE(detect::HasAttentionDpRank<old_release::IterationStats>::value);
+    EXPECT_FALSE(detect::HasKvCacheIterationStats<old_release::IterationStats>::value);
+    old_release::IterationStats stats{};
+    EXPECT_EQ(detect::attentionDpRank(stats), std::nullopt);
     old_release::KVCacheEvent e{7, 4096};
     EXPECT_EQ(detect::attentionDpRank(e), std::nullopt);
 }
@@ -62,6 +66,14 @@ TEST(Detect, CurrentShapesHaveThemAndValuesAreRead) {
 
 TEST(Detect, TheSimulatorMirrorsTheCurrentRelease) {
     namespace ex = trtllm_sim::executor;
+    EXPECT_TRUE(detect::HasAttentionDpRank<ex::IterationStats>::value);
+    EXPECT_TRUE(detect::HasKvCacheIterationStats<ex::IterationStats>::value);
+    EXPECT_TRUE(detect::HasEngineInfo<ex::Executor>::value);
+    EXPECT_FALSE(detect::HasEngineInfo<old_release::KVCacheEventManager>::value);
+    ex::IterationStats stats;
+    EXPECT_EQ(detect::attentionDpRank(stats), std::nullopt);
+    stats.attentionDpRank = 2;
+    EXPECT_EQ(detect::attentionDpRank(stats), std::optional<int>(2));
     EXPECT_TRUE(detect::HasAttentionDpRank<ex::KVCacheEvent>::value);
     EXPECT_TRUE(detect::HasSpecDecodingStats<ex::IterationStats>::value);
     EXPECT_TRUE(detect::HasNumNewActiveRequests<ex::IterationStats>::value);

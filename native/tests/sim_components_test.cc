@@ -4,6 +4,8 @@
 #include "sim/timing_model.h"
 #include "sim/token_sampler.h"
 
+#include "kv_cache_test_helpers.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -15,41 +17,9 @@ namespace sim = trtllm_sim::executor;
 using sim::KvCacheManager;
 using sim::KvSequence;
 
-namespace
-{
-
-sim::VecTokens seqTokens(int n, int base)
-{
-    sim::VecTokens t(static_cast<std::size_t>(n));
-    for (int i = 0; i < n; ++i)
-    {
-        t[static_cast<std::size_t>(i)] = base + i;
-    }
-    return t;
-}
-
-/// Admits a sequence of `tokens` (reusing what matches), computes all of it, returns it.
-KvSequence runSequence(KvCacheManager& kv, sim::VecTokens const& tokens, sim::KvCacheRetentionConfig const* retention = nullptr)
-{
-    KvSequence seq;
-    seq.promptLen = static_cast<sim::SizeType32>(tokens.size());
-    seq.retention = retention;
-    KvCacheManager::computeBlockHashes(seq, tokens.data(), seq.promptLen, kv.getTokensPerBlock());
-    std::vector<sim::BlockId> matched;
-    kv.findReusable(seq, seq.promptLen, matched);
-    kv.admit(seq, matched, seq.promptLen);
-    kv.extend(seq, seq.promptLen, tokens.data());
-    return seq;
-}
-
-std::vector<sim::KVCacheEventData> takeEvents(KvCacheManager& kv)
-{
-    std::vector<sim::KVCacheEventData> events;
-    kv.takeEvents(events);
-    return events;
-}
-
-} // namespace
+using kv_test::runSequence;
+using kv_test::seqTokens;
+using kv_test::takeEvents;
 
 TEST(KvCacheManager, BlockHashesUseTheFull64BitRange)
 {

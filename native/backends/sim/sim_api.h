@@ -15,6 +15,7 @@ struct SimApi {
     using Request = trtllm_sim::executor::Request;
     using SamplingConfig = trtllm_sim::executor::SamplingConfig;
     using OutputConfig = trtllm_sim::executor::OutputConfig;
+    using LoraConfig = trtllm_sim::executor::LoraConfig;
     using Response = trtllm_sim::executor::Response;
     using IterationStats = trtllm_sim::executor::IterationStats;
     using KVCacheEvent = trtllm_sim::executor::KVCacheEvent;

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "backends/sim/sim_api.h"
+#include "backends/sim/sim_perf_model.h"
 #include "napi/config_from_js.h"
 #include "napi/js_options.h"
 
@@ -33,7 +34,7 @@ struct SimBackend {
     static constexpr Field<int> kInt32Fields[] = {
         {"tokensPerBlock", &SimConfig::tokensPerBlock}, {"numKvBlocks", &SimConfig::numKvBlocks},
         {"maxSeqLen", &SimConfig::maxSeqLen},           {"vocabSize", &SimConfig::vocabSize},
-        {"specDraftLength", &SimConfig::specDraftLength},
+        {"specDraftLength", &SimConfig::specDraftLength}, {"attentionDp", &SimConfig::attentionDp},
     };
     static constexpr Field<double> kNumberFields[] = {
         {"meanOutputTokens", &SimConfig::meanOutputTokens},
@@ -43,7 +44,12 @@ struct SimBackend {
     static constexpr Field<double> kTimingFields[] = {
         {"prefillA", &SimConfig::prefillA}, {"prefillB", &SimConfig::prefillB}, {"prefillC", &SimConfig::prefillC},
         {"decodeD2", &SimConfig::decodeD2}, {"decodeD1", &SimConfig::decodeD1}, {"decodeD0", &SimConfig::decodeD0},
-        {"decodeMinMs", &SimConfig::decodeMinMs},
+        {"decodeMinMs", &SimConfig::decodeMinMs}, {"hostTransferBytesPerS", &SimConfig::hostTransferBytesPerS},
+        {"loraLoadMs", &SimConfig::loraLoadMs},
+    };
+    static constexpr Field<int> kLoraFields[] = {
+        {"maxAdapters", &SimConfig::loraMaxAdapters},
+        {"rank", &SimConfig::loraRank},
     };
 
     // SimFaultConfig fields (options.sim.faults); iteration numbers are absent for "never" (-1 here).
@@ -88,6 +94,10 @@ struct SimBackend {
         Napi::Object t = objectOr(s, "timing");
         for (auto [key, field] : kTimingFields)
             if (auto v = optNumber(t, key)) sim.*field = *v;
+        Napi::Object l = objectOr(s, "lora");
+        for (auto [key, field] : kLoraFields)
+            if (auto v = optInt32(l, key)) sim.*field = *v;
+        sim.perfModel = perfModelConfigFrom(objectOr(s, "perf"));
         if (auto v = optString(s, "outputLengthMode")) {
             if (*v == "maxTokens") sim.outputLengthMode = Mode::kMaxTokens;
             else if (*v == "endIdGeometric") sim.outputLengthMode = Mode::kEndIdGeometric;

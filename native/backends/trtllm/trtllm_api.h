@@ -18,6 +18,7 @@ struct TrtllmApi {
     using Request = tensorrt_llm::executor::Request;
     using SamplingConfig = tensorrt_llm::executor::SamplingConfig;
     using OutputConfig = tensorrt_llm::executor::OutputConfig;
+    using LoraConfig = tensorrt_llm::executor::LoraConfig;
     using Response = tensorrt_llm::executor::Response;
     using IterationStats = tensorrt_llm::executor::IterationStats;
     using KVCacheEvent = tensorrt_llm::executor::KVCacheEvent;

@@ -3,7 +3,10 @@
 // iteration stats and KV events the way the bridge does.
 //
 // usage: sim_throughput [--requests N] [--concurrency C] [--prompt P] [--max-tokens M]
-//                       [--streaming] [--no-events] [--perf-metrics]
+//                       [--streaming] [--no-events] [--perf-metrics] [--perf-model] [--attention-dp N]
+//
+// --perf-model times iterations with the performance model (an 8B Llama-shaped model, fp8 on one H100) instead
+// of the configured latencies; --attention-dp splits the engine into N ranks (the concurrency is per engine).
 #include "sim/executor_api.h"
 
 #include <atomic>
@@ -29,6 +32,8 @@ struct Options
     bool streaming = false;
     bool events = true;
     bool perfMetrics = true;
+    bool perfModel = false;
+    int attentionDp = 1;
 };
 
 Options parse(int argc, char** argv)
@@ -59,11 +64,15 @@ Options parse(int argc, char** argv)
             o.events = false;
         else if (a == "--no-perf-metrics")
             o.perfMetrics = false;
+        else if (a == "--perf-model")
+            o.perfModel = true;
+        else if (a == "--attention-dp")
+            o.attentionDp = next();
         else
         {
             std::fprintf(stderr,
                 "usage: %s [--requests N] [--concurrency C] [--prompt P] [--max-tokens M] [--streaming] "
-                "[--no-events] [--no-perf-metrics]\n",
+                "[--no-events] [--no-perf-metrics] [--perf-model] [--attention-dp N]\n",
                 argv[0]);
             std::exit(2);
         }
@@ -83,12 +92,29 @@ int main(int argc, char** argv)
     simConfig.maxSeqLen = opt.prompt + opt.maxTokens;
     int const blocksPerRequest = (opt.prompt + opt.maxTokens + simConfig.tokensPerBlock - 1) / simConfig.tokensPerBlock;
     simConfig.numKvBlocks = blocksPerRequest * opt.concurrency + 1024;
+    simConfig.attentionDp = opt.attentionDp;
+    if (opt.perfModel)
+    {
+        sim::PerfModelConfig perf;
+        perf.model.numLayers = 32;
+        perf.model.hiddenSize = 4096;
+        perf.model.numHeads = 32;
+        perf.model.numKvHeads = 8;
+        perf.model.headDim = 128;
+        perf.model.intermediateSize = 14336;
+        perf.model.vocabSize = 128256;
+        perf.weights = sim::Precision::kFP8;
+        perf.tp = opt.attentionDp; // attention DP runs its ranks on the tensor-parallel GPUs
+        simConfig.perfModel = perf;
+    }
 
     sim::ExecutorConfig config;
     config.setMaxBatchSize(opt.concurrency);
     config.setMaxNumTokens(8192);
     sim::KvCacheConfig kv;
     kv.setEnableBlockReuse(true);
+    // The same KV capacity with either timing model.
+    kv.setMaxTokens(simConfig.numKvBlocks * simConfig.tokensPerBlock);
     kv.setEventBufferMaxSize(opt.events ? 100000 : 0);
     config.setKvCacheConfig(kv);
 
