@@ -74,9 +74,13 @@ class Ledger {
   lastTokenAt = performance.now();
   readingStreams = 0;
 
+  /** performance.now() when the first request settled as errored. */
+  firstErrorAt = null;
+
   settle(id, outcome) {
     if (!this.pending.delete(id)) return;
     this[outcome]++;
+    if (outcome === 'errored') this.firstErrorAt ??= performance.now();
   }
 }
 
@@ -308,6 +312,9 @@ async function runFaults() {
     peakRssMiB: +peakRss.toFixed(1),
     healthSamples: samples.length,
     stallSamples: stallSamples.length,
+    /** The silence (no token on any stream) when /health first reported the stall, and how long it reported it. */
+    stallDetectedAfterMs: stallSamples.length > 0 ? Math.round(Math.min(...stallSamples.map((x) => x.silentMs))) : null,
+    stallReportedForMs: stallSamples.length > 0 ? Math.round(stallSamples.at(-1).at - stallSamples[0].at) : null,
     canaries: { ok: canaries[0], failed: canaries[1], timeout: canaries[2] },
     server: {
       requests: metric(text, 'dynamo_component_requests_total', gen),
@@ -355,8 +362,10 @@ async function runFatal() {
   const ledger = new Ledger();
   const health = healthMonitor(new URL(served.metrics), ledger);
   let exited = false;
+  let exitedAt = null;
   const exitP = served.done.then((r) => {
     exited = true;
+    exitedAt = performance.now();
     return r;
   });
   const load = mixedLoad(api, ledger, rng(SEED + 1), () => !exited);
@@ -367,7 +376,17 @@ async function runFatal() {
   if (exit === null) served.child.kill('SIGKILL');
   const samples = health.samples;
   const firstBad = samples.findIndex((x) => x.status !== 200);
-  const figures = { sent: ledger.sent, completed: ledger.completed, errored: ledger.errored, cancelled: ledger.cancelled, refused: ledger.refused, hanging, exitCode: exit?.code ?? null };
+  const figures = {
+    sent: ledger.sent,
+    completed: ledger.completed,
+    errored: ledger.errored,
+    cancelled: ledger.cancelled,
+    refused: ledger.refused,
+    hanging,
+    exitCode: exit?.code ?? null,
+    /** From the first request that got the executor's error to the worker's exit. */
+    failureToExitMs: exitedAt !== null && ledger.firstErrorAt !== null ? Math.round(exitedAt - ledger.firstErrorAt) : null,
+  };
   console.log(JSON.stringify(figures));
   check(exit !== null && exit.code === 3, `serve exited with code 3 (${exit?.code})`);
   check(exit !== null && /the executor failed: Encountered an error in forwardAsync function/.test(exit.stderr), 'serve named the failure on stderr');
