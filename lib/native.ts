@@ -160,6 +160,8 @@ export interface NativeAddon {
   /** Present only when built with TensorRT-LLM (TRTLLM_ROOT). */
   TrtllmEngine?: NativeEngineConstructor;
   epochNs: bigint;
+  /** Bytes the kernel send queue of TCP socket `fd` still holds (Linux SIOCOUTQ); -1 when unknown. */
+  socketUnsentBytes(fd: number): number;
 }
 
 let cached: NativeAddon | undefined;

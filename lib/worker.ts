@@ -23,7 +23,9 @@ import type { OptionsOf, ResolvedOf } from './options/define.js';
 import { WORKER_OPTIONS } from './options/worker-table.js';
 import { checkTransports, KvEventPublisher } from './fleet/publisher.js';
 import { KvPublisherMetrics } from './metrics/kv-publisher-metrics.js';
-import { HealthMetrics } from './metrics/health-metrics.js';
+import { healthMetrics } from './metrics/health-metrics.js';
+import { slowStreamMetrics } from './metrics/slow-stream-metrics.js';
+import type { SampledGroup } from './metrics/sampled-group.js';
 import { WorkerHealth, type FatalEvent } from './health/worker-health.js';
 
 /** The worker's options (lib/options/worker-table.ts); `tokenizer` is a folder or a loaded Tokenizer. */
@@ -91,8 +93,8 @@ export class Worker {
   private kvPublisherMetrics: KvPublisherMetrics | null = null;
   /** What /health reports (lib/health/worker-health.ts): failure, stalls, canaries. */
   readonly health: WorkerHealth;
-  /** The health metrics (full metrics profile only: basic serves exactly the five seed trtllm_ metrics). */
-  private readonly healthMetrics: HealthMetrics | null;
+  /** The health and slow-reader metrics (full profile only: basic serves exactly the five seed trtllm_ metrics). */
+  private readonly healthMetrics: SampledGroup[] = [];
   private readonly runtime: RuntimeMetricsAdapter;
   /** How long in-flight requests get on shutdown, ms (options.shutdownGraceMs). */
   readonly graceMs: number;
@@ -142,8 +144,7 @@ export class Worker {
       },
       () => this.draining,
     );
-    this.healthMetrics =
-      o.metricsProfile === 'full' ? new HealthMetrics(this.health, { registry: this.collector.registry, labels: this.collector.labels, prefix: this.collector.prefix }) : null;
+
     // The metrics port keeps its own small body limit (its routes take no body).
     const { maxBodyBytes, ...metricsLimits } = o.limits;
     this.metricsServer = new MetricsServer({
@@ -168,8 +169,13 @@ export class Worker {
       limits: o.limits,
       health: () => this.health.report(),
       canary: () => this.health.canary,
+      slowReaders: o.slowReaders,
       ...(maxBodyBytes !== undefined ? { maxBodyBytes } : {}),
     });
+    if (o.metricsProfile === 'full') {
+      const m = { registry: this.collector.registry, labels: this.collector.labels, prefix: this.collector.prefix };
+      this.healthMetrics.push(healthMetrics(this.health, m), slowStreamMetrics(this.apiServer.slowReaders, m));
+    }
   }
 
   /**
@@ -267,7 +273,7 @@ export class Worker {
     if (this.engine) await this.engine.shutdown();
     await this.kvPublisher?.close();
     this.kvPublisherMetrics?.close();
-    this.healthMetrics?.close();
+    for (const m of this.healthMetrics) m.close();
   }
 }
 

@@ -3,10 +3,9 @@
  * ready, stalls of the executor and the time since its last progress, executor failures, and canary results.
  * docs/metrics.md, "Health"; docs/reliability.md, "Faults".
  */
-import type { Registry } from 'prom-client';
 import type { HealthCounters } from '../health/worker-health.js';
-import { counterFamily, gaugeFamily, standaloneContext, withLabels, type MetricsContext } from './context.js';
-import { OncePerPass, releaseFamilies } from './fast-metrics.js';
+import { counterFamily, gaugeFamily, withLabels } from './context.js';
+import { SampledGroup, type SampledGroupOptions } from './sampled-group.js';
 
 export const HEALTH_FAMILIES = {
   healthy: ['worker_healthy', '1 when the worker\'s /health answers ready, else 0.'],
@@ -18,28 +17,18 @@ export const HEALTH_FAMILIES = {
   checks: ['health_checks_total', 'Canary health checks (one-token requests), by outcome (ok, failed, timeout).'],
 } as const;
 
-export class HealthMetrics {
-  private readonly ctx: MetricsContext;
-  private readonly hook: OncePerPass;
-  private closed = false;
-
-  constructor(
-    source: { counters(): HealthCounters },
-    options: { registry: Registry; labels: Readonly<Record<string, string>>; prefix?: string },
-  ) {
-    const ctx = standaloneContext(options, this);
-    this.ctx = ctx;
+export function healthMetrics(source: { counters(): HealthCounters }, options: SampledGroupOptions): SampledGroup {
+  return new SampledGroup(options, (ctx, owner) => {
     const F = HEALTH_FAMILIES;
-    const healthy = gaugeFamily(ctx, F.healthy[0], F.healthy[1]).child(ctx.labels, this);
-    const stalled = gaugeFamily(ctx, F.stalled[0], F.stalled[1]).child(ctx.labels, this);
-    const stalls = counterFamily(ctx, F.stalls[0], F.stalls[1]).child(ctx.labels, this);
-    const since = gaugeFamily(ctx, F.sinceProgress[0], F.sinceProgress[1]).child(ctx.labels, this);
-    const failed = gaugeFamily(ctx, F.failed[0], F.failed[1]).child(ctx.labels, this);
-    const failures = counterFamily(ctx, F.failures[0], F.failures[1]).child(ctx.labels, this);
+    const healthy = gaugeFamily(ctx, F.healthy[0], F.healthy[1]).child(ctx.labels, owner);
+    const stalled = gaugeFamily(ctx, F.stalled[0], F.stalled[1]).child(ctx.labels, owner);
+    const stalls = counterFamily(ctx, F.stalls[0], F.stalls[1]).child(ctx.labels, owner);
+    const since = gaugeFamily(ctx, F.sinceProgress[0], F.sinceProgress[1]).child(ctx.labels, owner);
+    const failed = gaugeFamily(ctx, F.failed[0], F.failed[1]).child(ctx.labels, owner);
+    const failures = counterFamily(ctx, F.failures[0], F.failures[1]).child(ctx.labels, owner);
     const checks = counterFamily(ctx, F.checks[0], F.checks[1], ['outcome']);
-    const byOutcome = (['ok', 'failed', 'timeout'] as const).map((o) => [o, checks.child(withLabels(ctx, { outcome: o }), this)] as const);
-    this.hook = new OncePerPass(() => {
-      if (this.closed) return;
+    const byOutcome = (['ok', 'failed', 'timeout'] as const).map((o) => [o, checks.child(withLabels(ctx, { outcome: o }), owner)] as const);
+    return () => {
       const c = source.counters();
       healthy.set(c.healthy ? 1 : 0);
       stalled.set(c.stalled ? 1 : 0);
@@ -48,16 +37,6 @@ export class HealthMetrics {
       failed.set(c.failed ? 1 : 0);
       failures.setTotal(c.failures);
       for (const [o, child] of byOutcome) child.setTotal(c.healthChecks[o]);
-    });
-    for (const f of ctx.families) f.addScrapeHook(this.hook.run);
-    this.hook.run();
-  }
-
-  /** Removes these series from the registry. */
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    for (const f of this.ctx.families) f.removeScrapeHook(this.hook.run);
-    releaseFamilies(this.ctx.registry, this.ctx.families, this);
-  }
+    };
+  });
 }

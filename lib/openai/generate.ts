@@ -43,6 +43,8 @@ export interface GenerationDeps {
 export interface GenerationIO {
   signal: AbortSignal;
   res: ServerResponse;
+  /** The slow-reader guard of a streamed response (slow-readers.ts): told every write, asked after every event. */
+  guardStream?: () => { wrote(n: number): void; check(): void };
   sendJson(status: number, body: unknown): void;
   /** Counts an error that happened after the stream started (it is sent as an SSE error event). */
   onStreamError(err: ApiError): void;
@@ -114,14 +116,19 @@ export async function runGeneration(deps: GenerationDeps, kind: EndpointKind, bo
     return outcome();
   }
 
-  const sse = new SseWriter(io.res, io.addResponseBytes);
+  const guard = io.guardStream?.();
+  const sse = new SseWriter(io.res, (n) => {
+    io.addResponseBytes(n);
+    guard?.wrote(n);
+  });
   let first = true;
   const send = async (index: number, text: string, finish: OpenAIFinishReason): Promise<void> => {
-    // After a disconnect, keep consuming until the engine reports the cancellation.
+    // After a disconnect (or a cut), keep consuming until the engine reports the cancellation.
     if (sse.closed) return;
     const chunk = streamChunk(kind, meta, text, finish, { first, includeUsage: p.includeUsage, index });
     first = false;
     await sse.send(chunk);
+    guard?.check();
   };
   try {
     await allChoices(choices, async (c, index) => {

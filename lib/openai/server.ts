@@ -23,6 +23,7 @@ import { runGeneration, type GenerationDeps } from './generate.js';
 import type { PerfMetricsStore } from './perf-store.js';
 import { adapterModels, type LoraModules } from './lora.js';
 import { modelList } from './responses.js';
+import { SlowReaders, type SlowReaderPolicy } from './slow-readers.js';
 import { detokenize, tokenize } from './tokenize.js';
 import { drainKvEvents, drainStats } from './trtllm-endpoints.js';
 import type { EndpointKind } from './validate.js';
@@ -64,6 +65,8 @@ export interface ApiServerOptions {
   health?: () => HealthReportLike;
   /** The canary GET /health_generate runs (null until the engine is loaded; absent: the route answers 404). */
   canary?: () => Canary | null;
+  /** Bounds on what a client that does not read may cost (slow-readers.ts; default: no bound, no timeout). */
+  slowReaders?: SlowReaderPolicy;
 }
 
 interface Ctx {
@@ -93,6 +96,8 @@ export class ApiServer {
   private draining = false;
   private readonly healthFn: (() => HealthReportLike) | undefined;
   private readonly canaryFn: (() => Canary | null) | undefined;
+  /** The responses of clients that read slowly or not at all, and the ones cut (by reason). */
+  readonly slowReaders: SlowReaders;
 
   constructor(options: ApiServerOptions) {
     this.engine = options.engine;
@@ -103,6 +108,7 @@ export class ApiServer {
     this.auth = new Authenticator(options.auth);
     this.healthFn = options.health;
     this.canaryFn = options.canary;
+    this.slowReaders = new SlowReaders(options.slowReaders ?? { maxUnsentBytes: 0, stallTimeoutMs: 0 });
     this.deps = {
       tokenizer: options.tokenizer,
       modelName: options.modelName,
@@ -304,6 +310,8 @@ export class ApiServer {
     await runGeneration({ ...this.deps, engine }, kind, json, {
       signal: ctx.abort.signal,
       res: ctx.res,
+      // A stream cut for its slow reader cancels its engine requests (the guard then closes the connection).
+      guardStream: () => this.slowReaders.watch(ctx.res, { bounded: true, onCut: () => ctx.abort.abort() }),
       sendJson: (status, obj) => this.sendJson(ctx, status, obj),
       onStreamError: (err) => {
         ctx.errorType = err.errorType;
@@ -338,6 +346,9 @@ export class ApiServer {
     ctx.responseBytes += buf.length;
     res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': buf.length });
     res.end(buf);
+    // A body the socket could not take whole: cut after the stall timeout if the client takes none of it (it is
+    // written once, so it has no byte bound; one the kernel took is left to the keep-alive timeout).
+    if (res.writableLength > 0) this.slowReaders.watch(res, { bounded: false, onCut: () => undefined }).wrote(buf.length);
   }
 }
 

@@ -1,7 +1,9 @@
 /**
  * Server-sent events for streamed completions: `data: {json}\n\n` per chunk and `data: [DONE]\n\n` at the
- * end, as OpenAI streams them. Writes respect backpressure (a slow client pauses the writer, not the engine
- * loop of other requests) and count the bytes sent for dynamo_component_response_bytes_total.
+ * end, as OpenAI streams them, counting the bytes sent for dynamo_component_response_bytes_total. Writes never
+ * wait for the client: what a slow client has not taken waits in the socket's buffers, and the slow-reader policy
+ * (slow-readers.ts) bounds it and cuts a client that stops reading, so a stuck stream never holds up the engine's
+ * delivery to the others.
  */
 import type { ServerResponse } from 'node:http';
 
@@ -21,6 +23,11 @@ export class SseWriter {
     return this.res.destroyed || this.res.writableEnded;
   }
 
+  /** Bytes this writer holds that it has not handed to the socket (none: every write goes straight to it). */
+  get pendingBytes(): number {
+    return 0;
+  }
+
   /** Sends the 200 status and the event-stream headers. */
   start(extraHeaders: Record<string, string> = {}): void {
     if (this.started) return;
@@ -35,7 +42,7 @@ export class SseWriter {
     this.res.flushHeaders();
   }
 
-  /** Sends one event carrying `payload` as JSON. Resolves when the socket can take more. */
+  /** Sends one event carrying `payload` as JSON. */
   send(payload: unknown): Promise<void> {
     return this.write(`data: ${JSON.stringify(payload)}\n\n`);
   }
@@ -52,15 +59,7 @@ export class SseWriter {
     const buf = Buffer.from(text, 'utf8');
     this.bytes += buf.length;
     this.onBytes?.(buf.length);
-    if (this.res.write(buf)) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const done = (): void => {
-        this.res.off('drain', done);
-        this.res.off('close', done);
-        resolve();
-      };
-      this.res.on('drain', done);
-      this.res.on('close', done);
-    });
+    this.res.write(buf);
+    return Promise.resolve();
   }
 }

@@ -11,6 +11,26 @@ import { checkLoraModules } from '../openai/lora.js';
 
 const SERVE = ['serve'] as const;
 
+// What a client that reads slowly or not at all may cost (lib/openai/slow-readers.ts, docs/reliability.md).
+const slowReaders = group('bounds on the output a streamed response keeps for a client that does not read (lib/openai/slow-readers.ts)', {
+  maxUnsentBytes: opt(int(0, 1 << 30), {
+    help: "output of a streamed response not yet received by its client (queued in the worker or the kernel's send queue) beyond which the request is cancelled and its connection closed; 0 = no bound",
+    unit: 'bytes',
+    default: 32 * 1024,
+    flag: 'stream-max-unsent-bytes',
+    commands: SERVE,
+    section: 'Health',
+  }),
+  stallTimeoutMs: opt(int(0, HOUR_MS), {
+    help: 'a response whose client takes none of its waiting output for this long is cancelled and its connection closed; 0 = never',
+    unit: 'ms',
+    default: 30_000,
+    flag: 'stream-stall-timeout-ms',
+    commands: SERVE,
+    section: 'Health',
+  }),
+});
+
 // The worker's health (lib/health, docs/reliability.md "Faults").
 const health = group("the worker's health: stall watchdog and canary health checks (lib/health)", {
   stallTimeoutMs: opt(int(0, HOUR_MS), {
@@ -123,6 +143,7 @@ export const WORKER_OPTIONS = {
     section: 'Model',
   }),
   health,
+  slowReaders,
   limits: group('HTTP limits of both ports (maxBodyBytes: the API)', HTTP_LIMITS),
   auth: group('credentials both ports require (not /health, /live)', HTTP_AUTH),
   kvEvents: group('KV events published out of process for KV-aware routers (lib/fleet, docs/fleet.md)', KV_EVENT_TRANSPORT_OPTIONS),
