@@ -101,6 +101,7 @@ export class StreamGuard {
   private received = 0;
   private progressAt: number;
   private ended = false;
+  private verdictPending = false;
 
   /** @internal */
   constructor(
@@ -116,15 +117,27 @@ export class StreamGuard {
     this.handed += n;
   }
 
-  /** After an event was queued or written: is the response over its bound? */
+  /**
+   * After an event was queued or written: is the response over its bound? A burst written in one turn of the event
+   * loop may pass it before the client had any chance to read (one delivery of a fast engine can carry hundreds of
+   * tokens of a stream), so the verdict waits until the event loop has been through its I/O phase once more (a
+   * client in this process reads there; one elsewhere reads meanwhile): cut if the output still waiting then, the
+   * kernel's queue read afresh, is over the bound.
+   */
   check(): void {
-    if (this.ended || !this.options.bounded || this.owner.policy.maxUnsentBytes <= 0) return;
-    const bound = this.owner.policy.maxUnsentBytes;
+    if (this.ended || this.verdictPending || !this.options.bounded || this.owner.policy.maxUnsentBytes <= 0) return;
     if (this.handed - this.handedAtKernelRead >= KERNEL_READ_EVERY_BYTES) this.readKernel();
-    if (this.unsent() <= bound) return;
-    // Over the bound with the kernel's queue as last read: confirm with a fresh read before cutting.
-    this.readKernel();
-    if (this.unsent() > bound) this.cut('unsent_bytes');
+    if (this.unsent() <= this.owner.policy.maxUnsentBytes) return;
+    this.verdictPending = true;
+    // An immediate set from an immediate runs in the next turn's check phase, after that turn's I/O phase.
+    setImmediate(() =>
+      setImmediate(() => {
+        this.verdictPending = false;
+        if (this.ended) return;
+        this.readKernel();
+        if (this.unsent() > this.owner.policy.maxUnsentBytes) this.cut('unsent_bytes');
+      }),
+    );
   }
 
   /** Output produced for the client and not received by it yet, bytes (the kernel part as last read). */
