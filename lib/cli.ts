@@ -3,7 +3,7 @@
  * The `trtllm-metrics` command. `trtllm-metrics serve [options]` starts a worker (lib/worker.ts): the engine
  * (simulator by default), the OpenAI-compatible API and the metrics/health server. Options come from the
  * flags, a JSON --config file (same names), and DYN_SYSTEM_PORT; flags win. A bad flag or value, a port in use
- * or a missing engine directory: one line on stderr and exit code 2. See docs/worker.md.
+ * or a missing engine directory: one line on stderr and exit code 2. See docs/worker.md ("Exit codes").
  */
 import { runBench } from './bench/cli.js';
 import { runKvEvents } from './fleet/kv-events-cli.js';
@@ -14,7 +14,22 @@ import { flagsOf, helpText, parseCommandLine } from './options/command-line.js';
 import { WORKER_OPTIONS } from './options/worker-table.js';
 import { Worker, WorkerStartError, type WorkerOptions } from './worker.js';
 
-const EXIT_USAGE = 2;
+/** serve's exit codes (docs/worker.md, "Exit codes"). */
+export const EXIT_CODES = {
+  /** Stopped by SIGINT / SIGTERM after a clean drain. */
+  ok: 0,
+  /** An internal error, an error during shutdown, or a second signal. */
+  error: 1,
+  /** A bad command line, config or environment; a port in use; an engine that cannot start. */
+  usage: 2,
+  /** The executor failed (a fatal error of its forward step). */
+  executorFailed: 3,
+  /** The executor stalled and --exit-on-stall was given. */
+  stalled: 4,
+} as const;
+const EXIT_USAGE = EXIT_CODES.usage;
+/** Beyond the grace period, how long a shutdown after a fatal event may take before serve exits anyway, ms. */
+const FATAL_EXIT_SLACK_MS = 5000;
 
 function usage(): string {
   return helpText(WORKER_OPTIONS, 'serve', {
@@ -32,10 +47,16 @@ function usage(): string {
       ['Executor', 'Executor'],
       ['Simulator', 'Simulator (--backend sim)'],
       ['Performance model', 'Performance model of the simulator (a model on a GPU)'],
+      ['Simulator faults', 'Simulator faults (--backend sim; seeded, off by default; docs/reliability.md)'],
       ['Metrics', 'Metrics'],
+      ['Health', 'Health (docs/reliability.md)'],
       ['KV events', 'KV events for KV-aware routers (docs/fleet.md)'],
     ],
-    outro: ['Stop with SIGINT or SIGTERM: in-flight requests finish (within the grace period), then it exits 0.', 'Every option, its range and what it sets: docs/options.md.'],
+    outro: [
+      'Stop with SIGINT or SIGTERM: in-flight requests finish (within the grace period), then it exits 0.',
+      'Exit codes: 0 stopped by a signal, 1 internal error, 2 bad usage or startup failure, 3 the executor failed,',
+      '4 the executor stalled (--exit-on-stall). Every option, its range and what it sets: docs/options.md.',
+    ],
   });
 }
 
@@ -104,23 +125,37 @@ async function serve(args: readonly string[]): Promise<number> {
   );
   return new Promise<number>((resolve) => {
     let stopping = false;
-    const onSignal = (signal: NodeJS.Signals): void => {
-      if (stopping) {
-        process.stderr.write(`trtllm-metrics: ${signal} again, exiting now\n`);
-        process.exit(1);
-      }
+    const stop = (code: number): void => {
       stopping = true;
-      process.stderr.write(`trtllm-metrics: ${signal}: shutting down (in-flight requests get ${worker.graceMs} ms)\n`);
-      worker.shutdown().then(
-        () => resolve(0),
+      worker.shutdown({ afterFault: code !== EXIT_CODES.ok }).then(
+        () => resolve(code),
         (err: unknown) => {
           process.stderr.write(`trtllm-metrics: error during shutdown: ${oneLine(String((err as Error)?.message ?? err))}\n`);
-          resolve(1);
+          resolve(code === EXIT_CODES.ok ? EXIT_CODES.error : code);
         },
       );
     };
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        process.stderr.write(`trtllm-metrics: ${signal} again, exiting now\n`);
+        process.exit(EXIT_CODES.error);
+      }
+      process.stderr.write(`trtllm-metrics: ${signal}: shutting down (in-flight requests get ${worker.graceMs} ms)\n`);
+      stop(EXIT_CODES.ok);
+    };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    worker.onFatal((event) => {
+      if (stopping) return;
+      const code = event.kind === 'stalled' ? EXIT_CODES.stalled : EXIT_CODES.executorFailed;
+      process.stderr.write(`trtllm-metrics: ${oneLine(event.message)}; shutting down (exit code ${code}; in-flight requests get ${worker.graceMs} ms)\n`);
+      // A hung executor may never answer shutdown: exit anyway once the grace period and some slack are over.
+      setTimeout(() => {
+        process.stderr.write(`trtllm-metrics: shutdown did not finish within ${worker.graceMs + FATAL_EXIT_SLACK_MS} ms, exiting\n`);
+        process.exit(code);
+      }, worker.graceMs + FATAL_EXIT_SLACK_MS).unref();
+      stop(code);
+    });
   });
 }
 

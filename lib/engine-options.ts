@@ -58,6 +58,7 @@ export function validateEngineOptions(options: unknown, command?: Command, name:
     throw new InvalidArgumentError(`${name('sim.lockstep')} needs ${name('sim.virtualClock')}: true`);
   }
   const kv = r.executorConfig.kvCacheConfig;
+  if (sim !== undefined) checkFaults(sim.faults, kv.eventBufferMaxSize, name);
   if (kv.hostCacheSize > 0 && kv.enableBlockReuse === false) {
     throw new InvalidArgumentError(`${name('executorConfig.kvCacheConfig.hostCacheSize')} needs block reuse (the host tier keeps reusable blocks; drop ${name('executorConfig.kvCacheConfig.enableBlockReuse')}: false)`);
   }
@@ -71,6 +72,26 @@ export function validateEngineOptions(options: unknown, command?: Command, name:
     latestEventsCapacity: r.latestEventsCapacity,
     native: { engineDir: r.engineDir, executorConfig: r.executorConfig, sim: nativeSim as NativeSimOptions, bridge: r.bridge },
   };
+}
+
+/** The rules joining the fault options: a fault that cannot fire as given is an error, not a silent no-op. */
+function checkFaults(f: ResolvedSim['faults'], eventBufferMaxSize: number, name: OptionNamer): void {
+  const stallWhen = f.stallAtIteration !== undefined || f.stallProbability > 0;
+  if (f.stallMs > 0 && !stallWhen) {
+    throw new InvalidArgumentError(`${name('sim.faults.stallMs')} needs ${name('sim.faults.stallAtIteration')} or ${name('sim.faults.stallProbability')}`);
+  }
+  if (stallWhen && f.stallMs === 0) {
+    throw new InvalidArgumentError(`${name(f.stallAtIteration !== undefined ? 'sim.faults.stallAtIteration' : 'sim.faults.stallProbability')} needs ${name('sim.faults.stallMs')} above 0`);
+  }
+  if (f.slowIterationProbability > 0 && f.slowIterationFactor === 1) {
+    throw new InvalidArgumentError(`${name('sim.faults.slowIterationProbability')} needs ${name('sim.faults.slowIterationFactor')} other than 1`);
+  }
+  if ((f.kvEventBurstAtIteration !== undefined) !== (f.kvEventBurstSize > 0)) {
+    throw new InvalidArgumentError(`${name('sim.faults.kvEventBurstAtIteration')} and ${name('sim.faults.kvEventBurstSize')} (above 0) go together`);
+  }
+  if (f.kvEventBurstSize > 0 && eventBufferMaxSize === 0) {
+    throw new InvalidArgumentError(`${name('sim.faults.kvEventBurstSize')} needs KV events on: ${name('executorConfig.kvCacheConfig.eventBufferMaxSize')} above 0`);
+  }
 }
 
 /** The performance model's settings that mean nothing without a model. */

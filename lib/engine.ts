@@ -4,11 +4,12 @@
  * this class routes them to generate() streams, listeners, iterators and the getLatest*() buffers.
  */
 import { AsyncQueue } from './async-queue.js';
-import { BackendUnavailableError, EngineClosedError, ExecutorError, InvalidArgumentError, RequestFailedError, TrtllmMetricsError } from './errors.js';
+import { BackendUnavailableError, EngineClosedError, ExecutorError, ExecutorFailedError, InvalidArgumentError, RequestFailedError, TrtllmMetricsError } from './errors.js';
 import { validateEngineOptions, type EngineOptions } from './engine-options.js';
 import { validateGenerateRequest, type GenerateRequest } from './request-options.js';
 import {
   CHUNK_FLAG_ERROR,
+  CHUNK_FLAG_EXECUTOR_FAULT,
   CHUNK_FLAG_FINAL,
   CHUNK_FLAG_LOGPROBS,
   CHUNK_FLAG_PERF,
@@ -59,6 +60,13 @@ export interface GenerateResult {
   logProbs?: Float32Array;
 }
 
+/**
+ * Where the engine stands: `running` takes requests; `failed` means the executor itself failed (a fatal error of
+ * its forward step: every request in flight was settled with an ExecutorError, and new ones are refused until
+ * the engine is shut down and replaced); `closing` and `closed` follow shutdown().
+ */
+export type EngineStatus = 'running' | 'failed' | 'closing' | 'closed';
+
 /** The simulator's clock and its hold (docs/simulator.md "Pacing"). Times: ns in the units of record timestamps. */
 export type SimClockState = NativeSimClockState;
 export type SimInfo = NativeSimInfo;
@@ -79,7 +87,7 @@ export interface GenerationSink {
   onTokens(tokens: Int32Array, start: number, end: number, logProbs: Float32Array | undefined): void;
   /** The last response: its tokens (possibly none; every generated token for a non-streaming request) and how the request ended. */
   onFinish(tokens: Int32Array, start: number, end: number, reason: FinishReason, perfMetrics: RequestPerfMetrics | undefined, logProbs: Float32Array | undefined): void;
-  /** The request failed (RequestFailedError), or the engine shut down before it finished (EngineClosedError). */
+  /** The request failed (RequestFailedError), the executor failed (ExecutorFailedError), or the engine shut down before it finished (EngineClosedError). */
   onError(error: TrtllmMetricsError): void;
 }
 
@@ -159,7 +167,10 @@ export class Engine implements MetricsSource, AsyncDisposable {
   private readonly latestEvents: KvEventBuffer;
   private statsIterator: AsyncQueue<IterationStats> | undefined;
   private eventsIterator: AsyncQueue<KvCacheEvent> | undefined;
-  private state: 'running' | 'closing' | 'closed' = 'running';
+  private state: EngineStatus = 'running';
+  private failureError: ExecutorFailedError | null = null;
+  private readonly failureListeners = new Set<Listener<ExecutorFailedError>>();
+  private progressAt = performance.now();
   private shutdownPromise: Promise<void> | undefined;
   private refd = false;
   /**
@@ -224,6 +235,25 @@ export class Engine implements MetricsSource, AsyncDisposable {
     return this.state === 'running';
   }
 
+  /** running, failed, closing or closed (EngineStatus). */
+  get status(): EngineStatus {
+    return this.state;
+  }
+
+  /** Why the executor failed, once it has (status `failed`, and afterwards); else null. */
+  get failure(): ExecutorFailedError | null {
+    return this.failureError;
+  }
+
+  /**
+   * When the executor last showed progress, on performance.now()'s clock (ms): an iteration's stats or a response
+   * arrived, or work arrived at an idle engine (so a wait begins when there is something to wait for). The stall
+   * watchdog (lib/health/stall-watchdog.ts) compares it with the time while requests are in flight.
+   */
+  get lastProgressAt(): number {
+    return this.progressAt;
+  }
+
   /** eventBufferMaxSize of the executor; 0 when KV events are off. */
   get kvEventBufferCapacity(): number {
     return this.nativeInfo.eventBufferCapacity;
@@ -254,6 +284,7 @@ export class Engine implements MetricsSource, AsyncDisposable {
     if (nativeRequest.simArrivalTimeNs !== undefined && this.backend !== 'sim') {
       throw new InvalidArgumentError('request.simArrivalTimeNs applies only to backend "sim" (TensorRT-LLM has no scheduled arrivals)');
     }
+    if (this.state === 'failed') throw this.failedError();
     if (this.state !== 'running') throw new EngineClosedError();
     let id: number;
     try {
@@ -264,6 +295,7 @@ export class Engine implements MetricsSource, AsyncDisposable {
       throw new ExecutorError((cause as Error).message, { cause });
     }
     const stream = new GenerationStream(id, this, sink);
+    if (this.streams.size === 0) this.progressAt = performance.now();
     this.streams.set(id, stream);
     if (!this.refd) {
       this.native.ref();
@@ -351,6 +383,12 @@ export class Engine implements MetricsSource, AsyncDisposable {
   onKvCacheEventBatch(listener: Listener<KvEventBatch>): () => void {
     this.eventBatchListeners.add(listener);
     return () => this.eventBatchListeners.delete(listener);
+  }
+
+  /** Called once, when the executor fails (status becomes `failed`), with the error in-flight requests got. */
+  onFailure(listener: Listener<ExecutorFailedError>): () => void {
+    this.failureListeners.add(listener);
+    return () => this.failureListeners.delete(listener);
   }
 
   // ---- simulator-only pacing (docs/simulator.md "Pacing"); backend "trtllm" throws ERR_TRTLLM_UNSUPPORTED ----
@@ -451,13 +489,16 @@ export class Engine implements MetricsSource, AsyncDisposable {
   /**
    * Stops accepting requests, cancels those in flight (they finish as 'cancelled' if the executor answers
    * within shutdownGraceMs, else they fail with EngineClosedError), delivers everything still queued and
-   * stops the executor. Idempotent.
+   * stops the executor. Idempotent (the first call's grace applies). `graceMs` overrides shutdownGraceMs, e.g. 0
+   * for an executor that has stalled or failed and will not answer the cancellations.
    */
-  shutdown(): Promise<void> {
+  shutdown(options: { graceMs?: number } = {}): Promise<void> {
     this.releaseHeld();
     if (!this.shutdownPromise) {
       this.state = 'closing';
-      this.shutdownPromise = this.native.shutdown(this.shutdownGraceMs).then(() => this.finishClose());
+      const grace = options.graceMs ?? this.shutdownGraceMs;
+      if (!(Number.isInteger(grace) && grace >= 0)) throw new InvalidArgumentError(`shutdown({ graceMs }) must be an integer >= 0, got ${String(grace)}`);
+      this.shutdownPromise = this.native.shutdown(grace).then(() => this.finishClose());
     }
     return this.shutdownPromise;
   }
@@ -485,6 +526,7 @@ export class Engine implements MetricsSource, AsyncDisposable {
   }
 
   private onBatch(batch: NativeBatch): void {
+    if (batch.chunks || batch.stats) this.progressAt = performance.now();
     if (this.held !== null) {
       // The records and chunk buffers are reused by the next delivery: keep copies.
       const held: NativeBatch = { ...batch };
@@ -530,6 +572,10 @@ export class Engine implements MetricsSource, AsyncDisposable {
       const isFinal = (flags & CHUNK_FLAG_FINAL) !== 0;
       if (flags & CHUNK_FLAG_ERROR) {
         const message = errors[meta[m + ChunkField.ERROR_INDEX]!] ?? 'unknown executor error';
+        if (flags & CHUNK_FLAG_EXECUTOR_FAULT && this.state === 'running') {
+          this.fail(message);
+          continue;
+        }
         this.finishStream(id, stream);
         const error = this.state === 'running' ? new RequestFailedError(id, message) : new EngineClosedError(`request ${id}: ${message}`);
         if (stream.sink) this.failSink(stream, error);
@@ -601,6 +647,31 @@ export class Engine implements MetricsSource, AsyncDisposable {
     stream.sinkFailed = true;
     this.cancel(stream.requestId);
     process.emitWarning(`a trtllm-metrics generation sink threw (request ${stream.requestId} cancelled): ${(err as Error)?.stack ?? String(err)}`, { code: 'TRTLLM_METRICS_SINK' });
+  }
+
+  /**
+   * The executor failed: every request in flight settles now with the ExecutorError (the executor answers them
+   * with errors too, or never: either way nobody waits), new requests are refused, and the listeners hear it once.
+   */
+  private fail(message: string): void {
+    this.state = 'failed';
+    this.failureError = new ExecutorFailedError(`the executor failed: ${message}`);
+    for (const [id, stream] of [...this.streams]) {
+      this.finishStream(id, stream);
+      if (stream.sink) this.failSink(stream, this.failedError());
+      else stream.queue.close(this.failedError());
+      try {
+        this.native.cancel(id);
+      } catch {
+        // Best effort: a failed executor may refuse it.
+      }
+    }
+    for (const l of this.failureListeners) safeCall(l, this.failureError);
+  }
+
+  /** A fresh ExecutorFailedError per caller (its stack is theirs), with the failure's message. */
+  private failedError(): ExecutorFailedError {
+    return new ExecutorFailedError(this.failureError!.message, { cause: this.failureError });
   }
 
   private finishStream(id: number, stream: GenerationStream): void {

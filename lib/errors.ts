@@ -40,8 +40,18 @@ export class RequestFailedError extends TrtllmMetricsError {
 
 /** The executor threw (construction, enqueue on a full queue, ...): its message is kept. */
 export class ExecutorError extends TrtllmMetricsError {
+  constructor(message: string, options?: { cause?: unknown }, code = 'ERR_TRTLLM_EXECUTOR') {
+    super(code, message, options);
+  }
+}
+
+/**
+ * The executor itself failed (a fatal error of its forward step; the engine's status is `failed`): every request
+ * in flight settled with this error, and every new one gets it too. An ExecutorError.
+ */
+export class ExecutorFailedError extends ExecutorError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super('ERR_TRTLLM_EXECUTOR', message, options);
+    super(message, options, 'ERR_TRTLLM_EXECUTOR_FAILED');
   }
 }
 

@@ -1,7 +1,7 @@
 /** trtllm-metrics: drive the TensorRT-LLM executor from Node.js and expose what it measures. */
 export { Engine, GenerationStream } from './engine.js';
 export { perfMetricsFromRecord } from './request-timings.js';
-export type { FinishReason, GenerateChunk, GenerateResult, GenerationSink, SimClockState, SimInfo } from './engine.js';
+export type { EngineStatus, FinishReason, GenerateChunk, GenerateResult, GenerationSink, SimClockState, SimInfo } from './engine.js';
 export { KvEventBatch } from './kv-event-batch.js';
 export type { KvEventTypeName } from './kv-event-batch.js';
 export type { RequestPerfMetrics } from './request-timings.js';
@@ -24,7 +24,7 @@ export { logBuckets, bucketsFromDynamoEnv, DEFAULT_COLLECTOR_BUCKETS } from './m
 export { RuntimeMetrics, RuntimeRequest } from './metrics/runtime-metrics.js';
 export type { RuntimeMetricsOptions, RequestEnd } from './metrics/runtime-metrics.js';
 export { MetricsServer, DEFAULT_SYSTEM_PORT } from './server.js';
-export type { MetricsServerOptions, BoundAddress, HealthBody, ExtraRoutes, RouteRequest, RouteResponse } from './server.js';
+export type { MetricsServerOptions, BoundAddress, HealthBody, HealthReportLike, ExtraRoutes, RouteRequest, RouteResponse } from './server.js';
 export { renderRegistries, negotiateFormat } from './metrics/exposition.js';
 export type { ExpositionFormat } from './metrics/exposition.js';
 export { createDashboardHandler } from './dashboard/index.js';
@@ -43,3 +43,7 @@ export { decodeBatch, batchToJson } from './fleet/wire-decoding.js';
 export type { WireBatch, WireEvent, WireEncoding, Medium, BlockStored, BlockRemoved, AllBlocksCleared } from './fleet/wire-events.js';
 export { KvPublisherMetrics } from './metrics/kv-publisher-metrics.js';
 export type { KvPublisherMetricsOptions } from './metrics/kv-publisher-metrics.js';
+export { StallWatchdog } from './health/stall-watchdog.js';
+export type { StallSource, StallState, StallWatchdogOptions } from './health/stall-watchdog.js';
+export { Canary } from './health/canary.js';
+export type { CanaryEngine, CanaryOptions, CanaryOutcome, CanaryResult } from './health/canary.js';

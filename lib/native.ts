@@ -30,7 +30,7 @@ export const ChunkField = {
   REQUEST_ID: 0,
   TOKEN_OFFSET: 1,
   TOKEN_COUNT: 2,
-  /** bit 0 final, bit 1 error, bit 2 has perf metrics, bit 3 has log probabilities */
+  /** bit 0 final, bit 1 error, bit 2 has perf metrics, bit 3 has log probabilities, bit 4 the error is the executor's own failure */
   FLAGS: 3,
   /** FinishReason of sequence 0 (final chunks). */
   FINISH_REASON: 4,
@@ -93,6 +93,9 @@ export const KvBlockField = {
   CACHE_LEVEL: 4,
   PRIORITY: 5,
 } as const;
+
+/** The error chunk reports a failure of the executor itself (native/bridge/executor_fault.h), not of one request. */
+export const CHUNK_FLAG_EXECUTOR_FAULT = 16;
 
 /** One call from the bridge: every stream drained at once. Absent keys had nothing new. */
 export interface NativeBatch {
@@ -216,6 +219,8 @@ export interface NativeAddon {
   /** Present only when built with TensorRT-LLM (TRTLLM_ROOT). */
   TrtllmEngine?: NativeEngineConstructor;
   epochNs: bigint;
+  /** Bytes the kernel send queue of TCP socket `fd` still holds (Linux SIOCOUTQ); -1 when unknown. */
+  socketUnsentBytes(fd: number): number;
 }
 
 let cached: NativeAddon | undefined;

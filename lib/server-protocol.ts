@@ -36,7 +36,14 @@ export interface HealthBody {
   /** Seconds since the server was created. */
   uptime: number;
   endpoints: Record<string, EndpointStatus>;
+  /** /health with a health report (MetricsServerOptions.health): why the worker cannot serve, one line each. */
+  reasons?: string[];
+  /** /health with a health report: the report's details (the worker's: lib/health/worker-health.ts EngineHealth). */
+  engine?: unknown;
 }
+
+/** /health answers readiness and health (with reasons); /live answers readiness only. */
+export type Probe = 'health' | 'live';
 
 /** A request for an extra route, as the main thread sees it (no body: the metrics port's routes take none). */
 export interface RouteRequest {
@@ -60,7 +67,7 @@ export type ThreadToMain =
   | { type: 'listening'; address: string; port: number; family: string }
   | { type: 'listen-error'; code: string | undefined; message: string }
   | { type: 'render'; id: number; format: ExpositionFormat }
-  | { type: 'health'; id: number }
+  | { type: 'health'; id: number; probe: Probe }
   | { type: 'route'; id: number; request: RouteRequest }
   | { type: 'closed' };
 

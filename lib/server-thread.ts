@@ -17,7 +17,7 @@ import { gzipSync } from 'node:zlib';
 import { TrtllmMetricsError } from './errors.js';
 import { applyLimits, Authenticator, declaredLength, discardBody, serverOptions } from './http-guard.js';
 import { acceptsGzip, negotiateFormat, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, type ExpositionFormat } from './metrics/exposition.js';
-import { clockMs, type HealthBody, type MainToThread, type RouteResponse, type ThreadConfig, type ThreadToMain } from './server-protocol.js';
+import { clockMs, type HealthBody, type MainToThread, type Probe, type RouteResponse, type ThreadConfig, type ThreadToMain } from './server-protocol.js';
 
 const ALLOW = 'GET, HEAD';
 const TEXT = 'text/plain; charset=utf-8';
@@ -171,7 +171,7 @@ export class MetricsHttpThread {
   private readonly renders: Record<ExpositionFormat, Batcher<Rendered>>;
   /** The newest render of each format (kept only when maxRenderAgeMs > 0). */
   private readonly newest: Partial<Record<ExpositionFormat, Rendered>> = {};
-  private readonly healths: Batcher<HealthBody>;
+  private readonly healths: Record<Probe, Batcher<HealthBody>>;
 
   constructor(
     private readonly config: ThreadConfig,
@@ -189,7 +189,8 @@ export class MetricsHttpThread {
       return r;
     };
     this.renders = { prometheus: new Batcher(render('prometheus')), openmetrics: new Batcher(render('openmetrics')) };
-    this.healths = new Batcher(async () => ((await this.main.ask({ type: 'health' })) as { body: HealthBody }).body);
+    const health = (probe: Probe) => async (): Promise<HealthBody> => ((await this.main.ask({ type: 'health', probe })) as { body: HealthBody }).body;
+    this.healths = { health: new Batcher(health('health')), live: new Batcher(health('live')) };
     this.server = http.createServer(serverOptions(config.limits), (req, res) => this.guard(req, res));
     applyLimits(this.server, config.limits);
     port.on('message', (m: MainToThread) => this.onMessage(m));
@@ -284,7 +285,7 @@ export class MetricsHttpThread {
       );
       return;
     }
-    this.healths.get().then(
+    this.healths[path === '/live' ? 'live' : 'health'].get().then(
       (body) => send(res, body.status === 'ready' ? 200 : 503, { 'Content-Type': 'application/json' }, `${JSON.stringify(body)}\n`, head),
       // No answer in time: the worker cannot serve, which is what a probe should learn.
       (err: AskError) => send(res, 503, { 'Content-Type': 'application/json' }, `${JSON.stringify({ status: 'notready', error: err.message })}\n`, head),

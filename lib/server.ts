@@ -20,10 +20,10 @@ import { checkLeaf } from './options/check.js';
 import { valueFromText } from './options/command-line.js';
 import type { DefaultedLeaf } from './options/define.js';
 import { METRICS_SERVER_OPTIONS } from './options/server-table.js';
-import { clockMs, type EndpointStatus, type HealthBody, type MainToThread, type RouteRequest, type RouteResponse, type ThreadConfig, type ThreadToMain } from './server-protocol.js';
+import { clockMs, type EndpointStatus, type HealthBody, type MainToThread, type Probe, type RouteRequest, type RouteResponse, type ThreadConfig, type ThreadToMain } from './server-protocol.js';
 
 export { acceptsGzip } from './metrics/exposition.js';
-export type { EndpointStatus, HealthBody, RouteRequest, RouteResponse } from './server-protocol.js';
+export type { EndpointStatus, HealthBody, Probe, RouteRequest, RouteResponse } from './server-protocol.js';
 
 export const DEFAULT_SYSTEM_PORT = METRICS_SERVER_OPTIONS.port.meta.default;
 export const DEFAULT_SYSTEM_HOST = METRICS_SERVER_OPTIONS.host.meta.default;
@@ -46,6 +46,11 @@ export interface MetricsServerOptions {
   port?: number;
   /** Readiness for /health and /live: a callback, or an object with a `ready` getter (e.g. an Engine). Default: ready. */
   ready?: (() => boolean) | { readonly ready: boolean };
+  /**
+   * Health beyond readiness, for /health only (/live answers readiness alone): when it reports unhealthy, /health
+   * answers 503 with its reasons and details (the worker's: lib/health/worker-health.ts). Default: none.
+   */
+  health?: () => HealthReportLike;
   /** The endpoint named in the health JSON (default `generate`). */
   endpointName?: string;
   /** Per-endpoint status for the health JSON (default: `{ [endpointName]: <ready or notready> }`). */
@@ -76,6 +81,15 @@ export interface MetricsServerOptions {
   manualClock?: Float64Array;
 }
 
+/** What MetricsServerOptions.health reports. */
+export interface HealthReportLike {
+  healthy: boolean;
+  /** Why not, one line each. */
+  reasons: readonly string[];
+  /** Details for the JSON body's `engine` key. */
+  engine?: unknown;
+}
+
 export interface BoundAddress {
   host: string;
   port: number;
@@ -93,6 +107,7 @@ export class MetricsServer {
   readonly port: number;
   private readonly registries: readonly Registry[];
   private readonly readyFn: () => boolean;
+  private readonly healthFn: (() => HealthReportLike) | undefined;
   private readonly endpointsFn: (ready: boolean) => Record<string, EndpointStatus>;
   private readonly extraRoutes: ExtraRoutes | undefined;
   private readonly createdAt = process.hrtime.bigint();
@@ -126,6 +141,8 @@ export class MetricsServer {
     else if (typeof ready === 'function') this.readyFn = () => ready() === true;
     else if (typeof ready === 'object' && ready !== null) this.readyFn = () => ready.ready === true;
     else throw new InvalidArgumentError('ready must be a function or an object with a ready property');
+    if (options.health !== undefined && typeof options.health !== 'function') throw new InvalidArgumentError('health must be a function');
+    this.healthFn = options.health;
     const endpointName = options.endpointName ?? 'generate';
     if (typeof endpointName !== 'string' || endpointName === '') {
       throw new InvalidArgumentError('endpointName must be a non-empty string');
@@ -230,19 +247,33 @@ export class MetricsServer {
     return renderRegistries(this.registries, format);
   }
 
-  /** The health JSON and whether the worker is ready. */
-  health(): HealthBody {
+  /** The health JSON of /health (readiness and the health report) or /live (readiness only). */
+  health(probe: Probe = 'health'): HealthBody {
     let ready = false;
     try {
       ready = this.readyFn();
     } catch {
       ready = false;
     }
-    return {
+    let report: HealthReportLike | undefined;
+    if (probe === 'health' && this.healthFn !== undefined) {
+      try {
+        report = this.healthFn();
+      } catch (err) {
+        report = { healthy: false, reasons: [`the health report failed: ${(err as Error)?.message ?? String(err)}`] };
+      }
+      ready &&= report.healthy;
+    }
+    const body: HealthBody = {
       status: ready ? 'ready' : 'notready',
       uptime: Number(process.hrtime.bigint() - this.createdAt) / 1e9,
       endpoints: this.endpointsFn(ready),
     };
+    if (report !== undefined) {
+      body.reasons = [...report.reasons];
+      if (report.engine !== undefined) body.engine = report.engine;
+    }
+    return body;
   }
 
   /** Answers the thread's ask; a failure is answered as one (the thread turns it into a 500). */
@@ -258,7 +289,7 @@ export class MetricsServer {
         const begunAtMs = clockMs(this.manualClock);
         this.render(m.format).then((text) => post({ type: 'rendered', id, text, begunAtMs }), failed);
       } else if (m.type === 'health') {
-        post({ type: 'health', id, body: this.health() });
+        post({ type: 'health', id, body: this.health(m.probe) });
       } else {
         const routes = this.extraRoutes;
         if (routes === undefined) return post({ type: 'route', id, response: null });

@@ -25,6 +25,10 @@ import { checkTransports, KvEventPublisher } from './fleet/publisher.js';
 import { KvPublisherMetrics } from './metrics/kv-publisher-metrics.js';
 import { TraceIds } from './metrics/exemplars.js';
 import { workerConfigInfo } from './worker-config-info.js';
+import { healthMetrics } from './metrics/health-metrics.js';
+import { slowStreamMetrics } from './metrics/slow-stream-metrics.js';
+import type { SampledGroup } from './metrics/sampled-group.js';
+import { WorkerHealth, type FatalEvent } from './health/worker-health.js';
 
 /** The worker's options (lib/options/worker-table.ts); `tokenizer` is a folder or a loaded Tokenizer. */
 export type WorkerOptions = Omit<OptionsOf<typeof WORKER_OPTIONS>, 'tokenizer'> & { tokenizer?: string | Tokenizer };
@@ -92,6 +96,10 @@ export class Worker {
   /** The KV-event publisher (--kv-events-endpoint / --kv-events-nats), else null. */
   kvPublisher: KvEventPublisher | null = null;
   private kvPublisherMetrics: KvPublisherMetrics | null = null;
+  /** What /health reports (lib/health/worker-health.ts): failure, stalls, canaries. */
+  readonly health: WorkerHealth;
+  /** The health and slow-reader metrics (full profile only: basic serves exactly the five seed trtllm_ metrics). */
+  private readonly healthMetrics: SampledGroup[] = [];
   private readonly runtime: RuntimeMetricsAdapter;
   /** How long in-flight requests get on shutdown, ms (options.shutdownGraceMs). */
   readonly graceMs: number;
@@ -133,13 +141,24 @@ export class Worker {
     this.collector = new MetricsCollector({ model_name: this.modelName }, { profile: o.metricsProfile, buckets: o.buckets, traceIds: this.traceIds });
     this.runtime = new RuntimeMetricsAdapter(this.collector, this.modelName, o.requestDurationBuckets);
     this.perfStore = new PerfMetricsStore(o.perfMetricsMaxRequests);
+    this.health = new WorkerHealth(
+      {
+        stallTimeoutMs: o.health.stallTimeoutMs,
+        exitOnStall: o.health.exitOnStall,
+        healthCheckIntervalMs: o.health.checkIntervalMs,
+        healthCheckTimeoutMs: o.health.checkTimeoutMs,
+      },
+      () => this.draining,
+    );
+
     // The metrics port keeps its own small body limit (its routes take no body).
     const { maxBodyBytes, ...metricsLimits } = o.limits;
     this.metricsServer = new MetricsServer({
       registry: this.collector.registry,
       host: o.host,
       port: o.metricsPort,
-      ready: () => !this.draining && this.engine !== null && this.engine.ready,
+      ready: () => this.health.live,
+      health: () => this.health.report(),
       auth: o.auth,
       limits: metricsLimits,
       extraRoutes: createDashboardHandler({ collector: this.collector }),
@@ -158,8 +177,23 @@ export class Worker {
       streamInterval: o.streamInterval,
       auth: o.auth,
       limits: o.limits,
+      health: () => this.health.report(),
+      canary: () => this.health.canary,
+      slowReaders: o.slowReaders,
       ...(maxBodyBytes !== undefined ? { maxBodyBytes } : {}),
     });
+    if (o.metricsProfile === 'full') {
+      const m = { registry: this.collector.registry, labels: this.collector.labels, prefix: this.collector.prefix };
+      this.healthMetrics.push(healthMetrics(this.health, m), slowStreamMetrics(this.apiServer.slowReaders, m));
+    }
+  }
+
+  /**
+   * Told once per fatal event: the executor failed, or it stalled under exitOnStall. `serve` then shuts the worker
+   * down and exits with a distinct code (docs/worker.md, "Exit codes").
+   */
+  onFatal(listener: (event: FatalEvent) => void): () => void {
+    return this.health.onFatal(listener);
   }
 
   get metricsAddress(): BoundAddress | null {
@@ -190,6 +224,7 @@ export class Worker {
       worker.collector.attach(engine);
       worker.logConfigInfo(engine);
       engine.onRequestFinished(worker.perfStore.onRecords);
+      worker.health.attach(engine, await worker.tokenizer.encode('hi', { addSpecialTokens: true }));
       await worker.startKvPublisher(engine);
       worker.apiServer.setEngine(engine);
     } catch (err) {
@@ -243,12 +278,15 @@ export class Worker {
   /**
    * Graceful stop: /health turns notready and the API stops accepting; in-flight requests get the grace
    * period to finish, then are cancelled; the engine shuts down; both servers close. Idempotent.
+   * `afterFault`: the executor failed or stalled, so once the grace period is over nothing waits for it to answer
+   * the cancellations (it cannot); the requests left end with an error instead.
    */
-  shutdown(): Promise<void> {
+  shutdown(options: { afterFault?: boolean } = {}): Promise<void> {
     this.shutdownPromise ??= (async () => {
       this.draining = true;
-      await this.apiServer.drain(this.graceMs);
-      if (this.engine) await this.engine.shutdown();
+      const afterFault = options.afterFault === true;
+      await this.apiServer.drain(this.graceMs, afterFault ? 0 : undefined);
+      if (this.engine) await this.engine.shutdown(afterFault ? { graceMs: 0 } : {});
       // After the engine: its last events were delivered to the publisher by shutdown().
       await this.kvPublisher?.close();
       await this.stopAll();
@@ -258,11 +296,13 @@ export class Worker {
 
   private async stopAll(): Promise<void> {
     this.draining = true;
+    this.health.stop();
     this.apiServer.close();
     await this.metricsServer.close();
     if (this.engine) await this.engine.shutdown();
     await this.kvPublisher?.close();
     this.kvPublisherMetrics?.close();
+    for (const m of this.healthMetrics) m.close();
   }
 }
 

@@ -6,6 +6,7 @@
 
 #include "backends/sim/sim_backend.h"
 #include "bridge/steady_epoch.h"
+#include "napi/socket_backlog.h"
 
 #ifdef TRTLLM_METRICS_HAVE_TRTLLM
 #include "backends/trtllm/trtllm_backend.h"
@@ -20,6 +21,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
     exports.Set("TrtllmEngine", trtllm_metrics::backends::defineTrtllmEngine(env));
 #endif
     exports.Set("epochNs", Napi::BigInt::New(env, static_cast<int64_t>(trtllm_metrics::bridge::steadyEpochNs())));
+    exports.Set("socketUnsentBytes", Napi::Function::New(env, trtllm_metrics::napi::socketUnsentBytes, "socketUnsentBytes"));
     return exports;
 }
 

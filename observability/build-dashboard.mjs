@@ -286,6 +286,26 @@ ts('Acceptance length and draft overhead', 'trtllm_spec_decode_acceptance_length
   { expr: `trtllm_spec_decode_draft_overhead{${T}}`, legendFormat: 'draft overhead {{model_name}} {{instance}}' },
 ]);
 
+// ---- Worker health ---------------------------------------------------------------------------------------
+row('Worker health (docs/reliability.md)');
+stat('Healthy workers', 'trtllm_worker_healthy: workers whose /health answers ready.', 'short', `sum(trtllm_worker_healthy{${T}})`);
+stat('Stalled workers', 'trtllm_engine_stalled: requests in flight and no executor progress for --stall-timeout-ms.', 'short',
+  `sum(trtllm_engine_stalled{${T}})`, { thresholds: RED, decimals: 0 });
+stat('Failed executors', 'trtllm_engine_failed: workers whose executor failed (a fatal error of its forward step).', 'short',
+  `sum(trtllm_engine_failed{${T}})`, { thresholds: RED, decimals: 0 });
+stat('Stalls and failures (1h)', 'trtllm_engine_stalls_total + trtllm_executor_failures_total over the last hour.', 'short',
+  `(sum(increase(trtllm_engine_stalls_total{${T}}[1h])) or vector(0)) + (sum(increase(trtllm_executor_failures_total{${T}}[1h])) or vector(0))`,
+  { thresholds: RED, decimals: 0 });
+ts('Seconds since executor progress', 'trtllm_engine_seconds_since_progress: time since the last iteration or response (grows while idle).', 's', [
+  { expr: `trtllm_engine_seconds_since_progress{${T}}`, legendFormat: '{{model_name}} {{instance}}' },
+]);
+ts('Canary health checks', 'trtllm_health_checks_total by outcome (ok, failed, timeout).', 'short', [
+  { expr: `sum by (outcome) (increase(trtllm_health_checks_total{${T}}[${RI}]))`, legendFormat: '{{outcome}}' },
+], { bars: true });
+ts('Slow streams cut', 'trtllm_slow_stream_cancellations_total by reason: streamed responses cut because their client stopped reading (unsent_bytes over --stream-max-unsent-bytes, or stall: nothing taken for --stream-stall-timeout-ms).', 'short', [
+  { expr: `sum by (reason) (increase(trtllm_slow_stream_cancellations_total{${T}}[${RI}]))`, legendFormat: '{{reason}}' },
+], { bars: true });
+
 // ---- KV events and bridge -------------------------------------------------------------------------------
 row('KV-cache events and bridge health');
 stat('Event loss (1h)', 'Lost KV events: id gaps + dropped by the executor + dropped by the bridge queue.', 'short',

@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 const { RecordField, REQUEST_RECORD_STRIDE, RECORD_FLAG_ERROR, RECORD_FLAG_HAS_PERF, ERROR_FINISH_CODE } = require('../dist/records.js');
-const { ChunkField, CHUNK_STRIDE, CHUNK_FLAG_FINAL, CHUNK_FLAG_ERROR, CHUNK_FLAG_PERF, CHUNK_FLAG_LOGPROBS, KvEventField, KV_EVENT_STRIDE, KvEventType, KvBlockField, KV_BLOCK_STRIDE } = require('../dist/native.js');
+const { ChunkField, CHUNK_STRIDE, CHUNK_FLAG_FINAL, CHUNK_FLAG_ERROR, CHUNK_FLAG_PERF, CHUNK_FLAG_LOGPROBS, CHUNK_FLAG_EXECUTOR_FAULT, KvEventField, KV_EVENT_STRIDE, KvEventType, KvBlockField, KV_BLOCK_STRIDE } = require('../dist/native.js');
 const { loadTestingAddon } = require('../dist/testing.js');
 
 const native = loadTestingAddon().layouts();
@@ -21,7 +21,7 @@ test('finished-request records: lib/records.ts and native/bridge/request_record.
 test('response chunks: lib/native.ts and native/bridge/response_chunk.h agree field by field', () => {
   assert.equal(native.chunk.stride, CHUNK_STRIDE);
   assert.deepEqual(native.chunk.fields, { ...ChunkField });
-  assert.deepEqual(native.chunk.flags, { FINAL: CHUNK_FLAG_FINAL, ERROR: CHUNK_FLAG_ERROR, PERF: CHUNK_FLAG_PERF, LOGPROBS: CHUNK_FLAG_LOGPROBS });
+  assert.deepEqual(native.chunk.flags, { FINAL: CHUNK_FLAG_FINAL, ERROR: CHUNK_FLAG_ERROR, PERF: CHUNK_FLAG_PERF, LOGPROBS: CHUNK_FLAG_LOGPROBS, EXECUTOR_FAULT: CHUNK_FLAG_EXECUTOR_FAULT });
 });
 
 test('packed KV events: lib/native.ts and native/bridge/kv_event_layout.h agree field by field', () => {

@@ -1,6 +1,7 @@
 // The streaming path (issue 19): every SSE event is byte for byte what JSON.stringify of its chunk gives (the
 // encoder before events were pre-serialized), the events of one delivery go out in one write per response,
-// a client that reads nothing for a while loses nothing, and --stream-interval N sends every N tokens.
+// a client that reads nothing for a while loses nothing (with the slow-reader bound off), and --stream-interval N
+// sends every N tokens.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
@@ -14,7 +15,9 @@ import { newResponseMeta, streamChunk } from '../dist/openai/responses.js';
 let w;
 before(async () => {
   // A vocabulary barely above the byte range: most sampled ids are raw bytes (the byte tokenizer's ids 3..258).
-  w = await startWorker({ sim: { virtualClock: true, maxSeqLen: 65536, vocabSize: 300 } });
+  // No slow-reader bound here: this file proves that backpressure alone loses nothing (the bound that cuts a client
+  // that stops reading is on by default, and test/slow-readers.test.mjs proves it).
+  w = await startWorker({ sim: { virtualClock: true, maxSeqLen: 65536, vocabSize: 300 }, slowReaders: { maxUnsentBytes: 0, stallTimeoutMs: 0 } });
 });
 after(async () => {
   await w?.stop();
@@ -93,12 +96,13 @@ test('a client that reads nothing until its request has finished still gets ever
   off();
   const parts = [];
   let tail = '';
-  await new Promise((resolve) => {
+  await new Promise((resolve, reject) => {
     sock.on('data', (d) => {
       parts.push(d);
       tail = (tail + d.toString('latin1')).slice(-5);
       if (tail === '0\r\n\r\n') resolve();
     });
+    sock.on('close', () => reject(new Error('the worker closed the connection before the end of the stream')));
     sock.resume();
   });
   sock.destroy();

@@ -60,3 +60,15 @@ export function histogramFamily(
 export function withLabels(ctx: MetricsContext, extra: Readonly<Record<string, string>>): LabelSet {
   return { ...ctx.labels, ...extra };
 }
+
+/** A context for a metric group that lives beside a collector (same registry, prefix and base labels). */
+export function standaloneContext(options: { registry: Registry; labels: Readonly<Record<string, string>>; prefix?: string }, owner: object): MetricsContext {
+  return {
+    registry: options.registry,
+    prefix: options.prefix ?? 'trtllm_',
+    labels: options.labels,
+    labelNames: Object.keys(options.labels),
+    owner,
+    families: new Set<FastFamily>(),
+  };
+}

@@ -3,7 +3,7 @@
  * Every error the API port answers is an ApiError; `errorType` is the error_type label it counts under in
  * dynamo_component_errors_total (docs/worker.md).
  */
-import { EngineClosedError, ExecutorError, InvalidArgumentError, RequestFailedError, TrtllmMetricsError } from '../errors.js';
+import { EngineClosedError, ExecutorError, ExecutorFailedError, InvalidArgumentError, RequestFailedError, TrtllmMetricsError } from '../errors.js';
 
 export interface OpenAIErrorBody {
   error: { message: string; type: string; param: string | null; code: string | null };
@@ -89,12 +89,13 @@ export function internal(message: string): ApiError {
 
 /**
  * Maps an engine error to an HTTP error: bad input (InvalidArgumentError, or an executor that rejected the
- * request as invalid) is 400; a closed engine or a full queue is 503; anything else is 500.
+ * request as invalid) is 400; a closed or failed engine or a full queue is 503; anything else is 500.
  */
 export function fromEngineError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
   if (err instanceof InvalidArgumentError) return new ApiError(400, err.message, 'invalid_request_error', null, 'invalid_value');
   if (err instanceof EngineClosedError) return unavailable('The engine is shutting down; retry on another worker');
+  if (err instanceof ExecutorFailedError) return unavailable(`The engine failed; retry on another worker (${err.message})`);
   if (err instanceof ExecutorError) return unavailable(`The engine cannot take the request now: ${err.message}`);
   if (err instanceof RequestFailedError) {
     if (/invalid request|exceed|must be|out of range/i.test(err.message)) {

@@ -54,6 +54,8 @@ export interface GenerationDeps {
 export interface GenerationIO {
   signal: AbortSignal;
   res: ServerResponse;
+  /** The slow-reader guard of a streamed response (slow-readers.ts): told every write, asked after every event. */
+  guardStream?: (pending: () => number) => StreamGuardHook;
   sendJson(status: number, body: unknown): void;
   /** Counts an error that happened after the stream started (it is sent as an SSE error event). */
   onStreamError(err: ApiError): void;
@@ -63,6 +65,12 @@ export interface GenerationIO {
   onEngineRequest?(requestId: number): void;
   /** Told when a choice's first tokens (non-streaming: its result) reach the server. */
   onFirstToken?(requestId: number): void;
+}
+
+/** What the slow-reader guard is told (slow-readers.ts StreamGuard): each write's size, and asked after events. */
+export interface StreamGuardHook {
+  wrote(n: number): void;
+  check(): void;
 }
 
 /** What finished, for logs and tests (the first choice's finish reason; token counts of every choice). */
@@ -87,7 +95,7 @@ export async function runGeneration(deps: GenerationDeps, kind: EndpointKind, bo
   const decode: DecodeOptions = { skipSpecialTokens: p.skipSpecialTokens, spacesBetweenSpecialTokens: p.spacesBetweenSpecialTokens };
 
   const meta = newResponseMeta(kind, p.model);
-  const output = p.stream ? new StreamedOutput(kind, meta, p.includeUsage, new SseWriter(io.res, io.addResponseBytes)) : null;
+  const output = p.stream ? streamedOutput(kind, meta, p.includeUsage, io) : null;
   const choices: Choice[] = [];
   try {
     for (let i = 0; i < prompts.length; i++) {
@@ -152,6 +160,18 @@ export async function runGeneration(deps: GenerationDeps, kind: EndpointKind, bo
 }
 
 /** A streamed response: the choices' text and finish events, in the order they happen, on one SseWriter. */
+function streamedOutput(kind: EndpointKind, meta: ResponseMeta, includeUsage: boolean, io: GenerationIO): StreamedOutput {
+  let guard: StreamGuardHook | undefined;
+  const sse = new SseWriter(io.res, (n) => {
+    io.addResponseBytes(n);
+    guard?.wrote(n);
+    guard?.check();
+  });
+  // The guard counts what waits in the writer too (events queued while the socket does not drain).
+  guard = io.guardStream?.(() => sse.pendingBytes);
+  return new StreamedOutput(kind, meta, includeUsage, sse, guard);
+}
+
 class StreamedOutput implements ChoiceOutput {
   /** No event sent yet: the next one is the first chunk (chat: it carries the role). */
   private first = true;
@@ -162,12 +182,15 @@ class StreamedOutput implements ChoiceOutput {
     private readonly meta: ResponseMeta,
     private readonly includeUsage: boolean,
     readonly sse: SseWriter,
+    private readonly guard: StreamGuardHook | undefined,
   ) {}
 
   text(index: number, text: string): void {
     if (this.first) return this.chunk(index, text, null);
     const events = (this.events[index] ??= new DeltaEvents(this.kind, this.meta, index, this.includeUsage));
     events.send(this.sse, text);
+    // Written at the end of the turn, unless the socket is not draining: then the bound is checked as it grows.
+    if (this.sse.waiting) this.guard?.check();
   }
 
   finished(choice: Choice): void {

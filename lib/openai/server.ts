@@ -15,6 +15,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Engine } from '../engine.js';
+import type { Canary } from '../health/canary.js';
+import type { HealthReportLike } from '../server.js';
 import { applyLimits, Authenticator, resolveLimits, serverOptions, type HttpAuthOptions, type HttpLimits } from '../http-guard.js';
 import type { Tokenizer } from '../tokenizer.js';
 import { parseJson, readBody } from './body.js';
@@ -23,6 +25,7 @@ import { runGeneration, type GenerationDeps } from './generate.js';
 import type { PerfMetricsStore } from './perf-store.js';
 import { adapterModels, type LoraModules } from './lora.js';
 import { modelList } from './responses.js';
+import { SlowReaders, type SlowReaderPolicy } from './slow-readers.js';
 import { detokenize, tokenize } from './tokenize.js';
 import { drainKvEvents, drainStats, healthGenerate, packageVersion, parseSteadyClockOffset, steadyClockSeconds } from './trtllm-endpoints.js';
 import { negotiateFormat, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, renderRegistries } from '../metrics/exposition.js';
@@ -75,6 +78,15 @@ export interface ApiServerOptions {
   exemplars?: 'traceparent' | 'request-id' | 'off';
   /** Streamed choices send their text every this many tokens (default 1). */
   streamInterval?: number;
+  /** The worker's health: GET /health answers 503 with its reasons when unhealthy (default: readiness only). */
+  health?: () => HealthReportLike;
+  /**
+   * The worker's canary (null until the engine is loaded): GET /health_generate then runs it (shared with the
+   * periodic ones, timed out, counted, and part of /health); absent: the route runs its own one-token chat.
+   */
+  canary?: () => Canary | null;
+  /** Bounds on what a client that does not read may cost (slow-readers.ts; default: no bound, no timeout). */
+  slowReaders?: SlowReaderPolicy;
 }
 
 interface Ctx {
@@ -107,6 +119,10 @@ export class ApiServer {
   private readonly created = Math.floor(Date.now() / 1000);
   private readonly active = new Set<Ctx>();
   private draining = false;
+  private readonly healthFn: (() => HealthReportLike) | undefined;
+  private readonly canaryFn: (() => Canary | null) | undefined;
+  /** The responses of clients that read slowly or not at all, and the ones cut (by reason). */
+  readonly slowReaders: SlowReaders;
 
   constructor(options: ApiServerOptions) {
     this.engine = options.engine;
@@ -118,6 +134,9 @@ export class ApiServer {
     const limits = resolveLimits(options.limits, { maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, socketTimeoutMs: 0 });
     this.maxBodyBytes = options.maxBodyBytes ?? limits.maxBodyBytes;
     this.auth = new Authenticator(options.auth);
+    this.healthFn = options.health;
+    this.canaryFn = options.canary;
+    this.slowReaders = new SlowReaders(options.slowReaders ?? { maxUnsentBytes: 0, stallTimeoutMs: 0 });
     this.deps = {
       tokenizer: options.tokenizer,
       modelName: options.modelName,
@@ -252,7 +271,8 @@ export class ApiServer {
   }
 
   private async dispatch(ctx: Ctx, method: string, path: string, route: Route): Promise<void> {
-    if (route.endpoint !== 'health' && !this.auth.check(ctx.req)) {
+    // The probes are called without credentials (as on the metrics port).
+    if (route.endpoint !== 'health' && route.endpoint !== 'health_generate' && !this.auth.check(ctx.req)) {
       ctx.res.setHeader('WWW-Authenticate', this.auth.challenge);
       throw unauthorized();
     }
@@ -291,13 +311,16 @@ export class ApiServer {
       case 'perf_metrics':
         ctx.req.resume();
         return this.sendJson(ctx, 200, this.perfStore ? this.perfStore.drain() : []);
-      case 'health':
+      case 'health': {
         ctx.req.resume();
         if (!engine!.ready) throw unavailable('The engine is not ready');
+        const report = this.healthFn?.();
+        if (report !== undefined && !report.healthy) throw unavailable(`The worker is unhealthy: ${report.reasons.join('; ')}`);
         return this.sendJson(ctx, 200, { status: 'ready' });
+      }
       case 'health_generate': {
         ctx.req.resume();
-        const r = await healthGenerate({ ...this.deps, engine: engine! }, ctx.abort.signal);
+        const r = await this.healthGenerate(ctx, engine!);
         if (r.status !== 200) ctx.errorType = 'generate';
         return this.sendText(ctx, r.status, r.body);
       }
@@ -330,6 +353,16 @@ export class ApiServer {
     return requestIdOf(ctx.req.headers['x-request-id']) ?? String(requestId);
   }
 
+  /** trtllm-serve's /health_generate answers: 200 `Generation health check OK`, else 500 with the reason. */
+  private async healthGenerate(ctx: Ctx, engine: ApiEngine): Promise<{ status: number; body: string }> {
+    if (this.canaryFn === undefined) return healthGenerate({ ...this.deps, engine }, ctx.abort.signal);
+    const canary = this.canaryFn();
+    if (canary === null) throw unavailable('The engine is still loading');
+    const r = await canary.probe();
+    if (r.outcome === 'ok') return { status: 200, body: 'Generation health check OK' };
+    return { status: 500, body: `Generation health check failed: ${r.outcome === 'timeout' ? 'timed out' : 'error'}${r.error ? `: ${r.error}` : ''}` };
+  }
+
   private async readJson(ctx: Ctx): Promise<unknown> {
     const body = await readBody(ctx.req, this.maxBodyBytes);
     ctx.requestBytes = body.length;
@@ -341,6 +374,8 @@ export class ApiServer {
     await runGeneration({ ...this.deps, engine }, kind, json, {
       signal: ctx.abort.signal,
       res: ctx.res,
+      // A stream cut for its slow reader cancels its engine requests (the guard then closes the connection).
+      guardStream: (pending) => this.slowReaders.watch(ctx.res, { bounded: true, pending, onCut: () => ctx.abort.abort() }),
       sendJson: (status, obj) => this.sendJson(ctx, status, obj),
       onStreamError: (err) => {
         ctx.errorType = err.errorType;
@@ -385,6 +420,9 @@ export class ApiServer {
     ctx.responseBytes += buf.length;
     res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': buf.length });
     res.end(buf);
+    // A body the socket could not take whole: cut after the stall timeout if the client takes none of it (it is
+    // written once, so it has no byte bound; one the kernel took is left to the keep-alive timeout).
+    if (res.writableLength > 0) this.slowReaders.watch(res, { bounded: false, onCut: () => undefined }).wrote(buf.length);
   }
 }
 

@@ -11,7 +11,7 @@
  *   (the bytes on the wire are exactly the concatenation of the events).
  * - Backpressure: when res.write() returns false nothing more is written until 'drain'; events queued
  *   meanwhile wait in `pendingBytes` (held here, not in the engine), then go in one write. Bounding what
- *   waits, or timing out a reader that never drains, is the caller's policy, not this module's.
+ *   waits, or timing out a reader that never drains, is the caller's policy (slow-readers.ts), not this module's.
  * - end(): queues `data: [DONE]`, writes what is queued, then ends the response; resolves once the response
  *   has ended or the client went away.
  * - Once the client went away (`closed`), queued and new events are discarded.
@@ -111,6 +111,11 @@ export class SseWriter {
   /** True once the client went away or the response ended (nothing more can be sent). */
   get closed(): boolean {
     return this.res.destroyed || this.res.writableEnded;
+  }
+
+  /** The socket did not take the last write: events wait here for 'drain'. */
+  get waiting(): boolean {
+    return this.blocked;
   }
 
   /** Bytes queued and not yet written (while the client does not read, what waits for 'drain'). */

@@ -218,6 +218,77 @@ const lora = group('LoRA adapters (docs/simulator.md "LoRA adapters")', {
   }),
 });
 
+// Injected faults (docs/simulator.md "Faults", docs/reliability.md): seeded and deterministic, all off by default.
+// Iteration numbers are the executor's (IterationStats.iter, from 0).
+const faultFlag = (flag: string, arg?: string) => ({ flag: `sim-fault-${flag}`, commands: SERVE, section: 'Simulator faults', ...(arg ? { arg } : {}) });
+const faults = group('faults the simulator injects (SimFaultConfig)', {
+  seed: opt(int(0, Number.MAX_SAFE_INTEGER), {
+    help: 'seed of every fault draw (which requests fail, which iterations stall or slow down)',
+    default: 0,
+    maps: 'SimFaultConfig::seed',
+    ...faultFlag('seed'),
+  }),
+  requestErrorProbability: opt(num(0, 1), {
+    help: 'probability that a request fails: an error response at an output position drawn from [0, maxTokens)',
+    default: 0,
+    maps: 'SimFaultConfig::requestErrorProbability',
+    ...faultFlag('request-error-probability', 'P'),
+  }),
+  stallMs: opt(num(0, HOUR_MS), {
+    help: 'length of an injected stall: the executor thread hangs in real time (no iteration, no token), as in an NCCL or kernel hang',
+    unit: 'ms',
+    default: 0,
+    maps: 'SimFaultConfig::stallMs',
+    ...faultFlag('stall-ms', 'MS'),
+  }),
+  stallAtIteration: opt(int(0, Number.MAX_SAFE_INTEGER), {
+    help: 'stall in this iteration (needs stallMs)',
+    unit: 'iterations',
+    defaultText: 'never',
+    maps: 'SimFaultConfig::stallAtIteration',
+    ...faultFlag('stall-at-iteration', 'K'),
+  }),
+  stallProbability: opt(num(0, 1), {
+    help: 'stall in each iteration with this probability (needs stallMs)',
+    default: 0,
+    maps: 'SimFaultConfig::stallProbability',
+    ...faultFlag('stall-probability', 'P'),
+  }),
+  fatalAtIteration: opt(int(0, Number.MAX_SAFE_INTEGER), {
+    help: 'the forward step throws from this iteration on: every request in flight, and every later one, gets TensorRT-LLM\'s "Encountered an error in forwardAsync function" error',
+    unit: 'iterations',
+    defaultText: 'never',
+    maps: 'SimFaultConfig::fatalAtIteration',
+    ...faultFlag('fatal-at-iteration', 'K'),
+  }),
+  slowIterationProbability: opt(num(0, 1), {
+    help: 'probability that an iteration is slow (its modelled latency times slowIterationFactor)',
+    default: 0,
+    maps: 'SimFaultConfig::slowIterationProbability',
+    ...faultFlag('slow-probability', 'P'),
+  }),
+  slowIterationFactor: opt(positive(1e6), {
+    help: 'factor on the modelled latency of a slow iteration',
+    default: 1,
+    maps: 'SimFaultConfig::slowIterationFactor',
+    ...faultFlag('slow-factor', 'X'),
+  }),
+  kvEventBurstAtIteration: opt(int(0, Number.MAX_SAFE_INTEGER), {
+    help: 'in this iteration the KV cache publishes kvEventBurstSize extra events (Stored / Removed pairs of blocks no request holds), to overflow the event buffer',
+    unit: 'iterations',
+    defaultText: 'never',
+    maps: 'SimFaultConfig::kvEventBurstAtIteration',
+    ...faultFlag('kv-burst-at-iteration', 'K'),
+  }),
+  kvEventBurstSize: opt(int(0, 1 << 20), {
+    help: 'events of the KV-event burst (rounded up to an even number)',
+    unit: 'events',
+    default: 0,
+    maps: 'SimFaultConfig::kvEventBurstSize',
+    ...faultFlag('kv-burst-size', 'N'),
+  }),
+});
+
 const sim = group(
   "the simulator's own knobs (docs/simulator.md)",
   {
@@ -343,6 +414,7 @@ const sim = group(
     timing,
     perf,
     lora,
+    faults,
   },
   { backend: 'sim' },
 );

@@ -2,6 +2,7 @@
  * The worker's options (`trtllm-metrics serve`, lib/worker.ts): the engine's table, both servers' shared
  * limits and credentials, and what only the worker has. Flags and --config keys come from the leaves.
  */
+import { Type } from '@sinclair/typebox';
 import { ENGINE_OPTIONS } from './engine-table.js';
 import { group, HOUR_MS, int, nonEmpty, oneOf, opt } from './define.js';
 import { HTTP_AUTH, HTTP_LIMITS, METRICS_SERVER_OPTIONS } from './server-table.js';
@@ -10,6 +11,61 @@ import { checkLoraModules } from '../openai/lora.js';
 import { COLLECTOR_BUCKET_OPTIONS, METRICS_OPTIONS } from './metrics-table.js';
 
 const SERVE = ['serve'] as const;
+
+// What a client that reads slowly or not at all may cost (lib/openai/slow-readers.ts, docs/reliability.md).
+const slowReaders = group('bounds on the output a streamed response keeps for a client that does not read (lib/openai/slow-readers.ts)', {
+  maxUnsentBytes: opt(int(0, 1 << 30), {
+    help: "output of a streamed response not yet received by its client (queued in the worker or the kernel's send queue) beyond which the request is cancelled and its connection closed; 0 = no bound",
+    unit: 'bytes',
+    default: 32 * 1024,
+    flag: 'stream-max-unsent-bytes',
+    commands: SERVE,
+    section: 'Health',
+  }),
+  stallTimeoutMs: opt(int(0, HOUR_MS), {
+    help: 'a response whose client takes none of its waiting output for this long is cancelled and its connection closed; 0 = never',
+    unit: 'ms',
+    default: 30_000,
+    flag: 'stream-stall-timeout-ms',
+    commands: SERVE,
+    section: 'Health',
+  }),
+});
+
+// The worker's health (lib/health, docs/reliability.md "Faults").
+const health = group("the worker's health: stall watchdog and canary health checks (lib/health)", {
+  stallTimeoutMs: opt(int(0, HOUR_MS), {
+    help: 'requests in flight and no iteration for this long is a stall: /health answers 503 with the reason until iterations resume (/live does not change); 0 = no watchdog',
+    unit: 'ms',
+    default: 60_000,
+    flag: 'stall-timeout-ms',
+    commands: SERVE,
+    section: 'Health',
+  }),
+  exitOnStall: opt(Type.Boolean(), {
+    help: 'a stall also ends serve with exit code 4 (after the grace period), so that a supervisor restarts it',
+    default: false,
+    flag: 'exit-on-stall',
+    commands: SERVE,
+    section: 'Health',
+  }),
+  checkIntervalMs: opt(int(0, HOUR_MS), {
+    help: 'after this long without progress, send the engine a one-token canary request (as Dynamo\'s workers do); one that fails or times out makes /health 503; 0 = canaries only on demand (GET /health_generate)',
+    unit: 'ms',
+    default: 0,
+    flag: 'health-check-interval-ms',
+    commands: SERVE,
+    section: 'Health',
+  }),
+  checkTimeoutMs: opt(int(1, HOUR_MS), {
+    help: 'a canary that has not finished after this long failed',
+    unit: 'ms',
+    default: 3000,
+    flag: 'health-check-timeout-ms',
+    commands: SERVE,
+    section: 'Health',
+  }),
+});
 
 export const WORKER_OPTIONS = {
   engine: group('the engine (lib/options/engine-table.ts)', ENGINE_OPTIONS),
@@ -99,6 +155,8 @@ export const WORKER_OPTIONS = {
     commands: SERVE,
     section: 'Model',
   }),
+  health,
+  slowReaders,
   limits: group('HTTP limits of both ports (maxBodyBytes: the API)', HTTP_LIMITS),
   auth: group('credentials both ports require (not /health, /live)', HTTP_AUTH),
   kvEvents: group('KV events published out of process for KV-aware routers (lib/fleet, docs/fleet.md)', KV_EVENT_TRANSPORT_OPTIONS),

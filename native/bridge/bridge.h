@@ -28,6 +28,7 @@
 #include "bridge/detect.h"
 #include "bridge/drop_oldest_ring.h"
 #include "bridge/errors.h"
+#include "bridge/executor_fault.h"
 #include "bridge/flush_tickets.h"
 #include "bridge/pacing.h"
 #include "bridge/record_ring.h"
@@ -363,6 +364,7 @@ private:
                     chunk.isFinal = true;
                     chunk.hasError = true;
                     chunk.error = response.getErrorMsg();
+                    chunk.executorFault = isExecutorFault(chunk.error);
                     RequestRecord record = baseRecord(id, pending);
                     record.v[kFinishReason] = kErrorFinishCode;
                     record.v[kFlags] = kFlagError;

@@ -18,6 +18,7 @@ struct ResponseChunk {
     int finishReason = 0;  // FinishReason value of sequence 0; meaningful when isFinal
     bool hasError = false;
     std::string error;
+    bool executorFault = false;  // the error is the executor's own failure (bridge/executor_fault.h)
     bool hasPerf = false;  // the caller asked for perf metrics and the executor attached them
     RequestRecord perf{};
     int sequenceIndex = 0;
@@ -46,6 +47,7 @@ enum ChunkFlag : unsigned {
     kChunkFlagError = 2,
     kChunkFlagPerf = 4,
     kChunkFlagLogProbs = 8,  // the delivery's logProbs array holds this chunk's, at its token offset
+    kChunkFlagExecutorFault = 16,
 };
 
 }  // namespace trtllm_metrics::bridge

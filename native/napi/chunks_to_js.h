@@ -44,7 +44,8 @@ public:
             m[kChunkTokenCount] = static_cast<double>(c.tokens.size());
             bool const hasLogProbs = !c.logProbs.empty() && c.logProbs.size() == c.tokens.size();
             m[kChunkFlags] = (c.isFinal ? kChunkFlagFinal : 0u) | (c.hasError ? kChunkFlagError : 0u) |
-                             (c.hasPerf ? kChunkFlagPerf : 0u) | (hasLogProbs ? kChunkFlagLogProbs : 0u);
+                             (c.hasPerf ? kChunkFlagPerf : 0u) | (hasLogProbs ? kChunkFlagLogProbs : 0u) |
+                             (c.executorFault ? kChunkFlagExecutorFault : 0u);
             if (hasLogProbs)
                 std::memcpy(logProbs.Data() + tokenOffset, c.logProbs.data(), c.logProbs.size() * sizeof(float));
             m[kChunkFinishReason] = c.finishReason;

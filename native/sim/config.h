@@ -113,6 +113,35 @@ private:
     std::optional<SizeType32> mMaxQueueSize;
 };
 
+/// Injected faults (native/sim/faults.h, docs/simulator.md "Faults"): seeded and deterministic, all off by
+/// default. An iteration number K counts the executor's iterations from 0 (IterationStats::iter).
+struct SimFaultConfig
+{
+    /// Seed of every fault draw (which requests fail, which iterations stall or slow down).
+    std::uint64_t seed{0};
+    /// Probability that a request fails: it gets an error response at an output position drawn uniformly
+    /// from [0, maxTokens).
+    double requestErrorProbability{0.0};
+    /// Length of an injected stall, in real milliseconds: the executor thread hangs (no iteration, no
+    /// response, cancellations wait), as a GPU worker does in an NCCL or kernel hang.
+    double stallMs{0.0};
+    /// Stall at this iteration (-1: never).
+    std::int64_t stallAtIteration{-1};
+    /// Stall after each iteration with this probability.
+    double stallProbability{0.0};
+    /// At this iteration the forward step throws (-1: never): every request in flight gets TensorRT-LLM's
+    /// "Encountered an error in forwardAsync function" error, and so does every later one (the error sticks,
+    /// as a CUDA error does).
+    std::int64_t fatalAtIteration{-1};
+    /// With this probability an iteration's modelled latency is multiplied by slowIterationFactor.
+    double slowIterationProbability{0.0};
+    double slowIterationFactor{1.0};
+    /// At this iteration the KV cache publishes kvEventBurstSize extra events (-1: never): Stored / Removed pairs
+    /// of blocks no request holds, enough to overflow a small event buffer.
+    std::int64_t kvEventBurstAtIteration{-1};
+    SizeType32 kvEventBurstSize{0};
+};
+
 /// What the simulator models in place of an engine. All times are milliseconds of modelled GPU time.
 struct SimConfig
 {
@@ -186,6 +215,8 @@ struct SimConfig
     /// Extra modelled ms per iteration per draft token when any generation request drafts.
     double specDraftMsPerToken{0.5};
 
+    // --- injected faults (off by default) ---
+    SimFaultConfig faults;
     // --- LoRA adapters (Request::setLoraConfig) ---
     /// Adapters the device cache of each rank holds; a request whose adapter cannot be loaded (every cached
     /// adapter is in use) waits.

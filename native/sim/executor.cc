@@ -8,10 +8,12 @@
 //   timing_model.h    configured latencies, or the performance model (perf_model.h) of a model on a GPU
 //   stats_builder.h   IterationStats / KvCacheStats / RequestStats and their rings
 //   invariants.h      the invariant checks (SimConfig::checkInvariants)
+//   faults.h          injected faults (SimConfig::faults): failing requests, stalls, a fatal error, KV bursts
 //   response_queue.h  responses ready for awaitResponses
 #include "sim/executor.h"
 
 #include "sim/clock.h"
+#include "sim/faults.h"
 #include "sim/invariants.h"
 #include "sim/iteration.h"
 #include "sim/mailbox.h"
@@ -96,8 +98,9 @@ public:
         , mInvariants(mLimits, mRanks)
         , mPacing(mClock, mMailbox, mPool, mRanks, mLimits, simConfig.lockstep)
         , mEventManager(makeEventManager(mSim, mConfig, mLimits))
+        , mFaults(simConfig.faults)
         , mStep(mSim, mLimits, mClock, mTiming, mSampler, mRanks, mPool, mMailbox, mPacing, mStats, mInvariants,
-              mResponses, mEventManager.get(), mSim.recordWork ? &mWorkLog : nullptr)
+              mResponses, mEventManager.get(), mSim.recordWork ? &mWorkLog : nullptr, mFaults)
     {
         mThread = std::thread([this] { threadMain(); });
     }
@@ -137,6 +140,7 @@ public:
             if (r)
             {
                 r->id = id;
+                r->injectedErrorAt = mFaults.requestErrorAt(id, r->maxTokens);
                 // Scheduled arrivals wait for their time apart from the queue (and outside maxQueueSize).
                 (r->simArrival ? mMailbox.incomingScheduled : mMailbox.incoming).push_back(std::move(r));
                 wake = mPacing.enqueueWakesLocked();
@@ -387,6 +391,7 @@ private:
     Pacing mPacing;
     std::shared_ptr<KVCacheEventManager> mEventManager;
     WorkLog mWorkLog;
+    FaultInjector const mFaults;
     IterationStep mStep;
 
     std::atomic<bool> mShutdownFlag{false};

@@ -1,7 +1,9 @@
 #include "sim/iteration.h"
 
 #include <algorithm>
+#include <chrono>
 #include <mutex>
+#include <stdexcept>
 #include <utility>
 
 namespace trtllm_sim::executor
@@ -97,7 +99,7 @@ Response makeResponse(LlmRequest& r, bool isFinal, IterationType iter, TokenSamp
 IterationStep::IterationStep(SimConfig const& sim, Limits const& limits, SimClock& clock, TimingModel const& timing,
     TokenSampler const& sampler, Ranks& ranks, RequestPool& pool, Mailbox& mailbox, Pacing& pacing,
     StatsBuilder& stats, InvariantChecker& invariants, ResponseQueue& responses, KVCacheEventManager* events,
-    WorkLog* workLog)
+    WorkLog* workLog, FaultInjector const& faults)
     : mSim(sim)
     , mLimits(limits)
     , mClock(clock)
@@ -112,6 +114,7 @@ IterationStep::IterationStep(SimConfig const& sim, Limits const& limits, SimCloc
     , mResponses(responses)
     , mEvents(events)
     , mWorkLog(workLog)
+    , mFaults(faults)
 {
 }
 
@@ -141,13 +144,27 @@ bool IterationStep::run(
         mMailbox.numWaiting = waiting;
         mPacing.syncScheduledLocked();
     }
+    try
+    {
+        for (auto& rank : mRanks)
+        {
+            rank->numActive = static_cast<SizeType32>(rank->active.size());
+            forward(*rank, iter);
+        }
+    }
+    catch (std::exception const& e)
+    {
+        // TensorRT-LLM's executor loop: an exception in the forward step terminates the requests in flight
+        // with its message. The iteration does not count (no stats), so a sticky fault hits the next one too.
+        terminateAll(std::string(FaultInjector::kForwardErrorPrefix) + e.what());
+        return false;
+    }
     for (auto& rank : mRanks)
     {
-        rank->numActive = static_cast<SizeType32>(rank->active.size());
-        forward(*rank);
+        failInjected(*rank);
     }
 
-    TimingModel::Breakdown const latency = elapse(start);
+    TimingModel::Breakdown const latency = elapse(start, iter);
     TimePoint const end = mClock.now();
     bool didSomething = hadArrivals;
     bool anyFinished = false;
@@ -191,6 +208,11 @@ bool IterationStep::run(
 void IterationStep::failAll(std::string const& message)
 {
     mInvariants.record(mIter, message);
+    terminateAll(message);
+}
+
+void IterationStep::terminateAll(std::string const& message)
+{
     std::vector<Response> out;
     for (auto& [id, r] : mPool.requests)
     {
@@ -331,9 +353,27 @@ void IterationStep::schedule(Rank& rank, bool heldPass)
     rank.scheduler.fitBlocks(rank.batch, rank.active, rank.waiting, rank.kv, rank.lora, rank.paused);
 }
 
-void IterationStep::forward(Rank& rank)
+void IterationStep::failInjected(Rank& rank)
+{
+    for (auto const* list : {&rank.batch.context, &rank.batch.generation})
+    {
+        for (auto* r : *list)
+        {
+            if (r->injectedErrorAt >= 0 && r->error.empty() && r->numGenerated() > r->injectedErrorAt)
+            {
+                r->error = FaultInjector::requestErrorMessage(r->id, r->injectedErrorAt);
+            }
+        }
+    }
+}
+
+void IterationStep::forward(Rank& rank, IterationType iter)
 {
     MicroBatch const& batch = rank.batch;
+    if ((!batch.context.empty() || !batch.generation.empty()) && mFaults.fatalAt(iter))
+    {
+        throw std::runtime_error(mFaults.fatalMessage());
+    }
     IterationWork& work = rank.work;
     auto& kv = rank.kv;
     for (auto* r : batch.context)
@@ -414,7 +454,7 @@ void IterationStep::produce(LlmRequest& r, SizeType32 maxNew)
     }
 }
 
-TimingModel::Breakdown IterationStep::elapse(TimePoint start)
+TimingModel::Breakdown IterationStep::elapse(TimePoint start, IterationType iter)
 {
     mWork.clear();
     bool anyWork = false;
@@ -430,9 +470,12 @@ TimingModel::Breakdown IterationStep::elapse(TimePoint start)
         mWork.push_back(work);
     }
     TimingModel::Breakdown latency;
+    double stallMs = 0.0;
     if (anyWork)
     {
         latency = mTiming.iteration(mWork);
+        latency.totalMs *= mFaults.slowFactorAt(iter);
+        stallMs = mFaults.stallMsAt(iter);
     }
     if (latency.totalMs > 0.0)
     {
@@ -445,6 +488,15 @@ TimingModel::Breakdown IterationStep::elapse(TimePoint start)
             std::unique_lock<std::mutex> lock(mMailbox.mutex);
             mMailbox.sleepUntil(lock, start + SimClock::fromMs(latency.totalMs));
         }
+    }
+    if (stallMs > 0.0)
+    {
+        // A hang in real time whatever the clock: nothing moves, and only shutdown ends it early.
+        std::unique_lock<std::mutex> lock(mMailbox.mutex);
+        mMailbox.sleepUntil(lock,
+            std::chrono::steady_clock::now()
+                + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                    std::chrono::duration<double, std::milli>(stallMs)));
     }
     return latency;
 }
@@ -504,7 +556,14 @@ void IterationStep::respond(Rank& rank, IterationType iter)
     for (auto* r : rank.finished)
     {
         r->stage = RequestStage::kGENERATION_COMPLETE;
-        mOutResponses.push_back(makeResponse(*r, true, iter, mSampler));
+        if (r->error.empty())
+        {
+            mOutResponses.push_back(makeResponse(*r, true, iter, mSampler));
+        }
+        else
+        {
+            mOutResponses.emplace_back(r->id, r->error, r->clientId);
+        }
     }
     if (!rank.finished.empty())
     {
@@ -533,6 +592,10 @@ void IterationStep::publishEvents()
     for (auto& rank : mRanks)
     {
         rank->kv.takeEvents(mEventScratch);
+        if (rank->index == 0)
+        {
+            mFaults.appendKvEventBurst(mIter, mLimits.tokensPerBlock, mSim.vocabSize, mEventScratch);
+        }
         mEvents->publish(std::move(mEventScratch), rank->index);
         mEventScratch.clear();
     }

@@ -6,6 +6,7 @@
 
 #include "sim/clock.h"
 #include "sim/config.h"
+#include "sim/faults.h"
 #include "sim/invariants.h"
 #include "sim/kv_cache_events.h"
 #include "sim/llm_request.h"
@@ -37,7 +38,7 @@ public:
     IterationStep(SimConfig const& sim, Limits const& limits, SimClock& clock, TimingModel const& timing,
         TokenSampler const& sampler, Ranks& ranks, RequestPool& pool, Mailbox& mailbox, Pacing& pacing,
         StatsBuilder& stats, InvariantChecker& invariants, ResponseQueue& responses, KVCacheEventManager* events,
-        WorkLog* workLog);
+        WorkLog* workLog, FaultInjector const& faults);
 
     /// Runs one iteration over the requests and cancellations taken from the mailbox. With heldPass (the clock
     /// is held) it only takes arrivals and ends cancelled requests. Returns false when nothing happened (no
@@ -49,6 +50,10 @@ public:
     void failAll(std::string const& message);
 
 private:
+    /// Every live request gets an error response with `message`; the executor starts over empty.
+    void terminateAll(std::string const& message);
+    /// Requests of the rank's batch that reached their injected error position end with an error response.
+    void failInjected(Rank& rank);
     /// Returns whether any request arrived.
     bool arrive(TimePoint start, std::vector<std::unique_ptr<LlmRequest>>& incoming);
     /// Queues an arrived request on the rank with the fewest waiting and running requests.
@@ -57,11 +62,13 @@ private:
     /// Ends cancelled and timed-out requests, queued or active.
     void terminateExpired(TimePoint now);
     void schedule(Rank& rank, bool heldPass);
-    void forward(Rank& rank);
+    /// Throws when an injected fatal fault hits iteration `iter` (before it changes the rank).
+    void forward(Rank& rank, IterationType iter);
     /// Decodes up to maxNew tokens for r (stopping at the end id, a stop word or maxTokens).
     void produce(LlmRequest& r, SizeType32 maxNew);
     /// The modelled latency of the iteration; the real clock sleeps it, the virtual one advances by it.
-    TimingModel::Breakdown elapse(TimePoint start);
+    /// Injected slow iterations scale it, and an injected stall hangs the thread for real time on top.
+    TimingModel::Breakdown elapse(TimePoint start, IterationType iter);
     /// Stamps first-scheduled and token times; sums the admitted requests' queue latency (ms) into the rank.
     void stamp(Rank& rank, TimePoint start, TimePoint end, IterationType iter);
     /// Streaming responses of running requests and final responses of those that ended; frees their blocks.
@@ -83,6 +90,7 @@ private:
     ResponseQueue& mResponses;
     KVCacheEventManager* const mEvents;
     WorkLog* const mWorkLog;
+    FaultInjector const& mFaults;
 
     IterationType mIter{0};
     std::vector<Response> mOutResponses;

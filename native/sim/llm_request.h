@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 namespace trtllm_sim::executor
@@ -45,6 +46,9 @@ struct LlmRequest
     std::optional<TimePoint> simArrival;
     /// Waiting in the executor's schedule for its arrival time (not in the queue yet).
     bool pendingArrival{false};
+    /// Injected fault (SimFaultConfig::requestErrorProbability): the output position at which the request
+    /// fails, or -1.
+    std::int64_t injectedErrorAt{-1};
 
     // --- progress ---
     /// The attention-DP rank serving the request, assigned when it arrives (-1 before).
@@ -65,6 +69,8 @@ struct LlmRequest
     KvSequence kv;
     bool cancelRequested{false};
     FinishReason finishReason{FinishReason::kNOT_FINISHED};
+    /// Set when the request ended with an error response (an injected fault) instead of a result.
+    std::string error;
     RequestPerfMetrics perf;
     /// Iterations that decoded tokens for this request (the context completion included).
     SizeType32 decodingIter{0};
@@ -93,7 +99,7 @@ struct LlmRequest
         return stage == RequestStage::kGENERATION_IN_PROGRESS ? static_cast<SizeType32>(tokens.size()) - 1
                                                               : prefillPos;
     }
-    [[nodiscard]] bool isFinished() const { return finishReason != FinishReason::kNOT_FINISHED; }
+    [[nodiscard]] bool isFinished() const { return finishReason != FinishReason::kNOT_FINISHED || !error.empty(); }
 };
 
 } // namespace trtllm_sim::executor

@@ -1,5 +1,7 @@
 #include "sim/token_sampler.h"
 
+#include "sim/mix64.h"
+
 #include <cmath>
 
 namespace trtllm_sim::executor
@@ -7,14 +9,6 @@ namespace trtllm_sim::executor
 
 namespace
 {
-
-inline std::uint64_t mix64(std::uint64_t x) noexcept
-{
-    x += 0x9e3779b97f4a7c15ull;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-    return x ^ (x >> 31);
-}
 
 constexpr std::uint64_t kTokenStream = 0x1b873593a5a5a5a5ull;
 constexpr std::uint64_t kLengthStream = 0x85ebca6b0f0f0f0full;
@@ -42,8 +36,7 @@ std::uint64_t TokenSampler::sequenceSeed(
 
 double TokenSampler::uniform(std::uint64_t bits) noexcept
 {
-    // 53 random bits -> (0, 1].
-    return (static_cast<double>(bits >> 11) + 1.0) * (1.0 / 9007199254740992.0);
+    return uniformOf(bits);
 }
 
 TokenIdType TokenSampler::token(

@@ -21,6 +21,32 @@ namespace
     throw TllmException("Invalid simulator configuration: " + what);
 }
 
+void validateFaults(SimFaultConfig const& f)
+{
+    auto const probability = [&](double p, char const* name) {
+        if (!(p >= 0.0 && p <= 1.0))
+        {
+            fail(std::string("faults.") + name + " must be in [0, 1]");
+        }
+    };
+    probability(f.requestErrorProbability, "requestErrorProbability");
+    probability(f.stallProbability, "stallProbability");
+    probability(f.slowIterationProbability, "slowIterationProbability");
+    // A stall is one wait on the clock: bounded so that its deadline cannot overflow.
+    if (!(f.stallMs >= 0.0 && f.stallMs <= 3.6e6))
+    {
+        fail("faults.stallMs must be in [0, 3600000]");
+    }
+    if (!(f.slowIterationFactor > 0.0) || !std::isfinite(f.slowIterationFactor))
+    {
+        fail("faults.slowIterationFactor must be a positive finite number");
+    }
+    if (f.kvEventBurstSize < 0)
+    {
+        fail("faults.kvEventBurstSize must be >= 0");
+    }
+}
+
 } // namespace
 
 std::optional<PerfModel> makePerfModel(SimConfig const& sim)
@@ -98,6 +124,7 @@ Limits validateConfig(SimConfig const& sim, ModelType modelType, ExecutorConfig 
     {
         fail("loraMaxAdapters and loraRank must be >= 1");
     }
+    validateFaults(sim.faults);
     Limits limits;
     limits.tokensPerBlock = sim.tokensPerBlock;
     limits.attentionDp = sim.attentionDp;

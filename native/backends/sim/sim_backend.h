@@ -5,6 +5,7 @@
 
 #include <napi.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
@@ -51,6 +52,34 @@ struct SimBackend {
         {"rank", &SimConfig::loraRank},
     };
 
+    // SimFaultConfig fields (options.sim.faults); iteration numbers are absent for "never" (-1 here).
+    using Faults = trtllm_sim::executor::SimFaultConfig;
+    static constexpr std::pair<char const*, double Faults::*> kFaultNumberFields[] = {
+        {"requestErrorProbability", &Faults::requestErrorProbability},
+        {"stallMs", &Faults::stallMs},
+        {"stallProbability", &Faults::stallProbability},
+        {"slowIterationProbability", &Faults::slowIterationProbability},
+        {"slowIterationFactor", &Faults::slowIterationFactor},
+    };
+    static constexpr std::pair<char const*, std::int64_t Faults::*> kFaultIterationFields[] = {
+        {"stallAtIteration", &Faults::stallAtIteration},
+        {"fatalAtIteration", &Faults::fatalAtIteration},
+        {"kvEventBurstAtIteration", &Faults::kvEventBurstAtIteration},
+    };
+
+    static Faults parseFaults(Napi::Object s) {
+        using namespace napi;
+        Faults f;
+        Napi::Object o = objectOr(s, "faults");
+        if (auto v = optSize(o, "seed")) f.seed = *v;
+        for (auto [key, field] : kFaultNumberFields)
+            if (auto v = optNumber(o, key)) f.*field = *v;
+        for (auto [key, field] : kFaultIterationFields)
+            if (auto v = optSize(o, key)) f.*field = static_cast<std::int64_t>(*v);
+        if (auto v = optInt32(o, "kvEventBurstSize")) f.kvEventBurstSize = *v;
+        return f;
+    }
+
     static Config parse(Napi::Object options) {
         using namespace napi;
         using Mode = trtllm_sim::executor::SimConfig::OutputLengthMode;
@@ -79,6 +108,7 @@ struct SimBackend {
         if (auto v = optBool(s, "lockstep")) sim.lockstep = *v;
         if (auto v = optBytes(s, "modelSizeBytes")) sim.modelSizeBytes = *v;
         if (auto v = optBytes(s, "kvBytesPerBlock")) sim.kvBytesPerBlock = *v;
+        sim.faults = parseFaults(s);
         return c;
     }
 

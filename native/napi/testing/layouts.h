@@ -123,6 +123,7 @@ inline Napi::Value layouts(Napi::CallbackInfo const& info) {
     chunkFlags.Set("ERROR", num(bridge::kChunkFlagError));
     chunkFlags.Set("PERF", num(bridge::kChunkFlagPerf));
     chunkFlags.Set("LOGPROBS", num(bridge::kChunkFlagLogProbs));
+    chunkFlags.Set("EXECUTOR_FAULT", num(bridge::kChunkFlagExecutorFault));
     chunk.Set("flags", chunkFlags);
     auto kvEvent = Napi::Object::New(env);
     kvEvent.Set("stride", num(bridge::kKvEventStride));
