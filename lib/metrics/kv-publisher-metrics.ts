@@ -4,11 +4,10 @@
  * (produced = published + dropped + queued), published blocks and the last published seq; and the engine
  * events and blocks that have no vLLM event. docs/fleet.md "Metrics".
  */
-import { Registry } from 'prom-client';
 import type { KvEventPublisher, KvTransportName } from '../fleet/publisher.js';
 import { DROP_REASONS } from '../fleet/send-queue.js';
-import { counterFamily, gaugeFamily, withLabels, type MetricsContext } from './context.js';
-import { OncePerPass, releaseFamilies, type FastFamily } from './fast-metrics.js';
+import { counterFamily, gaugeFamily, withLabels } from './context.js';
+import { SampledGroup, type SampledGroupOptions } from './sampled-group.js';
 
 export const KV_PUBLISHER_FAMILIES = {
   produced: ['kv_events_produced_total', 'KV events (vLLM wire events) handed to a transport of the KV-event publisher, by transport.'],
@@ -25,88 +24,65 @@ export const KV_PUBLISHER_FAMILIES = {
 
 const TRANSPORTS: readonly KvTransportName[] = ['zmq', 'nats'];
 
-export interface KvPublisherMetricsOptions {
-  registry: Registry;
-  /** Base labels of every series, e.g. { model_name, engine_type } (a MetricsCollector's `labels`). */
-  labels: Readonly<Record<string, string>>;
-  /** Default `trtllm_`. */
-  prefix?: string;
-}
+/** Where the series go: a collector's registry, base labels and prefix. */
+export type KvPublisherMetricsOptions = SampledGroupOptions;
 
 export class KvPublisherMetrics {
-  private readonly ctx: MetricsContext;
-  private readonly hook: OncePerPass;
-  private closed = false;
+  private readonly group: SampledGroup;
 
-  constructor(
-    private readonly publisher: KvEventPublisher,
-    options: KvPublisherMetricsOptions,
-  ) {
-    const ctx: MetricsContext = {
-      registry: options.registry,
-      prefix: options.prefix ?? 'trtllm_',
-      labels: options.labels,
-      labelNames: Object.keys(options.labels),
-      owner: this,
-      families: new Set<FastFamily>(),
-    };
-    this.ctx = ctx;
-    const F = KV_PUBLISHER_FAMILIES;
-    const produced = counterFamily(ctx, F.produced[0], F.produced[1], ['transport']);
-    const published = counterFamily(ctx, F.published[0], F.published[1], ['transport']);
-    const blocks = counterFamily(ctx, F.publishedBlocks[0], F.publishedBlocks[1], ['transport']);
-    const dropped = counterFamily(ctx, F.dropped[0], F.dropped[1], ['transport', 'reason']);
-    const queued = gaugeFamily(ctx, F.queued[0], F.queued[1], ['transport']);
-    const lastSeq = gaugeFamily(ctx, F.lastSeq[0], F.lastSeq[1], ['transport']);
-    const up = gaugeFamily(ctx, F.up[0], F.up[1], ['transport']);
-    const subscriptions = gaugeFamily(ctx, F.subscriptions[0], F.subscriptions[1], ['transport']);
-    const skipped = counterFamily(ctx, F.skipped[0], F.skipped[1], ['unit']);
-    const replays = counterFamily(ctx, F.replays[0], F.replays[1]);
-    const first = publisher.counters();
-    const series = TRANSPORTS.filter((t) => first.transports[t] !== undefined).map((t) => {
-      const l = withLabels(ctx, { transport: t });
-      return {
-        t,
-        produced: produced.child(l, this),
-        published: published.child(l, this),
-        blocks: blocks.child(l, this),
-        dropped: DROP_REASONS.map((reason) => [reason, dropped.child(withLabels(ctx, { transport: t, reason }), this)] as const),
-        queued: queued.child(l, this),
-        lastSeq: lastSeq.child(l, this),
-        up: up.child(l, this),
-        subscriptions: first.transports[t]!.subscriptions !== undefined ? subscriptions.child(l, this) : null,
+  constructor(publisher: KvEventPublisher, options: KvPublisherMetricsOptions) {
+    this.group = new SampledGroup(options, (ctx, owner) => {
+      const F = KV_PUBLISHER_FAMILIES;
+      const produced = counterFamily(ctx, F.produced[0], F.produced[1], ['transport']);
+      const published = counterFamily(ctx, F.published[0], F.published[1], ['transport']);
+      const blocks = counterFamily(ctx, F.publishedBlocks[0], F.publishedBlocks[1], ['transport']);
+      const dropped = counterFamily(ctx, F.dropped[0], F.dropped[1], ['transport', 'reason']);
+      const queued = gaugeFamily(ctx, F.queued[0], F.queued[1], ['transport']);
+      const lastSeq = gaugeFamily(ctx, F.lastSeq[0], F.lastSeq[1], ['transport']);
+      const up = gaugeFamily(ctx, F.up[0], F.up[1], ['transport']);
+      const subscriptions = gaugeFamily(ctx, F.subscriptions[0], F.subscriptions[1], ['transport']);
+      const skipped = counterFamily(ctx, F.skipped[0], F.skipped[1], ['unit']);
+      const replays = counterFamily(ctx, F.replays[0], F.replays[1]);
+      const first = publisher.counters();
+      const series = TRANSPORTS.filter((t) => first.transports[t] !== undefined).map((t) => {
+        const l = withLabels(ctx, { transport: t });
+        return {
+          t,
+          produced: produced.child(l, owner),
+          published: published.child(l, owner),
+          blocks: blocks.child(l, owner),
+          dropped: DROP_REASONS.map((reason) => [reason, dropped.child(withLabels(ctx, { transport: t, reason }), owner)] as const),
+          queued: queued.child(l, owner),
+          lastSeq: lastSeq.child(l, owner),
+          up: up.child(l, owner),
+          subscriptions: first.transports[t]!.subscriptions !== undefined ? subscriptions.child(l, owner) : null,
+        };
+      });
+      const skippedEvents = skipped.child(withLabels(ctx, { unit: 'events' }), owner);
+      const skippedBlocks = skipped.child(withLabels(ctx, { unit: 'blocks' }), owner);
+      const replaySeries = first.replay !== null ? replays.child(ctx.labels, owner) : null;
+      return () => {
+        const c = publisher.counters();
+        for (const s of series) {
+          const tc = c.transports[s.t]!;
+          s.produced.setTotal(tc.produced);
+          s.published.setTotal(tc.published);
+          s.blocks.setTotal(tc.publishedBlocks);
+          for (const [reason, child] of s.dropped) child.setTotal(tc.dropped[reason]);
+          s.queued.set(tc.queued);
+          s.lastSeq.set(tc.lastSeq);
+          s.up.set(tc.up ? 1 : 0);
+          s.subscriptions?.set(tc.subscriptions ?? 0);
+        }
+        skippedEvents.setTotal(c.mapping.skippedEvents);
+        skippedBlocks.setTotal(c.mapping.skippedBlocks);
+        if (replaySeries !== null) replaySeries.setTotal(c.replay!.served);
       };
     });
-    const skippedEvents = skipped.child(withLabels(ctx, { unit: 'events' }), this);
-    const skippedBlocks = skipped.child(withLabels(ctx, { unit: 'blocks' }), this);
-    const replaySeries = first.replay !== null ? replays.child(ctx.labels, this) : null;
-    this.hook = new OncePerPass(() => {
-      if (this.closed) return;
-      const c = publisher.counters();
-      for (const s of series) {
-        const tc = c.transports[s.t]!;
-        s.produced.setTotal(tc.produced);
-        s.published.setTotal(tc.published);
-        s.blocks.setTotal(tc.publishedBlocks);
-        for (const [reason, child] of s.dropped) child.setTotal(tc.dropped[reason]);
-        s.queued.set(tc.queued);
-        s.lastSeq.set(tc.lastSeq);
-        s.up.set(tc.up ? 1 : 0);
-        s.subscriptions?.set(tc.subscriptions ?? 0);
-      }
-      skippedEvents.setTotal(c.mapping.skippedEvents);
-      skippedBlocks.setTotal(c.mapping.skippedBlocks);
-      if (replaySeries !== null) replaySeries.setTotal(c.replay!.served);
-    });
-    for (const f of ctx.families) f.addScrapeHook(this.hook.run);
-    this.hook.run();
   }
 
   /** Removes this publisher's series from the registry. */
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    for (const f of this.ctx.families) f.removeScrapeHook(this.hook.run);
-    releaseFamilies(this.ctx.registry, this.ctx.families, this);
+    this.group.close();
   }
 }
