@@ -11,7 +11,37 @@ import type { KvCacheEvent, KvCacheEventData, KvCacheEventDiff, KvCacheStoredBlo
 export type KvEventTypeName = KvCacheEventData['type'];
 const TYPE_NAMES: readonly KvEventTypeName[] = ['created', 'stored', 'removed', 'updated'];
 
-export class KvEventBatch {
+/**
+ * What readers of KV events (the metrics, the fleet publisher's mapper) read of a delivery, without building an
+ * object per event, block or token: a KvEventBatch reads it from the packed arrays, KvEventObjects from event
+ * objects. `i` is an event, `b` a stored block of it, `k` a removed hash of it.
+ */
+export interface KvEventReader {
+  readonly length: number;
+  /** NaN when the event has no usable id. */
+  eventId(i: number): number;
+  /** undefined for a malformed event (objects only). */
+  type(i: number): KvEventTypeName | undefined;
+  /** The attention-DP rank, or undefined when none is reported. */
+  dpRank(i: number): number | undefined;
+  /** Stored blocks or removed hashes (1 for an update, 0 for `created`). */
+  blockCount(i: number): number;
+  /** stored: the parent block's hash, or null. */
+  parentHash(i: number): bigint | null;
+  blockHash(i: number, b: number): bigint;
+  blockTokenCount(i: number, b: number): number;
+  /** Appends the block's token ids to `out`. */
+  pushBlockTokenIds(i: number, b: number, out: number[]): void;
+  blockLoraId(i: number, b: number): bigint | null;
+  blockCacheLevel(i: number, b: number): number;
+  /** removed: its k-th hash. */
+  removedHash(i: number, k: number): bigint;
+  /** updated: the block's hash, and its cache-level change (null when the update has none). */
+  updatedHash(i: number): bigint;
+  cacheLevelChange(i: number): { old: number; new: number } | null;
+}
+
+export class KvEventBatch implements KvEventReader {
   /** Number of events. */
   readonly length: number;
   private objects: KvCacheEvent[] | undefined;
@@ -50,6 +80,48 @@ export class KvEventBatch {
     return this.field(i, KvEventField.TYPE) === KvEventType.created ? 0 : this.field(i, KvEventField.COUNT);
   }
 
+  parentHash(i: number): bigint | null {
+    const p = this.field(i, KvEventField.PARENT_HASH);
+    return p < 0 ? null : this.packed.hashes[p]!;
+  }
+
+  blockHash(i: number, b: number): bigint {
+    return this.packed.hashes[this.blockField(i, b, KvBlockField.HASH)]!;
+  }
+
+  blockTokenCount(i: number, b: number): number {
+    return this.blockField(i, b, KvBlockField.TOKEN_COUNT);
+  }
+
+  pushBlockTokenIds(i: number, b: number, out: number[]): void {
+    const at = this.blockField(i, b, KvBlockField.TOKEN_OFFSET);
+    const end = at + this.blockField(i, b, KvBlockField.TOKEN_COUNT);
+    const tokens = this.packed.tokens;
+    for (let t = at; t < end; t++) out.push(tokens[t]!);
+  }
+
+  blockLoraId(i: number, b: number): bigint | null {
+    const lora = this.blockField(i, b, KvBlockField.LORA_ID);
+    return lora < 0 ? null : this.packed.hashes[lora]!;
+  }
+
+  blockCacheLevel(i: number, b: number): number {
+    return this.blockField(i, b, KvBlockField.CACHE_LEVEL);
+  }
+
+  removedHash(i: number, k: number): bigint {
+    return this.packed.hashes[this.field(i, KvEventField.FIRST) + k]!;
+  }
+
+  updatedHash(i: number): bigint {
+    return this.packed.hashes[this.field(i, KvEventField.FIRST)]!;
+  }
+
+  cacheLevelChange(i: number): { old: number; new: number } | null {
+    const old = this.field(i, KvEventField.CACHE_LEVEL_OLD);
+    return Number.isNaN(old) ? null : { old, new: this.field(i, KvEventField.CACHE_LEVEL_NEW) };
+  }
+
   /** The events as objects (built on the first call, for the whole delivery, then shared). */
   toEvents(): KvCacheEvent[] {
     if (this.whole) return this.whole.toEvents().slice(this.from - this.whole.from, this.to - this.whole.from);
@@ -59,6 +131,10 @@ export class KvEventBatch {
 
   private field(i: number, f: number): number {
     return this.packed.meta[(this.from + i) * KV_EVENT_STRIDE + f]!;
+  }
+
+  private blockField(i: number, b: number, f: number): number {
+    return this.packed.blocks[(this.field(i, KvEventField.FIRST) + b) * KV_BLOCK_STRIDE + f]!;
   }
 
   private build(): KvCacheEvent[] {
@@ -119,4 +195,86 @@ export class KvEventBatch {
 
 function diff(oldValue: number, newValue: number): KvCacheEventDiff | null {
   return Number.isNaN(oldValue) ? null : { type: 'event_diff', old_value: oldValue, new_value: newValue };
+}
+
+/** The same facts read from event objects as any source gives them: anything malformed reads as nothing. */
+export class KvEventObjects implements KvEventReader {
+  constructor(private readonly events: readonly KvCacheEvent[]) {}
+
+  get length(): number {
+    return this.events.length;
+  }
+
+  eventId(i: number): number {
+    const id = this.at(i)?.event_id;
+    return typeof id === 'number' ? id : NaN;
+  }
+
+  type(i: number): KvEventTypeName | undefined {
+    return this.data(i)?.type;
+  }
+
+  dpRank(i: number): number | undefined {
+    const rank = this.at(i)?.attention_dp_rank;
+    return typeof rank === 'number' ? rank : undefined;
+  }
+
+  blockCount(i: number): number {
+    const data = this.data(i);
+    if (data?.type === 'stored') return Array.isArray(data.blocks) ? data.blocks.length : 0;
+    if (data?.type === 'removed') return Array.isArray(data.block_hashes) ? data.block_hashes.length : 0;
+    return data?.type === 'updated' ? 1 : 0;
+  }
+
+  parentHash(i: number): bigint | null {
+    const data = this.data(i);
+    return data?.type === 'stored' ? (data.parent_hash ?? null) : null;
+  }
+
+  blockHash(i: number, b: number): bigint {
+    return this.block(i, b).block_hash;
+  }
+
+  blockTokenCount(i: number, b: number): number {
+    return this.block(i, b).tokens.length;
+  }
+
+  pushBlockTokenIds(i: number, b: number, out: number[]): void {
+    for (const t of this.block(i, b).tokens) out.push(t.token_id);
+  }
+
+  blockLoraId(i: number, b: number): bigint | null {
+    return this.block(i, b).lora_id ?? null;
+  }
+
+  blockCacheLevel(i: number, b: number): number {
+    return this.block(i, b).cache_level ?? 0;
+  }
+
+  removedHash(i: number, k: number): bigint {
+    return (this.data(i) as Extract<KvCacheEventData, { type: 'removed' }>).block_hashes[k]!;
+  }
+
+  updatedHash(i: number): bigint {
+    return (this.data(i) as Extract<KvCacheEventData, { type: 'updated' }>).block_hash;
+  }
+
+  cacheLevelChange(i: number): { old: number; new: number } | null {
+    const level = (this.data(i) as Extract<KvCacheEventData, { type: 'updated' }>).cache_level;
+    return level ? { old: level.old_value, new: level.new_value } : null;
+  }
+
+  private at(i: number): KvCacheEvent | undefined {
+    const ev = this.events[i];
+    return ev !== null && typeof ev === 'object' ? ev : undefined;
+  }
+
+  private data(i: number): KvCacheEventData | undefined {
+    const data = this.at(i)?.data;
+    return data !== null && typeof data === 'object' ? data : undefined;
+  }
+
+  private block(i: number, b: number): KvCacheStoredBlock {
+    return (this.data(i) as Extract<KvCacheEventData, { type: 'stored' }>).blocks[b]!;
+  }
 }

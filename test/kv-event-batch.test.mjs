@@ -122,3 +122,38 @@ test("the engine's packed events, their objects and the metrics counted from eit
   assert.equal(await count(viaBatches), stored);
   assert.equal(await count(viaObjects), stored);
 });
+
+test('the fleet mapper makes the same wire batches from packed deliveries as from their objects (host tier, LoRA, removals)', async (t) => {
+  const { KvEventMapper } = require('../dist/fleet/event-mapping.js');
+  const blockBytes = 1 << 20;
+  const e = await Engine.create({
+    sim: { virtualClock: true, outputLengthMode: 'maxTokens', tokensPerBlock: 4, vocabSize: 100000, numKvBlocks: 16, kvBytesPerBlock: blockBytes, lora: { maxAdapters: 2 } },
+    executorConfig: { kvCacheConfig: { eventBufferMaxSize: 10000, hostCacheSize: 8 * blockBytes } },
+  });
+  t.after(() => e.shutdown());
+  const deliveries = [];
+  e.onKvCacheEventBatch((batch) => deliveries.push(batch));
+  const tokens = (n, base) => Array.from({ length: n }, (_, i) => base + i);
+  const a = tokens(48, 0);
+  await e.complete({ inputTokenIds: a, maxTokens: 1 });
+  await e.complete({ inputTokenIds: tokens(48, 5000), maxTokens: 1 }); // evicts a's blocks to the host
+  await e.complete({ inputTokenIds: a, maxTokens: 1 }); // onboards them
+  await e.complete({ inputTokenIds: tokens(21, 9000), maxTokens: 2, loraConfig: { taskId: 1 } });
+  await e.complete({ inputTokenIds: tokens(30, 20000), maxTokens: 2, loraConfig: { taskId: 2 } });
+  await e.flush();
+  const fromPacked = new KvEventMapper(4);
+  const fromObjects = new KvEventMapper(4);
+  const kinds = new Set();
+  let wire = 0;
+  for (const batch of deliveries) {
+    const packedOut = fromPacked.map(batch, 1.5);
+    assert.deepEqual(packedOut, fromObjects.map(batch.toEvents(), 1.5));
+    for (const b of packedOut) for (const ev of b.events) kinds.add(`${ev.type}${ev.medium ? `:${ev.medium}` : ''}${ev.loraId ? ':lora' : ''}`);
+    for (const b of packedOut) wire += b.events.length;
+  }
+  assert.deepEqual(fromPacked.counts, fromObjects.counts);
+  for (const k of ['AllBlocksCleared', 'BlockStored:GPU', 'BlockStored:CPU', 'BlockRemoved:GPU', 'BlockRemoved:CPU', 'BlockStored:GPU:lora']) {
+    assert.ok(kinds.has(k), `${k} among ${[...kinds].join(', ')}`);
+  }
+  assert.ok(wire >= 10, `${wire} wire events`);
+});

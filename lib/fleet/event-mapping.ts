@@ -18,7 +18,8 @@
  * (lib/fleet/block-memory.ts): as much as the engine's cache holds, blocks x blockSize token ids, and nothing
  * after a removal.
  */
-import type { KvCacheEvent, KvCacheStoredBlock } from '../types.js';
+import { KvEventObjects, type KvEventReader } from '../kv-event-batch.js';
+import type { KvCacheEvent } from '../types.js';
 import { BlockMemory } from './block-memory.js';
 import { MEDIUM_BY_CACHE_LEVEL, type Medium, type WireBatch, type WireEvent } from './wire-events.js';
 
@@ -46,73 +47,78 @@ export class KvEventMapper {
     return this.blocks.size;
   }
 
-  /** The batches of one delivery, in order; `ts` is the wall-clock time in seconds. */
-  map(events: readonly KvCacheEvent[], ts: number): WireBatch[] {
+  /**
+   * The batches of one delivery, in order; `ts` is the wall-clock time in seconds. The delivery as event objects,
+   * or as the bridge packed it (a KvEventBatch: then no object is built per event, block or token).
+   */
+  map(events: readonly KvCacheEvent[] | KvEventReader, ts: number): WireBatch[] {
+    const reader = Array.isArray(events) ? new KvEventObjects(events) : (events as KvEventReader);
     const batches: WireBatch[] = [];
     let current: WireBatch | undefined;
-    for (const ev of events) {
-      const rank = typeof ev.attention_dp_rank === 'number' ? ev.attention_dp_rank : null;
+    for (let i = 0; i < reader.length; i++) {
+      const rank = reader.dpRank(i) ?? null;
       if (current === undefined || current.dataParallelRank !== rank) {
         if (current !== undefined && current.events.length > 0) batches.push(current);
         current = { ts, events: [], dataParallelRank: rank };
       }
-      this.mapOne(ev, current.events);
+      this.mapOne(reader, i, current.events);
     }
     if (current !== undefined && current.events.length > 0) batches.push(current);
     return batches;
   }
 
-  private mapOne(ev: KvCacheEvent, out: WireEvent[]): void {
-    const data = ev.data;
-    switch (data.type) {
+  private mapOne(reader: KvEventReader, i: number, out: WireEvent[]): void {
+    switch (reader.type(i)) {
       case 'created':
         this.blocks.clear();
         out.push({ type: 'AllBlocksCleared' });
         return;
       case 'stored':
-        this.stored(data.parent_hash, data.blocks, out);
+        this.stored(reader, i, out);
         return;
-      case 'removed':
-        this.removed(data.block_hashes, out);
+      case 'removed': {
+        const hashes: bigint[] = [];
+        for (let k = 0, n = reader.blockCount(i); k < n; k++) hashes.push(reader.removedHash(i, k));
+        this.removed(hashes, out);
         return;
-      case 'updated':
-        if (data.cache_level && data.cache_level.old_value !== data.cache_level.new_value) {
-          this.moved(data.block_hash, mediumOf(data.cache_level.old_value), mediumOf(data.cache_level.new_value), out);
-        } else {
-          this.counts.skippedEvents++;
-        }
+      }
+      case 'updated': {
+        const change = reader.cacheLevelChange(i);
+        if (change !== null && change.old !== change.new) this.moved(reader.updatedHash(i), mediumOf(change.old), mediumOf(change.new), out);
+        else this.counts.skippedEvents++;
         return;
+      }
       default:
         this.counts.skippedEvents++;
     }
   }
 
-  private stored(parentHash: bigint | null, blocks: readonly KvCacheStoredBlock[], out: WireEvent[]): void {
+  private stored(reader: KvEventReader, i: number, out: WireEvent[]): void {
     const B = this.blockSize;
-    let parent = parentHash;
+    let parent = reader.parentHash(i);
     // A store that continues the BlockStored just before it (its parent is that event's last block, as when
     // an engine stores a sequence's blocks one event each) extends it: fewer, larger events, same meaning.
     const prev = out[out.length - 1];
     let run = prev?.type === 'BlockStored' && parent !== null && prev.blockHashes[prev.blockHashes.length - 1] === parent ? prev : undefined;
-    for (let i = 0; i < blocks.length; i++) {
-      const b = blocks[i]!;
-      if (b.tokens.length !== B) {
-        this.counts.skippedBlocks += blocks.length - i;
+    const n = reader.blockCount(i);
+    for (let b = 0; b < n; b++) {
+      if (reader.blockTokenCount(i, b) !== B) {
+        this.counts.skippedBlocks += n - b;
         break;
       }
-      const medium = mediumOf(b.cache_level);
-      const loraId = b.lora_id ?? null;
+      const medium = mediumOf(reader.blockCacheLevel(i, b));
+      const loraId = reader.blockLoraId(i, b);
       if (run === undefined || run.medium !== medium || run.loraId !== loraId) {
         run = { type: 'BlockStored', blockHashes: [], parentBlockHash: parent, tokenIds: [], blockSize: B, loraId, medium, loraName: null };
         out.push(run);
       }
       const tokenIds = run.tokenIds;
       const offset = tokenIds.length;
-      const tokens = b.tokens;
-      for (let t = 0; t < B; t++) tokenIds.push(tokens[t]!.token_id);
-      run.blockHashes.push(b.block_hash);
-      this.blocks.remember(b.block_hash, parent, tokenIds, offset, loraId, medium);
-      parent = b.block_hash;
+      reader.pushBlockTokenIds(i, b, tokenIds);
+      const hash = reader.blockHash(i, b);
+      run.blockHashes.push(hash);
+      this.blocks.remember(hash, parent, tokenIds, offset, loraId, medium);
+      parent = hash;
     }
   }
 

@@ -10,6 +10,7 @@ import { resolveTree } from '../options/check.js';
 import type { OptionsOf, ResolvedOf } from '../options/define.js';
 import { KV_PUBLISHER_OPTIONS } from '../options/fleet-table.js';
 import type { KvCacheEvent } from '../types.js';
+import { KvEventBatch } from '../kv-event-batch.js';
 import { KvEventMapper, type MappingCounts } from './event-mapping.js';
 import { MsgpackWriter } from './msgpack-writer.js';
 import { NatsTransport } from './nats-transport.js';
@@ -31,6 +32,8 @@ export interface KvEventSource {
   readonly tokensPerBlock: number;
   readonly kvEventBufferCapacity: number;
   onKvCacheEvents(listener: (events: readonly KvCacheEvent[]) => void): () => void;
+  /** The same events packed (Engine has it): taken instead when present, so publishing builds no event objects. */
+  onKvCacheEventBatch?(listener: (batch: KvEventBatch) => void): () => void;
 }
 
 export type KvTransportName = 'zmq' | 'nats';
@@ -136,15 +139,16 @@ export class KvEventPublisher {
   }
 
   /** Publishes every KV-cache event the source delivers from now on. Returns a function that detaches. */
-  attach(source: Pick<KvEventSource, 'onKvCacheEvents'>): () => void {
-    const off = source.onKvCacheEvents((events) => {
+  attach(source: Pick<KvEventSource, 'onKvCacheEvents' | 'onKvCacheEventBatch'>): () => void {
+    const onEvents = (events: readonly KvCacheEvent[] | KvEventBatch): void => {
       try {
         this.publish(events);
       } catch (err) {
         this.listenerErrors++;
         if (this.listenerErrors === 1) process.emitWarning(`trtllm-metrics: publishing KV events failed: ${(err as Error)?.message ?? String(err)}`, { code: 'TRTLLM_METRICS_KV_PUBLISH' });
       }
-    });
+    };
+    const off = typeof source.onKvCacheEventBatch === 'function' ? source.onKvCacheEventBatch(onEvents) : source.onKvCacheEvents(onEvents);
     const detach = (): void => {
       if (this.detachers.delete(detach)) off();
     };
@@ -152,9 +156,11 @@ export class KvEventPublisher {
     return detach;
   }
 
-  /** Maps, encodes and enqueues one delivery of TensorRT-LLM events (in delivery order). Never waits. */
-  publish(events: readonly KvCacheEvent[]): void {
-    if (!Array.isArray(events)) throw new InvalidArgumentError('publish(events): events must be an array of KV-cache events');
+  /** Maps, encodes and enqueues one delivery of TensorRT-LLM events (in delivery order, objects or packed). Never waits. */
+  publish(events: readonly KvCacheEvent[] | KvEventBatch): void {
+    if (!Array.isArray(events) && !(events instanceof KvEventBatch)) {
+      throw new InvalidArgumentError('publish(events): events must be an array of KV-cache events or a KvEventBatch');
+    }
     if (this.closePromise !== undefined || events.length === 0) return;
     for (const batch of this.mapper.map(events, Date.now() / 1000)) this.publishBatch(batch);
   }

@@ -4,7 +4,7 @@
  * (blocks offloaded to host memory, followed through the events).
  */
 import { InvalidArgumentError } from '../errors.js';
-import type { KvEventBatch } from '../kv-event-batch.js';
+import { KvEventObjects, type KvEventBatch, type KvEventReader } from '../kv-event-batch.js';
 import type { KvCacheEvent } from '../types.js';
 import type { CollectorHistogramName } from './buckets.js';
 import { counterFamily, gaugeFamily, histogramFamily, type MetricsContext } from './context.js';
@@ -173,7 +173,7 @@ export class KvEventMetrics {
   /** Records one delivered batch of events (in delivery order) with the given stream's id tracker. */
   log(events: readonly KvCacheEvent[], tracker: EventIdTracker = this.defaultTracker, hostTier: HostTierTracker = this.defaultHostTier): void {
     if (!Array.isArray(events)) throw new InvalidArgumentError('KV cache events must be an array');
-    this.count(new ObjectEvents(events), tracker);
+    this.count(new KvEventObjects(events), tracker);
     this.followHostTier(events, hostTier);
   }
 
@@ -185,7 +185,7 @@ export class KvEventMetrics {
     if (hostTier.capacity > 0 || hasCreated(batch)) this.followHostTier(batch.toEvents(), hostTier);
   }
 
-  private count(events: EventFacts, tracker: EventIdTracker): void {
+  private count(events: KvEventReader, tracker: EventIdTracker): void {
     const n = events.length;
     if (n === 0) return;
     this.drainBatch.observe(n);
@@ -231,51 +231,4 @@ export class KvEventMetrics {
 function hasCreated(batch: KvEventBatch): boolean {
   for (let i = 0; i < batch.length; i++) if (batch.type(i) === 'created') return true;
   return false;
-}
-
-/** What counting reads of each event; a KvEventBatch has it packed, ObjectEvents reads it from event objects. */
-interface EventFacts {
-  readonly length: number;
-  /** NaN when the event has no usable id. */
-  eventId(i: number): number;
-  dpRank(i: number): number | undefined;
-  type(i: number): string | undefined;
-  /** Stored or removed blocks (0 when the event does not say). */
-  blockCount(i: number): number;
-}
-
-/** Event objects as they come from any source: anything malformed counts as nothing. */
-class ObjectEvents implements EventFacts {
-  constructor(private readonly events: readonly KvCacheEvent[]) {}
-
-  get length(): number {
-    return this.events.length;
-  }
-
-  eventId(i: number): number {
-    const id = this.at(i)?.event_id;
-    return typeof id === 'number' ? id : NaN;
-  }
-
-  dpRank(i: number): number | undefined {
-    const rank = this.at(i)?.attention_dp_rank;
-    return typeof rank === 'number' ? rank : undefined;
-  }
-
-  type(i: number): string | undefined {
-    const data = this.at(i)?.data;
-    return data !== null && typeof data === 'object' ? data.type : undefined;
-  }
-
-  blockCount(i: number): number {
-    const data = this.at(i)?.data;
-    if (data?.type === 'stored') return Array.isArray(data.blocks) ? data.blocks.length : 0;
-    if (data?.type === 'removed') return Array.isArray(data.block_hashes) ? data.block_hashes.length : 0;
-    return 0;
-  }
-
-  private at(i: number): KvCacheEvent | undefined {
-    const ev = this.events[i];
-    return ev !== null && typeof ev === 'object' ? ev : undefined;
-  }
 }

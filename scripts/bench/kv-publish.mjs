@@ -152,7 +152,9 @@ for (let run = 0; run < Number(values.runs); run++) {
 }
 
 // ---- 3. on the simulator: CPU per block of sim + bridge + delivery, and what the publisher adds ----
-async function simRun(withPublisher) {
+// `packed`: events taken as the bridge packs them (Engine.onKvCacheEventBatch, what `serve` publishes from);
+// otherwise as objects (Engine.onKvCacheEvents), built for the listener.
+async function simRun(withPublisher, packed) {
   const engine = await Engine.create({
     modelName: 'kv-bench',
     executorConfig: { maxBatchSize: 256, kvCacheConfig: { eventBufferMaxSize: 1 << 20 } },
@@ -161,16 +163,24 @@ async function simRun(withPublisher) {
   });
   let blocks = 0;
   let publishNs = 0n;
-  engine.onKvCacheEvents((batch) => {
-    for (const e of batch) if (e.data.type === 'stored') blocks += e.data.blocks.length;
-  });
+  if (packed) {
+    engine.onKvCacheEventBatch((batch) => {
+      for (let i = 0; i < batch.length; i++) if (batch.type(i) === 'stored') blocks += batch.blockCount(i);
+    });
+  } else {
+    engine.onKvCacheEvents((batch) => {
+      for (const e of batch) if (e.data.type === 'stored') blocks += e.data.blocks.length;
+    });
+  }
   const pub = withPublisher ? await KvEventPublisher.start({ endpoint: 'tcp://127.0.0.1:*', blockSize: B }) : null;
   if (pub) {
-    engine.onKvCacheEvents((batch) => {
+    const publish = (batch) => {
       const t = process.hrtime.bigint();
       pub.publish(batch);
       publishNs += process.hrtime.bigint() - t;
-    });
+    };
+    if (packed) engine.onKvCacheEventBatch(publish);
+    else engine.onKvCacheEvents(publish);
   }
   const cpu0 = process.cpuUsage();
   const inflight = new Set();
@@ -188,12 +198,12 @@ async function simRun(withPublisher) {
   await pub?.close();
   return { blocks, cpuPerBlock: cpu / blocks, publishPerBlock: Number(publishNs) / blocks };
 }
-{
-  const base = await simRun(false);
-  const withPub = await simRun(true);
+for (const packed of [false, true]) {
+  const base = await simRun(false, packed);
+  const withPub = await simRun(true, packed);
   console.log(
-    `simulator, 4,000 requests of 512 tokens: process CPU ${base.cpuPerBlock.toFixed(0)} ns/block stored without the publisher (simulator + bridge + delivery into JS), ` +
-      `${withPub.cpuPerBlock.toFixed(0)} ns/block with it; time inside publish() ${withPub.publishPerBlock.toFixed(1)} ns/block ` +
+    `simulator, 4,000 requests of 512 tokens, events ${packed ? 'packed (onKvCacheEventBatch)' : 'as objects (onKvCacheEvents)'}: process CPU ${base.cpuPerBlock.toFixed(0)} ns/block stored without the publisher (simulator + bridge + delivery into JS), ` +
+      `${withPub.cpuPerBlock.toFixed(0)} ns/block with it (+${(withPub.cpuPerBlock - base.cpuPerBlock).toFixed(0)} ns = ${fmt(1e9 / (withPub.cpuPerBlock - base.cpuPerBlock))} blocks/s per core of publishing); time inside publish() ${withPub.publishPerBlock.toFixed(1)} ns/block ` +
       `(${((withPub.publishPerBlock / base.cpuPerBlock) * 100).toFixed(1)}% of the engine-side cost; ${fmt(base.blocks)} blocks)`,
   );
 }
