@@ -131,6 +131,14 @@ test('stall: nothing waiting is never a stall, however long the stream is quiet'
   assert.deepEqual(cuts, []);
 });
 
+/** The worker's metrics once the stuck request was cancelled in the engine. */
+function stuckRequestCancelled(w) {
+  return eventually(async () => {
+    const t = await scrape(w.metrics);
+    return sample(t, 'trtllm_request_success_total', { finished_reason: 'cancelled' }) === 1 ? t : null;
+  }, 10_000, 'the stuck request cancelled in the engine');
+}
+
 /** A raw HTTP client that sends a streamed completion and never reads the answer. */
 function stuckClient(api, body) {
   const u = new URL(api);
@@ -159,10 +167,7 @@ test('end to end: a client that stops reading is cut (request cancelled, connect
     assert.ok(text.endsWith('data: [DONE]\n\n'), 'the normal stream completed');
     const events = text.split('\n\n').filter((e) => e.startsWith('data: {')).map((e) => JSON.parse(e.slice(6)));
     assert.equal(events.at(-1).choices[0].finish_reason, 'length', 'it ran to max_tokens');
-    const metrics = await eventually(async () => {
-      const t = await scrape(w.metrics);
-      return sample(t, 'trtllm_request_success_total', { finished_reason: 'cancelled' }) === 1 ? t : null;
-    }, 10_000, 'the stuck request cancelled in the engine');
+    const metrics = await stuckRequestCancelled(w);
     // Reading now, the client finds its connection closed before the end of the stream.
     stuck.socket.resume();
     assert.deepEqual(await stuck.closed, { done: false }, 'cut, not completed');
@@ -180,10 +185,7 @@ test('end to end: the stall timeout cuts a stream whose client takes nothing, wi
   const w = await startWorker({ sim: { speedupRatio: 1000, maxSeqLen: 65536 }, slowReaders: { maxUnsentBytes: 0, stallTimeoutMs: 300 } });
   try {
     const stuck = stuckClient(w.api, { model: w.model, prompt: 'stuck', max_tokens: 60000, stream: true, ignore_eos: true });
-    const metrics = await eventually(async () => {
-      const t = await scrape(w.metrics);
-      return sample(t, 'trtllm_request_success_total', { finished_reason: 'cancelled' }) === 1 ? t : null;
-    }, 10_000, 'the stuck request cancelled in the engine');
+    const metrics = await stuckRequestCancelled(w);
     stuck.socket.resume();
     assert.deepEqual(await stuck.closed, { done: false }, 'cut, not completed');
     assert.equal(sample(metrics, 'trtllm_slow_stream_cancellations_total', { reason: 'stall' }), 1);
