@@ -26,6 +26,8 @@ export interface KvEventReader {
   dpRank(i: number): number | undefined;
   /** Stored blocks or removed hashes (1 for an update, 0 for `created`). */
   blockCount(i: number): number;
+  /** created: the blocks of a cache level (0 primary, 1 host), 0 when it has none. */
+  createdBlocks(i: number, level: number): number;
   /** stored: the parent block's hash, or null. */
   parentHash(i: number): bigint | null;
   blockHash(i: number, b: number): bigint;
@@ -78,6 +80,11 @@ export class KvEventBatch implements KvEventReader {
   /** Blocks an event is about: stored and removed blocks, 1 for an update, 0 for `created`. */
   blockCount(i: number): number {
     return this.field(i, KvEventField.TYPE) === KvEventType.created ? 0 : this.field(i, KvEventField.COUNT);
+  }
+
+  createdBlocks(i: number, level: number): number {
+    if (this.field(i, KvEventField.TYPE) !== KvEventType.created || level >= this.field(i, KvEventField.COUNT)) return 0;
+    return this.packed.levels[this.field(i, KvEventField.FIRST) + level]!;
   }
 
   parentHash(i: number): bigint | null {
@@ -226,29 +233,35 @@ export class KvEventObjects implements KvEventReader {
     return data?.type === 'updated' ? 1 : 0;
   }
 
+  createdBlocks(i: number, level: number): number {
+    const data = this.data(i);
+    const n = data?.type === 'created' && Array.isArray(data.num_blocks_per_cache_level) ? data.num_blocks_per_cache_level[level] : undefined;
+    return typeof n === 'number' ? n : 0;
+  }
+
   parentHash(i: number): bigint | null {
     const data = this.data(i);
     return data?.type === 'stored' ? (data.parent_hash ?? null) : null;
   }
 
   blockHash(i: number, b: number): bigint {
-    return this.block(i, b).block_hash;
+    return this.block(i, b)?.block_hash as bigint;
   }
 
   blockTokenCount(i: number, b: number): number {
-    return this.block(i, b).tokens.length;
+    return this.block(i, b)?.tokens?.length ?? 0;
   }
 
   pushBlockTokenIds(i: number, b: number, out: number[]): void {
-    for (const t of this.block(i, b).tokens) out.push(t.token_id);
+    for (const t of this.block(i, b)?.tokens ?? []) out.push(t.token_id);
   }
 
   blockLoraId(i: number, b: number): bigint | null {
-    return this.block(i, b).lora_id ?? null;
+    return this.block(i, b)?.lora_id ?? null;
   }
 
   blockCacheLevel(i: number, b: number): number {
-    return this.block(i, b).cache_level ?? 0;
+    return this.block(i, b)?.cache_level ?? 0;
   }
 
   removedHash(i: number, k: number): bigint {
@@ -274,7 +287,8 @@ export class KvEventObjects implements KvEventReader {
     return data !== null && typeof data === 'object' ? data : undefined;
   }
 
-  private block(i: number, b: number): KvCacheStoredBlock {
-    return (this.data(i) as Extract<KvCacheEventData, { type: 'stored' }>).blocks[b]!;
+  private block(i: number, b: number): KvCacheStoredBlock | undefined {
+    const block = (this.data(i) as Extract<KvCacheEventData, { type: 'stored' }>).blocks[b];
+    return block !== null && typeof block === 'object' ? block : undefined;
   }
 }

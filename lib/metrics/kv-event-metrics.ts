@@ -73,39 +73,37 @@ export class HostTierTracker {
     return n;
   }
 
-  /** Follows one event; returns whether the host tier may have changed. */
-  see(ev: KvCacheEvent, rank: number): boolean {
-    const data = ev.data;
-    switch (data.type) {
+  /** Follows event i of a delivery; returns whether the host tier may have changed. */
+  see(events: KvEventReader, i: number, rank: number): boolean {
+    switch (events.type(i)) {
       case 'created': {
-        const levels = data.num_blocks_per_cache_level;
-        const host = Array.isArray(levels) && typeof levels[1] === 'number' && levels[1] > 0 ? levels[1] : 0;
-        this.pool.set(rank, host);
+        this.pool.set(rank, Math.max(0, events.createdBlocks(i, 1)));
         this.onHost.set(rank, new Set());
         return true;
       }
       case 'updated': {
-        const level = data.cache_level;
-        if (level === null || typeof level !== 'object' || typeof data.block_hash !== 'bigint') return false;
-        if (level.new_value === 1 && level.old_value !== 1) this.add(rank, data.block_hash);
-        else if (level.new_value === 0 && level.old_value === 1) this.onHost.get(rank)?.delete(data.block_hash);
+        const change = events.cacheLevelChange(i);
+        const hash = events.updatedHash(i);
+        if (change === null || typeof hash !== 'bigint') return false;
+        if (change.new === 1 && change.old !== 1) this.add(rank, hash);
+        else if (change.new === 0 && change.old === 1) this.onHost.get(rank)?.delete(hash);
         else return false;
         return true;
       }
       case 'removed': {
         const set = this.onHost.get(rank);
-        if (set === undefined || set.size === 0 || !Array.isArray(data.block_hashes)) return false;
-        for (const h of data.block_hashes) set.delete(h);
+        const n = events.blockCount(i);
+        if (set === undefined || set.size === 0 || n === 0) return false;
+        for (let k = 0; k < n; k++) set.delete(events.removedHash(i, k));
         return true;
       }
       case 'stored': {
         let changed = false;
-        if (Array.isArray(data.blocks)) {
-          for (const b of data.blocks) {
-            if (b !== null && typeof b === 'object' && b.cache_level === 1 && typeof b.block_hash === 'bigint') {
-              this.add(rank, b.block_hash);
-              changed = true;
-            }
+        for (let b = 0, n = events.blockCount(i); b < n; b++) {
+          const hash = events.blockHash(i, b);
+          if (events.blockCacheLevel(i, b) === 1 && typeof hash === 'bigint') {
+            this.add(rank, hash);
+            changed = true;
           }
         }
         return changed;
@@ -173,19 +171,15 @@ export class KvEventMetrics {
   /** Records one delivered batch of events (in delivery order) with the given stream's id tracker. */
   log(events: readonly KvCacheEvent[], tracker: EventIdTracker = this.defaultTracker, hostTier: HostTierTracker = this.defaultHostTier): void {
     if (!Array.isArray(events)) throw new InvalidArgumentError('KV cache events must be an array');
-    this.count(new KvEventObjects(events), tracker);
-    this.followHostTier(events, hostTier);
+    this.count(new KvEventObjects(events), tracker, hostTier);
   }
 
-  /** The same for a packed batch (Engine.onKvCacheEventBatch): counting reads or builds no object. */
+  /** The same for a packed batch (Engine.onKvCacheEventBatch): reads or builds no object. */
   logBatch(batch: KvEventBatch, tracker: EventIdTracker = this.defaultTracker, hostTier: HostTierTracker = this.defaultHostTier): void {
-    this.count(batch, tracker);
-    // Following the host tier needs each block's hash and cache level, so objects: built only where a host tier
-    // exists (a `created` event announces its size), never on the common GPU-only path.
-    if (hostTier.capacity > 0 || hasCreated(batch)) this.followHostTier(batch.toEvents(), hostTier);
+    this.count(batch, tracker, hostTier);
   }
 
-  private count(events: KvEventReader, tracker: EventIdTracker): void {
+  private count(events: KvEventReader, tracker: EventIdTracker, hostTier: HostTierTracker): void {
     const n = events.length;
     if (n === 0) return;
     this.drainBatch.observe(n);
@@ -193,9 +187,12 @@ export class KvEventMetrics {
     let removed = 0;
     let updated = 0;
     let missing = 0;
+    let hostChanged = false;
     for (let i = 0; i < n; i++) {
+      const rank = events.dpRank(i) ?? 0;
       const id = events.eventId(i);
-      if (Number.isFinite(id)) missing += tracker.see(id, events.dpRank(i) ?? 0);
+      if (Number.isFinite(id)) missing += tracker.see(id, rank);
+      if (hostTier.see(events, i, rank)) hostChanged = true;
       const type = events.type(i);
       if (type === 'stored') stored += events.blockCount(i);
       else if (type === 'removed') removed += events.blockCount(i);
@@ -205,15 +202,7 @@ export class KvEventMetrics {
     if (removed > 0) this.removed.inc(removed);
     if (updated > 0) this.updated.inc(updated);
     if (missing > 0) this.gaps.inc(missing);
-  }
-
-  private followHostTier(events: readonly KvCacheEvent[], hostTier: HostTierTracker): void {
-    let changed = false;
-    for (const ev of events) {
-      if (ev === null || typeof ev !== 'object' || ev.data === null || typeof ev.data !== 'object') continue;
-      if (hostTier.see(ev, typeof ev.attention_dp_rank === 'number' ? ev.attention_dp_rank : 0)) changed = true;
-    }
-    if (changed) this.updateHostUtilization();
+    if (hostChanged) this.updateHostUtilization();
   }
 
   private updateHostUtilization(): void {
@@ -226,9 +215,4 @@ export class KvEventMetrics {
     // As TensorRT-LLM: no host tier, no value.
     if (pool > 0) this.hostUtilization.set(used / pool);
   }
-}
-
-function hasCreated(batch: KvEventBatch): boolean {
-  for (let i = 0; i < batch.length; i++) if (batch.type(i) === 'created') return true;
-  return false;
 }

@@ -27,7 +27,7 @@ import { adapterModels, type LoraModules } from './lora.js';
 import { modelList } from './responses.js';
 import { SlowReaders, type SlowReaderPolicy } from './slow-readers.js';
 import { detokenize, tokenize } from './tokenize.js';
-import { drainKvEvents, drainStats, healthGenerate, packageVersion, parseSteadyClockOffset, steadyClockSeconds } from './trtllm-endpoints.js';
+import { drainKvEvents, drainStats, healthGenerate, healthGenerateAnswer, type HealthGenerateResult, packageVersion, parseSteadyClockOffset, steadyClockSeconds } from './trtllm-endpoints.js';
 import { negotiateFormat, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, renderRegistries } from '../metrics/exposition.js';
 import type { TraceIds } from '../metrics/exemplars.js';
 import { requestIdOf, traceIdOf } from './traceparent.js';
@@ -320,7 +320,7 @@ export class ApiServer {
       }
       case 'health_generate': {
         ctx.req.resume();
-        const r = await this.healthGenerate(ctx, engine!);
+        const r = await this.generationHealthCheck(ctx, engine!);
         if (r.status !== 200) ctx.errorType = 'generate';
         return this.sendText(ctx, r.status, r.body);
       }
@@ -353,14 +353,13 @@ export class ApiServer {
     return requestIdOf(ctx.req.headers['x-request-id']) ?? String(requestId);
   }
 
-  /** trtllm-serve's /health_generate answers: 200 `Generation health check OK`, else 500 with the reason. */
-  private async healthGenerate(ctx: Ctx, engine: ApiEngine): Promise<{ status: number; body: string }> {
+  /** GET /health_generate: the worker's canary when there is one, else a one-token chat (trtllm-endpoints.ts). */
+  private async generationHealthCheck(ctx: Ctx, engine: ApiEngine): Promise<HealthGenerateResult> {
     if (this.canaryFn === undefined) return healthGenerate({ ...this.deps, engine }, ctx.abort.signal);
     const canary = this.canaryFn();
     if (canary === null) throw unavailable('The engine is still loading');
     const r = await canary.probe();
-    if (r.outcome === 'ok') return { status: 200, body: 'Generation health check OK' };
-    return { status: 500, body: `Generation health check failed: ${r.outcome === 'timeout' ? 'timed out' : 'error'}${r.error ? `: ${r.error}` : ''}` };
+    return healthGenerateAnswer(r.outcome === 'ok', `${r.outcome === 'timeout' ? 'timed out' : 'error'}${r.error ? `: ${r.error}` : ''}`);
   }
 
   private async readJson(ctx: Ctx): Promise<unknown> {

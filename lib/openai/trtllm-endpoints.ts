@@ -102,7 +102,13 @@ export async function healthGenerate(deps: GenerationDeps, signal: AbortSignal):
       addResponseBytes: () => undefined,
     });
   } catch (err) {
-    return { status: 500, body: `Generation health check failed: ${(err as Error)?.message ?? String(err)}` };
+    return healthGenerateAnswer(false, (err as Error)?.message ?? String(err));
   }
-  return status === 200 ? { status: 200, body: 'Generation health check OK' } : { status: 500, body: 'Generation health check failed' };
+  return healthGenerateAnswer(status === 200);
+}
+
+/** trtllm-serve's answer: 200 "Generation health check OK", else 500 "Generation health check failed[: reason]". */
+export function healthGenerateAnswer(ok: boolean, reason?: string): HealthGenerateResult {
+  if (ok) return { status: 200, body: 'Generation health check OK' };
+  return { status: 500, body: `Generation health check failed${reason ? `: ${reason}` : ''}` };
 }
